@@ -1,0 +1,39 @@
+# opsbook: the two commands are `make run` and `make test`; both bootstrap what they need.
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+
+.PHONY: setup run test bench stack-up stack-down status export lint lock clean
+
+setup:            ## venv + lock, kernel, Debian packages, secrets (idempotent)
+	@bash scripts/bootstrap.sh
+
+run: setup        ## stack up → all notebooks (papermill) → HTML + evidence → stack down
+	@bash scripts/run.sh
+
+test: setup       ## everything CI checks (starts and always stops the stack)
+	@bash scripts/test.sh
+
+bench: setup      ## benchmarks: ratios against a baseline measured in the same run
+	@set -e; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+stack-up: setup
+	@$(BIN)/opsbook stack up
+
+stack-down:
+	@$(BIN)/opsbook stack down
+
+status:
+	@$(BIN)/opsbook stack status
+
+export: setup     ## HTML export of the executed notebooks + evidence index
+	@$(BIN)/opsbook notebooks export
+
+lint: setup
+	@$(BIN)/ruff check lib dags tests bench
+
+lock:             ## recompile requirements.txt from requirements.in
+	@$(BIN)/uv pip compile -q --python-version 3.11 requirements.in -o requirements.txt
+
+clean: stack-down
+	rm -rf var evidencia/dia_* evidencia/html evidencia/index.html

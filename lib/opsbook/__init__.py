@@ -1,0 +1,6 @@
+"""opsbook: helpers of the 'Semana 4' workbook (operating data pipelines professionally).
+
+The notebooks, the DAGs and the tests import from here; see CONVENTIONS.md for the layers.
+"""
+
+__version__ = "0.1.0"
