@@ -92,7 +92,10 @@ def in_sync(py: Path) -> list[str]:
     want = from_source(py)
     have = nbformat.read(target, as_version=4)
     problems = []
-    if [(c.cell_type, c.source) for c in want.cells] != [(c.cell_type, c.source) for c in have.cells]:
+    def shape(nb):
+        return [(c.cell_type, c.source) for c in nb.cells]
+
+    if shape(want) != shape(have):
         problems.append(f"{target} no coincide con {py}: ejecuta scripts/nbsync.py {py}")
     for c in have.cells:
         if c.cell_type == "code" and c.outputs and CHECK_MARK not in c.source:
