@@ -1,0 +1,233 @@
+"""The Celery mode of the stack: CeleryExecutor + PostgreSQL metadata DB + Redis broker.
+
+Why this module exists: day 4 scales Airflow horizontally. The default stack runs the
+LocalExecutor on SQLite; ``opsbook stack up --executor celery --workers N`` switches every
+Airflow component to the CeleryExecutor with the metadata database in PostgreSQL (several
+schedulers and workers share it), Redis as broker and the Celery results in PostgreSQL. This
+module holds what that mode adds on top of :func:`opsbook.airflow_env.airflow_env`: the
+configuration overrides, the supervised ``worker-N`` programs, live scaling (removal is a
+Celery *warm shutdown*: running tasks finish first) and the worker health check
+(``celery inspect ping``; Airflow's ``/monitor/health`` does not list Celery workers).
+
+Each stack gets its own Redis key prefix (the PostgreSQL database name), so two stacks sharing
+the machine's Redis never steal each other's tasks.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from opsbook.programs import Program
+from opsbook.settings import Settings, settings
+
+DEFAULT_CONCURRENCY = 2
+"""Task slots per worker (``--concurrency``) unless told otherwise."""
+
+HEARTBEAT_TIMEOUT_S = 20
+"""``[scheduler] task_instance_heartbeat_timeout`` in class (default 300 s: ~310 s to retry)."""
+
+HEARTBEAT_DETECTION_S = 5
+"""``[scheduler] task_instance_heartbeat_timeout_detection_interval`` in class (default 10 s)."""
+
+CELERY_PARALLELISM = 16
+"""``[core] parallelism`` in Celery mode: room for 1 worker × 8 slots or 2 × 2 and more."""
+
+WARM_SHUTDOWN_WAIT_S = 180
+"""Seconds supervisord waits for a worker's running tasks before SIGKILL when removing it."""
+
+
+def pg_database(cfg: Settings = settings) -> str:
+    """Name of the PostgreSQL database of ``cfg.pg_dsn`` (``opsbook`` by default).
+
+    Raises:
+        ValueError: when the DSN names no database.
+    """
+    name = urlsplit(cfg.pg_dsn).path.lstrip("/")
+    if not name:
+        raise ValueError(
+            f"OPSBOOK_PG_DSN={cfg.pg_dsn!r} no nombra una base de datos: añade /<nombre> al final"
+        )
+    return name
+
+
+def sqlalchemy_url(cfg: Settings = settings) -> str:
+    """SQLAlchemy URL of the metadata database (psycopg2, shipped by the postgres provider)."""
+    parts = urlsplit(cfg.pg_dsn)
+    return urlunsplit(("postgresql+psycopg2", *parts[1:]))
+
+
+def ensure_database(cfg: Settings = settings) -> bool:
+    """Create the metadata database when it does not exist yet.
+
+    Args:
+        cfg: settings whose ``pg_dsn`` names the database.
+
+    Returns:
+        True when the database was created now, False when it already existed.
+
+    Raises:
+        RuntimeError: when PostgreSQL does not answer (says how to start it).
+    """
+    import psycopg
+    from psycopg import sql
+
+    name = pg_database(cfg)
+    admin = urlunsplit(urlsplit(cfg.pg_dsn)._replace(path="/postgres"))
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+            if exists:
+                return False
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            return True
+    except psycopg.OperationalError as exc:
+        raise RuntimeError(
+            f"PostgreSQL no responde en {admin}: arráncalo (p. ej. `service postgresql start`) "
+            f"o define OPSBOOK_PG_DSN. Detalle: {exc}"
+        ) from exc
+
+
+def redis_key_prefix(cfg: Settings = settings) -> str:
+    """Redis key prefix of this stack's broker (isolates stacks sharing one Redis)."""
+    return f"{pg_database(cfg)}:"
+
+
+def airflow_env_overrides(cfg: Settings = settings) -> dict[str, str]:
+    """Airflow variables that turn the default configuration into the Celery mode.
+
+    Merge them over :func:`opsbook.airflow_env.airflow_env` for every Airflow process
+    (api-servers, schedulers, dag-processor, triggerer, workers, ``db migrate``). The database
+    is created if missing.
+
+    Args:
+        cfg: settings giving the PostgreSQL DSN, the Redis URL and the front-door port.
+
+    Returns:
+        Variable name → value.
+    """
+    ensure_database(cfg)
+    db_url = sqlalchemy_url(cfg)
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+        "AIRFLOW__CORE__PARALLELISM": str(CELERY_PARALLELISM),
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(CELERY_PARALLELISM),
+        # Workers reach the execution API through the front door: a blue-green switch
+        # moves them together with the users, and running tasks survive it.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{cfg.front_door_url}/execution/",
+        "AIRFLOW__CELERY__BROKER_URL": cfg.redis_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{db_url}",
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(DEFAULT_CONCURRENCY),
+        "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+        "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": redis_key_prefix(cfg),
+        # Classroom heartbeat settings: a dead worker's tasks are retried in ~30 s, not ~310 s.
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": str(
+            HEARTBEAT_DETECTION_S
+        ),
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
+    }
+
+
+def worker_name(n: int) -> str:
+    """Supervisord program name of worker ``n`` (``worker-1``, ``worker-2`` ...)."""
+    return f"worker-{n}"
+
+
+def worker_hostname(n: int, cfg: Settings = settings) -> str:
+    """Celery node name of worker ``n``: ``worker-n@<database>`` (unique per stack)."""
+    return f"{worker_name(n)}@{pg_database(cfg)}"
+
+
+def worker_pidfile(n: int, cfg: Settings = settings) -> Path:
+    """Pid file of worker ``n`` (each worker its own: Airflow's default is shared)."""
+    return cfg.run_dir / f"{worker_name(n)}.pid"
+
+
+def worker_program(
+    n: int, cfg: Settings = settings, concurrency: int = DEFAULT_CONCURRENCY
+) -> Program:
+    """The supervised program of Celery worker ``n``.
+
+    Args:
+        n: worker number (1-based).
+        cfg: settings.
+        concurrency: task slots of this worker.
+
+    Returns:
+        A :class:`~opsbook.programs.Program` named ``worker-n``; stopping it is a warm
+        shutdown (SIGTERM: running tasks finish first, new ones are not taken).
+    """
+    if n < 1:
+        raise ValueError(f"número de worker {n} inválido: empieza en 1")
+    if concurrency < 1:
+        raise ValueError(f"concurrency={concurrency} inválido: usa 1 o más ranuras")
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    return Program(
+        name=worker_name(n),
+        command=[
+            airflow, "celery", "worker",
+            "--skip-serve-logs",
+            "--concurrency", str(concurrency),
+            "--celery-hostname", worker_hostname(n, cfg),
+            "--pid", str(worker_pidfile(n, cfg)),
+            "--without-mingle", "--without-gossip",
+        ],
+        env={"AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency)},
+        autorestart=False,
+        stopsignal="TERM",
+        stopwaitsecs=WARM_SHUTDOWN_WAIT_S,
+        startsecs=3,
+    )
+
+
+def worker_programs(
+    cfg: Settings = settings, workers: int = 2, concurrency: int = DEFAULT_CONCURRENCY
+) -> list[Program]:
+    """The programs of ``workers`` Celery workers (``worker-1`` … ``worker-N``).
+
+    Args:
+        cfg: settings.
+        workers: how many workers (0 is allowed: a stack with no worker queues tasks only).
+        concurrency: task slots per worker.
+
+    Raises:
+        ValueError: for a negative number of workers.
+    """
+    if workers < 0:
+        raise ValueError(f"workers={workers} inválido: usa 0 o más")
+    return [worker_program(n, cfg, concurrency) for n in range(1, workers + 1)]
+
+
+def celery_app(cfg: Settings = settings):
+    """A bare Celery client app on this stack's broker (no Airflow import: fast)."""
+    from celery import Celery
+
+    app = Celery("opsbook-inspect", broker=cfg.redis_url)
+    app.conf.broker_transport_options = {"global_keyprefix": redis_key_prefix(cfg)}
+    app.conf.broker_connection_retry_on_startup = False
+    return app
+
+
+def worker_ping(cfg: Settings = settings, timeout_s: float = 3.0) -> dict[str, bool]:
+    """``celery inspect ping`` of this stack's workers.
+
+    Args:
+        cfg: settings.
+        timeout_s: seconds to wait for the replies.
+
+    Returns:
+        Celery node name → True for every worker that answered ``pong``.
+    """
+    app = celery_app(cfg)
+    try:
+        replies = app.control.inspect(timeout=timeout_s).ping() or {}
+    finally:
+        app.close()
+    return {node: reply.get("ok") == "pong" for node, reply in sorted(replies.items())}
