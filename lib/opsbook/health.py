@@ -1,0 +1,170 @@
+"""Health of the stack's components and the processes/sockets that belong to one stack.
+
+Why this module exists: "up" means *healthy*, not "a process exists": Airflow's
+``/api/v2/monitor/health`` must report every component healthy, Prometheus and Alertmanager
+``/-/ready``, the bridge ``/metrics``. ``down`` must prove no process survived, and a test
+must prove every listening socket is on 127.0.0.1; both need to know which processes are
+ours, which this module answers (the supervisord tree plus every process carrying the
+stack's environment mark, so orphans are found too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from opsbook.programs import Program
+from opsbook.settings import HOST, Settings, settings
+from opsbook.supervisor_conf import STACK_MARK, supervisord_pid
+
+AIRFLOW_JSON_KEYS = {
+    "scheduler": "scheduler",
+    "dag-processor": "dag_processor",
+    "triggerer": "triggerer",
+}
+"""supervisord program → key of its status in ``/api/v2/monitor/health``."""
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    """Whether ``GET url`` answers 2xx within ``timeout`` seconds."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback
+            return 200 <= resp.status < 300
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
+def tcp_ok(port: int, timeout: float = 1.0) -> bool:
+    """Whether something accepts TCP connections on ``HOST:port``."""
+    try:
+        socket.create_connection((HOST, port), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def airflow_health(cfg: Settings = settings, timeout: float = 3.0) -> dict | None:
+    """JSON of Airflow's ``/api/v2/monitor/health`` (no token needed), or None if unreachable."""
+    try:
+        url = f"{cfg.airflow_url}/api/v2/monitor/health"
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback
+            return json.loads(resp.read())
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+
+
+def program_healthy(prog: Program, state: str, airflow: dict | None) -> bool:
+    """Health of one program given its supervisord state and Airflow's health JSON.
+
+    Args:
+        prog: the program (its ``health_url`` or ``port`` is probed when set).
+        state: supervisord state name (``RUNNING``, ``STOPPED`` ...).
+        airflow: the ``/api/v2/monitor/health`` JSON (None when the api-server is down).
+    """
+    if state != "RUNNING":
+        return False
+    key = AIRFLOW_JSON_KEYS.get(prog.name)
+    if key is not None:
+        return bool(airflow) and (airflow.get(key) or {}).get("status") == "healthy"
+    if prog.health_url:
+        return http_ok(prog.health_url)
+    if prog.port:
+        return tcp_ok(prog.port)
+    return True
+
+
+def stack_processes(cfg: Settings = settings) -> list[psutil.Process]:
+    """Every live process of this stack: the supervisord tree plus env-marked orphans.
+
+    Args:
+        cfg: settings whose ``var`` path identifies the stack.
+    """
+    found: dict[int, psutil.Process] = {}
+    pid = supervisord_pid(cfg)
+    if pid:
+        try:
+            root = psutil.Process(pid)
+            if "supervisord" in " ".join(root.cmdline()):
+                found[root.pid] = root
+                for child in root.children(recursive=True):
+                    found[child.pid] = child
+        except psutil.Error:
+            pass
+    mark = str(cfg.var)
+    me = {os.getpid(), *(p.pid for p in psutil.Process().parents())}
+    for proc in psutil.process_iter(["pid"]):
+        if proc.pid in found or proc.pid in me:
+            continue
+        try:
+            if proc.environ().get(STACK_MARK) == mark:
+                found[proc.pid] = proc
+                for child in proc.children(recursive=True):
+                    found[child.pid] = child
+        except psutil.Error:
+            continue
+    return [p for p in found.values() if p.is_running()]
+
+
+def listening_sockets(cfg: Settings = settings) -> list[dict]:
+    """Listening TCP sockets and bound UDP sockets of the stack's processes.
+
+    Returns:
+        One dict per socket: ``pid``, ``process``, ``proto`` (tcp/udp), ``ip``, ``port``.
+    """
+    out = []
+    for proc in stack_processes(cfg):
+        try:
+            conns = proc.net_connections(kind="inet")
+            name = proc.name()
+        except psutil.Error:
+            continue
+        for conn in conns:
+            udp = conn.type == socket.SOCK_DGRAM
+            if not conn.laddr or (not udp and conn.status != psutil.CONN_LISTEN):
+                continue
+            if udp and conn.raddr:
+                continue
+            out.append(
+                {
+                    "pid": proc.pid,
+                    "process": name,
+                    "proto": "udp" if udp else "tcp",
+                    "ip": conn.laddr.ip,
+                    "port": conn.laddr.port,
+                }
+            )
+    return out
+
+
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's ephemeral port range (``net.ipv4.ip_local_port_range``)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def non_loopback_listeners(cfg: Settings = settings) -> list[dict]:
+    """The stack's services bound to anything but loopback (should be an empty list).
+
+    Every TCP listener counts. An unconnected UDP socket on ``0.0.0.0`` with a port in the
+    kernel's ephemeral range is the StatsD *client* socket of an Airflow process (``sendto``
+    auto-binds it; nothing reads from it), so it is not a service and is left out; any other
+    UDP binding counts.
+    """
+    low, high = ephemeral_range()
+    bad = []
+    for sock in listening_sockets(cfg):
+        if sock["ip"] in ("127.0.0.1", "::1"):
+            continue
+        if sock["proto"] == "udp" and low <= sock["port"] <= high:
+            continue
+        bad.append(sock)
+    return bad
