@@ -1,0 +1,278 @@
+"""Real diagnosis and verification checks of the runbook.
+
+Why this module exists: the catalog names checks (``airflow_health``, ``warehouse`` ...); this
+module is where those names meet the real stack — the Airflow health endpoint per component,
+the metadata DB and warehouse connections, psutil figures of the stack's processes and the
+failing task's log tail through the REST API. Each check takes the incident context dict and
+returns an :class:`~opsbook.runbook.Outcome`; none of them changes anything.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import psutil
+
+from opsbook.runbook import Outcome
+from opsbook.settings import settings
+
+DAG_ID = "pipeline_ventas"
+AIRFLOW_COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
+
+
+def health(timeout_s: float = 5.0) -> dict[str, Any]:
+    """GET ``/api/v2/monitor/health`` (no token needed) and return its JSON."""
+    response = httpx.get(f"{settings.airflow_url}/api/v2/monitor/health", timeout=timeout_s)
+    response.raise_for_status()
+    return response.json()
+
+
+def airflow_health(ctx: dict[str, Any]) -> Outcome:
+    """Status of each Airflow component according to the api-server."""
+    try:
+        data = health()
+    except httpx.HTTPError as exc:
+        return Outcome(False, {"api_server": f"inaccesible: {exc}"})
+    detail = {name: (data.get(name) or {}).get("status") for name in AIRFLOW_COMPONENTS}
+    beat = (data.get("scheduler") or {}).get("latest_scheduler_heartbeat")
+    detail["latest_scheduler_heartbeat"] = beat
+    return Outcome(all(v == "healthy" for k, v in detail.items() if k in AIRFLOW_COMPONENTS
+                       and v is not None), detail)
+
+
+def scheduler_process(ctx: dict[str, Any]) -> Outcome:
+    """Whether supervisord has a live scheduler process (health lags up to 30 s)."""
+    from opsbook import stack
+
+    pid = stack.component_pid("scheduler")
+    alive = bool(pid) and psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
+    return Outcome(alive, {"pid": pid, "vivo": alive})
+
+
+def metadata_db(ctx: dict[str, Any]) -> Outcome:
+    """Open the Airflow metadata DB with SQLAlchemy and run ``SELECT 1``."""
+    return _select_one(_metadata_url())
+
+
+def warehouse(ctx: dict[str, Any]) -> Outcome:
+    """Open the warehouse and take its write lock in a rolled-back transaction.
+
+    Reachable is not enough for a load: the probe also proves a writer can get in.
+    """
+    start = time.monotonic()
+    try:
+        detail = warehouse_probe(timeout_s=5.0)
+    except Exception as exc:  # noqa: BLE001 - unreachable is exactly what we report
+        return Outcome(False, f"{type(exc).__name__}: {str(exc)[:200]}")
+    detail["latencia_ms"] = round(1000 * (time.monotonic() - start), 1)
+    return Outcome(True, detail)
+
+
+def warehouse_probe(timeout_s: float = 5.0) -> dict[str, Any]:
+    """Connect to the warehouse (SQLite file or PostgreSQL URL) and prove it accepts writes.
+
+    Raises:
+        Exception: whatever the driver raises when the warehouse is unreachable or locked.
+    """
+    url = settings.warehouse_url
+    if url and url.startswith("postgres"):
+        import psycopg
+
+        dsn = url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, connect_timeout=max(1, int(timeout_s))) as conn:
+            conn.execute("SELECT 1")
+        return {"motor": "postgresql", "url": dsn.split("@")[-1]}
+    import sqlite3
+
+    path = settings.warehouse_path
+    if not path.exists():
+        raise FileNotFoundError(f"el almacén {path} no existe")
+    conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # takes the write lock, fails while someone holds it
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    return {"motor": "sqlite", "ruta": str(path)}
+
+
+def process_resources(ctx: dict[str, Any]) -> Outcome:
+    """CPU, memory and disk of the stack's processes (psutil); fails above 90 % of a limit."""
+    from opsbook import stack
+
+    procs = {}
+    for name, info in stack.status().get("programs", {}).items():
+        pid = info.get("pid") if isinstance(info, dict) else None
+        if not pid or not psutil.pid_exists(pid):
+            continue
+        proc = psutil.Process(pid)
+        family = [proc, *proc.children(recursive=True)]
+        rss = sum(_safe(p.memory_info).rss for p in family if _safe(p.memory_info))
+        cpu = sum(_safe(p.cpu_percent, 0.1) or 0.0 for p in family)
+        procs[name] = {"rss_mib": round(rss / 2**20, 1), "cpu_pct": round(cpu, 1)}
+    disk = psutil.disk_usage(str(settings.var))
+    memory = psutil.virtual_memory()
+    detail = {"procesos": procs, "disco_pct": disk.percent, "memoria_pct": memory.percent,
+              "carga_1m": round(psutil.getloadavg()[0], 2)}
+    return Outcome(disk.percent < 90 and memory.percent < 90, detail)
+
+
+def failed_task_logs(ctx: dict[str, Any], lines: int = 15) -> Outcome:
+    """Tail of the log of the failed task(s) of the latest failed run, through the REST API.
+
+    ``ok`` means "nothing failing found"; the detail carries the run, task and log tail.
+    """
+    from airflow_client.client.api.dag_run_api import DagRunApi
+    from airflow_client.client.api.task_instance_api import TaskInstanceApi
+
+    from opsbook.airflow_api import api_client
+
+    dag_id = ctx.get("dag_id") or DAG_ID
+    with api_client() as client:
+        runs = DagRunApi(client).get_dag_runs(dag_id, state=["failed"], order_by=["-run_after"],
+                                              limit=1).dag_runs
+        if not runs:
+            return Outcome(True, {"dag_id": dag_id, "fallidas": 0})
+        run = runs[0]
+        api = TaskInstanceApi(client)
+        failed = [ti for ti in api.get_task_instances(dag_id, run.dag_run_id).task_instances
+                  if str(getattr(ti.state, "value", ti.state)) in ("failed", "upstream_failed")]
+        tails = {}
+        for ti in failed:
+            if str(getattr(ti.state, "value", ti.state)) != "failed":
+                continue
+            log = api.get_log(dag_id, run.dag_run_id, ti.task_id, max(ti.try_number, 1),
+                              full_content=True)
+            tails[ti.task_id] = _log_lines(log.content)[-lines:]
+    ctx.setdefault("run_id", run.dag_run_id)
+    return Outcome(False, {"dag_id": dag_id, "run_id": run.dag_run_id, "log_tail": tails,
+                           "tareas_fallidas": [ti.task_id for ti in failed]})
+
+
+def quarantine_report(ctx: dict[str, Any]) -> Outcome:
+    """The quarantine report the pipeline wrote for the latest logical date (rows rejected)."""
+    from opsbook import etl
+
+    report = etl.latest_quarantine_report(ctx.get("logical_date"))
+    if report is None:
+        return Outcome(True, "sin reporte de cuarentena")
+    return Outcome(report.get("rejected", 0) == 0, report)
+
+
+def import_errors(ctx: dict[str, Any]) -> Outcome:
+    """DAG import errors (a circular dependency or a syntax error shows here)."""
+    from opsbook.airflow_api import import_errors as fetch
+
+    errors = fetch()
+    return Outcome(not errors, errors)
+
+
+def stack_healthy(ctx: dict[str, Any], timeout_s: float = 60.0) -> Outcome:
+    """Poll until the scheduler process is alive AND heartbeats after the incident started."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        proc = scheduler_process(ctx)
+        state = airflow_health(ctx)
+        beat = (state.detail or {}).get("latest_scheduler_heartbeat") if isinstance(
+            state.detail, dict) else None
+        fresh = bool(beat) and _epoch(beat) > float(ctx.get("restarted_at", 0))
+        last = {"proceso": proc.detail, "salud": state.detail, "heartbeat_nuevo": fresh}
+        if proc.ok and state.ok and fresh:
+            return Outcome(True, last)
+        time.sleep(1.0)
+    return Outcome(False, last)
+
+
+def run_succeeded(ctx: dict[str, Any], timeout_s: float = 240.0) -> Outcome:
+    """Wait for the run the recovery touched (or the latest run) and require ``success``."""
+    from opsbook.airflow_api import wait_for_run
+
+    dag_id = ctx.get("dag_id") or DAG_ID
+    run_id = ctx.get("run_id") or _latest_run_id(dag_id)
+    if run_id is None:
+        return Outcome(False, f"{dag_id}: no hay ejecuciones")
+    state = str(wait_for_run(dag_id, run_id, timeout_s))
+    return Outcome(state.endswith("success"), {"dag_id": dag_id, "run_id": run_id,
+                                               "estado": state})
+
+
+# ---- helpers ---------------------------------------------------------------------------
+def _latest_run_id(dag_id: str) -> str | None:
+    from airflow_client.client.api.dag_run_api import DagRunApi
+
+    from opsbook.airflow_api import api_client
+
+    with api_client() as client:
+        runs = DagRunApi(client).get_dag_runs(dag_id, order_by=["-run_after"], limit=1).dag_runs
+    return runs[0].dag_run_id if runs else None
+
+
+def _metadata_url() -> str:
+    try:
+        from opsbook.airflow_env import airflow_env
+
+        url = airflow_env().get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+    except Exception:  # noqa: BLE001 - fall back to the documented default
+        url = None
+    return url or f"sqlite:///{settings.airflow_home / 'airflow.db'}"
+
+
+def _select_one(url: str) -> Outcome:
+    from sqlalchemy import create_engine, text
+
+    start = time.monotonic()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return Outcome(True, {"url": url.split("@")[-1],
+                              "latencia_ms": round(1000 * (time.monotonic() - start), 1)})
+    except Exception as exc:  # noqa: BLE001
+        return Outcome(False, f"{type(exc).__name__}: {str(exc)[:200]}")
+    finally:
+        engine.dispose()
+
+
+def _epoch(value: Any) -> float:
+    from opsbook.timeline import parse_ts
+
+    if hasattr(value, "timestamp"):
+        return value.timestamp()
+    return parse_ts(str(value)) or 0.0
+
+
+def _safe(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+
+
+def _log_lines(content: Any) -> list[str]:
+    items = content if isinstance(content, list) else [content]
+    out: list[str] = []
+    for item in items:
+        raw = getattr(item, "actual_instance", item)
+        if hasattr(raw, "event"):
+            out.append(f"{getattr(raw, 'level', '') or ''} {raw.event}".strip())
+        else:
+            out.extend(str(raw).splitlines())
+    return out
+
+
+CHECKS = {
+    "airflow_health": airflow_health,
+    "scheduler_process": scheduler_process,
+    "metadata_db": metadata_db,
+    "warehouse": warehouse,
+    "process_resources": process_resources,
+    "failed_task_logs": failed_task_logs,
+    "quarantine_report": quarantine_report,
+    "import_errors": import_errors,
+    "stack_healthy": stack_healthy,
+    "run_succeeded": run_succeeded,
+}
+"""Check name (as used in ``data/incidents.yml``) → function."""

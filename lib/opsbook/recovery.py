@@ -1,0 +1,139 @@
+"""Real recovery actions of the runbook.
+
+Why this module exists: the catalog names actions (``restart_scheduler``,
+``clear_failed_tasks`` ...); here they act on the real stack — supervisord through
+:mod:`opsbook.stack`, Airflow through its REST API (``dry_run: false``: the API's default is
+a dry run), the warehouse checkpoints of :mod:`opsbook.warehouse`. Every action is idempotent
+(running it twice leaves the same state) and bounded in time; it records what it did in its
+:class:`~opsbook.runbook.Outcome` and may leave hints in the context for the next step
+(``run_id``, ``restarted_at``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from opsbook import diagnostics
+from opsbook.runbook import Outcome
+
+DAG_ID = diagnostics.DAG_ID
+
+
+def restart_component(name: str, ctx: dict[str, Any], timeout_s: float = 60.0) -> Outcome:
+    """Start a stopped stack component through supervisord (no-op when it is running).
+
+    Args:
+        name: supervisord program (``scheduler``, ``api-server`` ...).
+        ctx: incident context; ``restarted_at`` is set when a start happened.
+        timeout_s: bound for supervisord to report the program running.
+    """
+    from opsbook import stack
+
+    before = stack.component_pid(name)
+    if before and diagnostics.psutil.pid_exists(before) and name != "api-server":
+        return Outcome(True, {"componente": name, "pid": before, "accion": "ninguna (ya vivo)"})
+    ctx["restarted_at"] = time.time()
+    stack.restart_component(name) if before else stack.start_component(name)
+    deadline = time.monotonic() + timeout_s
+    pid = None
+    while time.monotonic() < deadline:
+        pid = stack.component_pid(name)
+        if pid and pid != before and diagnostics.psutil.pid_exists(pid):
+            return Outcome(True, {"componente": name, "pid_anterior": before, "pid_nuevo": pid})
+        time.sleep(0.5)
+    return Outcome(False, {"componente": name, "pid_anterior": before, "pid": pid,
+                           "error": f"no arrancó en {timeout_s:.0f} s"})
+
+
+def restart_scheduler(ctx: dict[str, Any]) -> Outcome:
+    """Start the scheduler again when its process is gone."""
+    return restart_component("scheduler", ctx)
+
+
+def restart_api_server(ctx: dict[str, Any]) -> Outcome:
+    """Restart the Airflow api-server."""
+    return restart_component("api-server", ctx)
+
+
+def wait_for_warehouse(ctx: dict[str, Any], timeout_s: float = 120.0) -> Outcome:
+    """Poll the warehouse until it accepts writes again (bounded)."""
+    start = time.monotonic()
+    last: Any = None
+    while time.monotonic() - start < timeout_s:
+        out = diagnostics.warehouse(ctx)
+        if out.ok:
+            return Outcome(True, {"espera_s": round(time.monotonic() - start, 1), **out.detail})
+        last = out.detail
+        time.sleep(1.0)
+    return Outcome(False, {"espera_s": timeout_s, "ultimo_error": last})
+
+
+def restore_warehouse(ctx: dict[str, Any]) -> Outcome:
+    """Restore the warehouse from the last checkpoint (taken before each load)."""
+    from opsbook import warehouse
+
+    detail = warehouse.restore_last_checkpoint()
+    return Outcome(bool(detail), detail or "no hay checkpoint que restaurar")
+
+
+def clear_failed_tasks(ctx: dict[str, Any]) -> Outcome:
+    """Clear the failed task instances of the latest failed run (``dry_run: false``)."""
+    from airflow_client.client.api.task_instance_api import TaskInstanceApi
+    from airflow_client.client.models.clear_task_instances_body import ClearTaskInstancesBody
+
+    from opsbook.airflow_api import api_client
+
+    dag_id = ctx.get("dag_id") or DAG_ID
+    run_id = _failed_run_id(dag_id, ctx)
+    if run_id is None:
+        return Outcome(True, {"dag_id": dag_id, "accion": "ninguna (no hay ejecuciones fallidas)"})
+    body = ClearTaskInstancesBody(dag_run_id=run_id, dry_run=False, only_failed=True,
+                                  include_downstream=True, reset_dag_runs=True)
+    with api_client() as client:
+        cleared = TaskInstanceApi(client).post_clear_task_instances(dag_id, body)
+    ctx["run_id"] = run_id
+    tasks = [ti.task_id for ti in cleared.task_instances]
+    return Outcome(True, {"dag_id": dag_id, "run_id": run_id, "tareas_limpiadas": tasks})
+
+
+def rerun_logical_date(ctx: dict[str, Any]) -> Outcome:
+    """Re-run every task of the run of one logical date (after the data was fixed)."""
+    from airflow_client.client.api.dag_run_api import DagRunApi
+    from airflow_client.client.models.dag_run_clear_body import DAGRunClearBody
+
+    from opsbook.airflow_api import api_client
+
+    dag_id = ctx.get("dag_id") or DAG_ID
+    run_id = ctx.get("run_id") or diagnostics._latest_run_id(dag_id)
+    if run_id is None:
+        return Outcome(False, f"{dag_id}: no hay ejecución que relanzar")
+    with api_client() as client:
+        DagRunApi(client).clear_dag_run(dag_id, run_id,
+                                        DAGRunClearBody(dry_run=False, only_failed=False))
+    ctx["run_id"] = run_id
+    return Outcome(True, {"dag_id": dag_id, "run_id": run_id, "accion": "relanzada"})
+
+
+def _failed_run_id(dag_id: str, ctx: dict[str, Any]) -> str | None:
+    if ctx.get("run_id"):
+        return ctx["run_id"]
+    from airflow_client.client.api.dag_run_api import DagRunApi
+
+    from opsbook.airflow_api import api_client
+
+    with api_client() as client:
+        runs = DagRunApi(client).get_dag_runs(dag_id, state=["failed"], order_by=["-run_after"],
+                                              limit=1).dag_runs
+    return runs[0].dag_run_id if runs else None
+
+
+ACTIONS = {
+    "restart_scheduler": restart_scheduler,
+    "restart_api_server": restart_api_server,
+    "wait_for_warehouse": wait_for_warehouse,
+    "restore_warehouse": restore_warehouse,
+    "clear_failed_tasks": clear_failed_tasks,
+    "rerun_logical_date": rerun_logical_date,
+}
+"""Action name (as used in ``data/incidents.yml``) → function."""
