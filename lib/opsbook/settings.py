@@ -143,6 +143,16 @@ class Settings:
         return self.var / "warehouse" / "ventas.sqlite"
 
     @property
+    def retry_delay_s(self) -> float:
+        """Retry delay of the pipeline tasks (``OPSBOOK_RETRY_DELAY_S``, short for class)."""
+        return float(os.environ.get("OPSBOOK_RETRY_DELAY_S", "5"))
+
+    @property
+    def sla_seconds(self) -> float:
+        """Deadline of a ``pipeline_ventas`` run after it is queued (``OPSBOOK_SLA_SECONDS``)."""
+        return float(os.environ.get("OPSBOOK_SLA_SECONDS", "90"))
+
+    @property
     def prometheus_data(self) -> Path:
         """Prometheus TSDB folder."""
         return self.var / "prometheus"
