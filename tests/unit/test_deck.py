@@ -1,0 +1,143 @@
+"""The executive deck: built from fixture summaries, reopened and checked against its JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from opsbook import deck_render, evidence, week_facts
+from opsbook.deck import build_deck
+from pptx import Presentation
+from pptx.util import Emu
+
+pytestmark = pytest.mark.unit
+
+SUMMARIES = {
+    1: {"tests_passed": 42, "tests_failed": 0, "suite_seconds": 37.4},
+    2: {"metrics_covered": 13, "metrics_total": 14, "alert_latency_s": 1.87},
+    3: {"drills": [{"name": "pipeline_down", "mttr_s": 12.3},
+                   {"name": "worker_lost", "mttr_s": 31.8}]},
+    4: {"failed_requests_blue_green": 0, "failed_requests_restart": 17,
+        "speedups": {"2": 1.7, "4": 2.9},
+        "schema_compatibility": {"add_optional_column": "compatible",
+                                 "drop_column": "incompatible"}},
+}
+EXPECTED_SLIDES = 12
+
+
+@pytest.fixture
+def evidence_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPSBOOK_EVIDENCE_DIR", str(tmp_path / "evidencia"))
+    for day, summary in SUMMARIES.items():
+        evidence.write_summary(day, summary)
+    return tmp_path / "evidencia"
+
+
+def _titles(prs):
+    return [s.shapes.title.text for s in prs.slides]
+
+
+def _charts(prs):
+    return {i: shape.chart for i, s in enumerate(prs.slides) for shape in s.shapes
+            if shape.has_chart}
+
+
+def test_deck_is_16_9_and_every_placeholder_fits(evidence_dir):
+    report = build_deck()
+    prs = Presentation(report.path)
+    assert report.path == evidence_dir / "dia_5" / "presentacion_ejecutiva.pptx"
+    assert len(prs.slides) == EXPECTED_SLIDES
+    assert abs(prs.slide_width / prs.slide_height - 16 / 9) < 0.01
+    for n, slide in enumerate(prs.slides, 1):
+        for shape in slide.shapes:
+            box = (Emu(shape.left), Emu(shape.top), Emu(shape.width), Emu(shape.height))
+            assert box[0] >= 0 and box[1] >= 0, (n, shape.name)
+            assert box[0] + box[2] <= prs.slide_width, (n, shape.name, "sale por la derecha")
+            assert box[1] + box[3] <= prs.slide_height, (n, shape.name, "sale por abajo")
+    # the title placeholder spans most of the 16:9 width (not the 4:3 default of 9 in)
+    assert prs.slides[1].shapes.title.width > prs.slide_width * 0.85
+    # the deck is recorded in the day-5 manifest (index gallery)
+    assert "presentacion_ejecutiva.pptx" in [e["file"] for e in evidence.manifest(5)]
+
+
+def test_titles_state_conclusions_with_the_measured_figures(evidence_dir):
+    prs = Presentation(build_deck().path)
+    titles = _titles(prs)
+    assert [t.split(":")[0] for t in titles[1:4]] == ["Situación", "Complicación", "Pregunta"]
+    assert titles[4].startswith("Respuesta: 5 de 6 compromisos se cumplen")
+    assert "42 pruebas automáticas pasan en 37,4 s" in titles[5]
+    assert "13 de 14 métricas" in titles[6] and "1,9 s" in titles[6]
+    assert "31,8 s como máximo (2 simulacros)" in titles[7]
+    assert "no perdió ninguna petición" in titles[8] and titles[8].endswith("perdió 17")
+    assert "4 workers" in titles[9] and "2,9×" in titles[9]
+    assert titles[10].startswith("1 de 2 cambios de esquema son compatibles")
+    assert titles[11].startswith("Riesgos y próximos pasos")
+    assert len(set(titles)) == len(titles), "one idea per slide: no repeated title"
+    generic = {"resultados", "métricas", "resumen", "conclusiones"}
+    assert not [t for t in titles if t.strip().lower() in generic]
+
+
+def test_every_chart_matches_its_source_json(evidence_dir):
+    prs = Presentation(build_deck().path)
+    on_disk = {d: json.loads((evidence_dir / f"dia_{d}" / "resumen.json").read_text())
+               for d in SUMMARIES}
+    charts = _charts(prs)
+    values = {i: list(c.plots[0].series[0].values) for i, c in charts.items()}
+    cats = {i: list(c.plots[0].categories) for i, c in charts.items()}
+    d1, d2, d3, d4 = (on_disk[d] for d in (1, 2, 3, 4))
+    assert values[5] == [d1["tests_passed"], d1["tests_failed"]]
+    assert values[6] == [d2["metrics_covered"], d2["metrics_total"] - d2["metrics_covered"]]
+    assert cats[7] == [d["name"] for d in d3["drills"]]
+    assert values[7] == [d["mttr_s"] for d in d3["drills"]]
+    assert values[8] == [d4["failed_requests_blue_green"], d4["failed_requests_restart"]]
+    assert cats[9] == list(d4["speedups"]) and values[9] == list(d4["speedups"].values())
+    # speaker notes name the JSON key of every figure, and each key exists in that file
+    for slide in prs.slides:
+        for line in slide.notes_slide.notes_text_frame.text.splitlines():
+            if line.startswith("Fuente: dia_"):
+                day_file, key = line.removeprefix("Fuente: ").split(":")
+                data = on_disk[int(day_file.split("/")[0].split("_")[1])]
+                assert week_facts._lookup(data, key) is not None, line
+
+
+def test_missing_day_is_said_on_the_slide_not_invented(evidence_dir):
+    (evidence_dir / "dia_3" / "resumen.json").unlink()
+    report = build_deck()
+    prs = Presentation(report.path)
+    titles = _titles(prs)
+    assert report.missing_days == [3]
+    assert len(prs.slides) == EXPECTED_SLIDES
+    assert titles[0].startswith("Pipeline de ventas: 3 de 4 días")
+    assert titles[7].startswith("Día 3 sin datos medidos")
+    assert 7 not in _charts(prs)
+    assert "(1 sin medir)" in titles[4]
+    body = " ".join(sh.text_frame.text for sh in prs.slides[11].shapes if sh.has_text_frame)
+    assert "Sin medir: día 3" in body
+
+
+def test_facts_accept_teammates_spellings():
+    assert week_facts.normalise("count", ["a", "b", "c"]) == 3
+    assert week_facts.normalise("mapping", 2.5) == {"": 2.5}
+    assert week_facts.normalise("mapping", [{"drill": "x", "value": 3}]) == {"x": 3.0}
+    assert week_facts.normalise("verdicts", {"a": "BACKWARD", "b": False}) == {"a": True,
+                                                                               "b": False}
+    assert week_facts.normalise("number", "rápido") is None
+    assert week_facts.fmt(1.87, "s") == "1,9 s" and week_facts.fmt(None) == "sin datos"
+    facts = week_facts.extract({1: None, 2: None, 3: None, 4: None})
+    assert not any(f.present for k, f in facts.items() if k != "metrics_total")
+    assert facts["metrics_total"].source == "opsbook.catalog:METRICS"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not deck_render.available(),
+                    reason="LibreOffice/pdftoppm no instalados (CI=true make setup)")
+def test_rendered_pages_exist_and_show_the_charts(evidence_dir, tmp_path):
+    report = build_deck()
+    out = deck_render.render(report.path, tmp_path / "render")
+    assert out.pdf.stat().st_size > 10_000
+    assert len(out.pages) == EXPECTED_SLIDES
+    ink = [deck_render.ink_ratio(p) for p in out.pages]
+    assert min(ink) > 0.005, f"página en blanco: {ink}"
+    text_only = max(ink[1:4])  # Situación, Complicación, Pregunta: bullets only
+    for i in _charts(Presentation(report.path)):
+        assert ink[i] > text_only, f"la diapositiva {i + 1} no muestra su gráfico ({ink})"

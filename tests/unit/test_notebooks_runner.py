@@ -1,0 +1,71 @@
+"""The papermill runner: order, failure recording, continuation, HTML export with hidden params."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+from opsbook import notebooks
+
+pytestmark = [pytest.mark.unit, pytest.mark.slow]
+
+
+def _notebook(folder, cells):
+    folder.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "opsbook", "display_name": "Python (opsbook)",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell("factor = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# prueba"), params,
+                *(nbformat.v4.new_code_cell(c) for c in cells)]
+    path = folder / f"{folder.name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def workbook(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPSBOOK_EVIDENCE_DIR", str(tmp_path / "evidencia"))
+    root = tmp_path / "notebooks"
+    # cwd must be the notebook's own folder: the first notebook reads a file that sits there
+    ok = _notebook(root / "dia_1_bien", ["open('dato.txt').read()",
+                                         "print('resultado', 21 * factor)"])
+    (ok.parent / "dato.txt").write_text("hola")
+    _notebook(root / "dia_2_roto", ["x = 1", "raise ValueError('fallo a propósito')",
+                                    "print('nunca')"])
+    _notebook(root / "dia_3_final", ["print('sigue', factor)"])
+    (root / "dia_3_final" / "otro.ipynb").write_text("{}")  # not a day notebook: ignored
+    return root
+
+
+def test_run_continues_after_a_failure_and_records_the_cell(workbook, tmp_path):
+    found = notebooks.discover(notebooks_dir=workbook)
+    assert [p.stem for p in found] == ["dia_1_bien", "dia_2_roto", "dia_3_final"]
+    runs = notebooks.run_all(notebooks_dir=workbook, parameters={"factor": 2}, progress=False)
+    by_name = {r.name: r for r in runs}
+    assert [r.status for r in runs] == ["passed", "failed", "passed"]
+    failed = by_name["dia_2_roto"]
+    assert failed.cell_index == 4 and failed.failed_cell is not None
+    assert failed.error.startswith("ValueError: fallo a propósito")
+    assert all(r.seconds > 0 for r in runs)
+    status = json.loads((tmp_path / "evidencia/html/estado.json").read_text())
+    assert [row["name"] for row in status] == ["dia_1_bien", "dia_2_roto", "dia_3_final"]
+
+    rows = notebooks.export_all()
+    page = (tmp_path / "evidencia" / rows[0].html).read_text()
+    assert "resultado 42" in page, "the executed output (factor injected = 2) is exported"
+    assert "factor = 2" not in page, "papermill's injected-parameters cell must be hidden"
+    assert "jp-Notebook" in page, "nbconvert lab template"
+    assert all((tmp_path / "evidencia" / r.html).exists() for r in rows)
+
+    # --only re-runs one day and keeps the others' rows
+    again = notebooks.run_all(only=["dia_3"], notebooks_dir=workbook, progress=False)
+    assert [r.name for r in again] == ["dia_3_final"]
+    assert len(notebooks.load_status()) == 3
+
+
+def test_only_with_no_match_names_what_exists(workbook):
+    with pytest.raises(ValueError, match="dia_1_bien"):
+        notebooks.discover(["dia_9"], notebooks_dir=workbook)
