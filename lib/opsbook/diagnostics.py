@@ -71,31 +71,25 @@ def warehouse(ctx: dict[str, Any]) -> Outcome:
 
 
 def warehouse_probe(timeout_s: float = 5.0) -> dict[str, Any]:
-    """Connect to the warehouse (SQLite file or PostgreSQL URL) and prove it accepts writes.
+    """Connect to the warehouse (:mod:`opsbook.warehouse`) and prove it accepts writes.
 
     Raises:
         Exception: whatever the driver raises when the warehouse is unreachable or locked.
     """
-    url = settings.warehouse_url
-    if url and url.startswith("postgres"):
-        import psycopg
+    from opsbook.warehouse import open_warehouse
 
-        dsn = url.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(dsn, connect_timeout=max(1, int(timeout_s))) as conn:
-            conn.execute("SELECT 1")
-        return {"motor": "postgresql", "url": dsn.split("@")[-1]}
-    import sqlite3
-
-    path = settings.warehouse_path
-    if not path.exists():
-        raise FileNotFoundError(f"el almacén {path} no existe")
-    conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    wh = open_warehouse()
+    conn = wh.connect()
     try:
-        conn.execute("BEGIN IMMEDIATE")  # takes the write lock, fails while someone holds it
-        conn.execute("ROLLBACK")
+        if wh.dialect == "sqlite":
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+            conn.execute("BEGIN IMMEDIATE")  # the write lock a load needs
+            conn.execute("ROLLBACK")
+            return {"motor": "sqlite", "ruta": str(wh.sqlite_path)}
+        conn.execute("SELECT 1")
+        return {"motor": "postgresql", "url": wh.url.split("@")[-1]}
     finally:
         conn.close()
-    return {"motor": "sqlite", "ruta": str(path)}
 
 
 def process_resources(ctx: dict[str, Any]) -> Outcome:
@@ -103,7 +97,7 @@ def process_resources(ctx: dict[str, Any]) -> Outcome:
     from opsbook import stack
 
     procs = {}
-    for name, info in stack.status().get("programs", {}).items():
+    for name, info in stack.status().get("components", {}).items():
         pid = info.get("pid") if isinstance(info, dict) else None
         if not pid or not psutil.pid_exists(pid):
             continue

@@ -70,11 +70,18 @@ def wait_for_warehouse(ctx: dict[str, Any], timeout_s: float = 120.0) -> Outcome
 
 
 def restore_warehouse(ctx: dict[str, Any]) -> Outcome:
-    """Restore the warehouse from the last checkpoint (taken before each load)."""
+    """Restore the logical date's rows from its last checkpoint (taken before each load).
+
+    Idempotent: restoring twice leaves the checkpoint's rows. The date comes from the
+    context (``logical_date``/``ds``) or from the latest failed run.
+    """
     from opsbook import warehouse
 
-    detail = warehouse.restore_last_checkpoint()
-    return Outcome(bool(detail), detail or "no hay checkpoint que restaurar")
+    ds = ctx.get("ds") or ctx.get("logical_date") or _failed_run_date(ctx)
+    if not ds:
+        return Outcome(False, "no sé qué fecha lógica restaurar (sin ejecución fallida)")
+    rows = warehouse.restore_checkpoint(str(ds)[:10])
+    return Outcome(True, {"fecha_logica": str(ds)[:10], "filas_restauradas": rows})
 
 
 def clear_failed_tasks(ctx: dict[str, Any]) -> Outcome:
@@ -113,6 +120,21 @@ def rerun_logical_date(ctx: dict[str, Any]) -> Outcome:
                                         DAGRunClearBody(dry_run=False, only_failed=False))
     ctx["run_id"] = run_id
     return Outcome(True, {"dag_id": dag_id, "run_id": run_id, "accion": "relanzada"})
+
+
+def _failed_run_date(ctx: dict[str, Any]) -> str | None:
+    from airflow_client.client.api.dag_run_api import DagRunApi
+
+    from opsbook.airflow_api import api_client
+
+    dag_id = ctx.get("dag_id") or DAG_ID
+    run_id = _failed_run_id(dag_id, ctx)
+    if run_id is None:
+        return None
+    with api_client() as client:
+        run = DagRunApi(client).get_dag_run(dag_id, run_id)
+    when = run.logical_date or run.run_after
+    return when.date().isoformat() if when else None
 
 
 def _failed_run_id(dag_id: str, ctx: dict[str, Any]) -> str | None:
