@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,25 +47,11 @@ def quarantine_folder(logical_date: str) -> Path:
     return settings.var / "cuarentena" / CUSTOMER_DIR / logical_date
 
 
-def connect() -> Any:
-    """Open a DB-API connection to the warehouse (SQLite file, or PostgreSQL when configured).
+def warehouse() -> Any:
+    """The :class:`opsbook.warehouse.Warehouse` this module writes to (SQLite or PostgreSQL)."""
+    from opsbook.warehouse import open_warehouse
 
-    Returns:
-        A new connection (SQLite uses ``?`` placeholders, psycopg ``%s``); :func:`query`
-        hides the difference for reads.
-    """
-    if settings.warehouse_url:
-        import psycopg
-
-        return psycopg.connect(settings.warehouse_url)
-    import sqlite3
-
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    return sqlite3.connect(settings.warehouse_path, timeout=30)
-
-
-def _mark(conn: Any) -> str:
-    return "?" if type(conn).__module__.startswith("sqlite3") else "%s"
+    return open_warehouse(settings.warehouse_url or f"sqlite:///{settings.warehouse_path}")
 
 
 def query(sql: str, params: tuple = ()) -> list[tuple]:
@@ -76,10 +61,11 @@ def query(sql: str, params: tuple = ()) -> list[tuple]:
         sql: the SELECT statement.
         params: its parameters.
     """
-    with closing(connect()) as conn:
+    wh = warehouse()
+    with wh.transaction() as conn:
         _ensure_tables(conn)
         cur = conn.cursor()
-        cur.execute(sql.replace("?", _mark(conn)), params)
+        cur.execute(wh.sql(sql), params)
         return cur.fetchall()
 
 
@@ -87,7 +73,6 @@ def _ensure_tables(conn: Any) -> None:
     cur = conn.cursor()
     for stmt in DDL:
         cur.execute(stmt)
-    conn.commit()
 
 
 def _quarantine_copy(path: Path, logical_date: str, reason: str) -> None:
@@ -158,25 +143,21 @@ def load_customers(logical_date: str) -> dict[str, Any]:
     if not n_files:
         return result
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    with closing(connect()) as conn:
+    cols = (*COLUMNS, "version_origen", "archivo_origen", "fecha_logica")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
+    wh = warehouse()
+    upsert = wh.sql(f"INSERT INTO clientes ({', '.join(cols)}) VALUES "
+                    f"({', '.join('?' * len(cols))}) ON CONFLICT (id) DO UPDATE SET {updates}")
+    with wh.transaction() as conn:  # one transaction per date: all or nothing
         _ensure_tables(conn)
-        m = _mark(conn)
-        cols = (*COLUMNS, "version_origen", "archivo_origen", "fecha_logica")
-        updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
-        upsert = (f"INSERT INTO clientes ({', '.join(cols)}) VALUES ({', '.join([m] * len(cols))})"
-                  f" ON CONFLICT (id) DO UPDATE SET {updates}")
         cur = conn.cursor()
-        try:
-            cur.execute(f"DELETE FROM clientes_cuarentena WHERE fecha_logica = {m}",
-                        (logical_date,))
-            cur.executemany(f"INSERT INTO clientes_cuarentena VALUES ({m}, {m}, {m}, {m})",
+        cur.execute(wh.sql("DELETE FROM clientes_cuarentena WHERE fecha_logica = ?"),
+                    (logical_date,))
+        if quarantine:
+            cur.executemany(wh.sql("INSERT INTO clientes_cuarentena VALUES (?, ?, ?, ?)"),
                             [(logical_date, name, why, now) for name, why in quarantine.items()])
-            if rows:
-                cur.executemany(upsert, rows)
-            conn.commit()
-        except Exception:
-            conn.rollback()
-            raise
+        if rows:
+            cur.executemany(upsert, rows)
     for name, reason in quarantine.items():
         _quarantine_copy(landing_folder(logical_date) / name, logical_date, reason)
     return result
