@@ -1,0 +1,105 @@
+"""End to end on the live stack: REST trigger → success → metrics in Prometheus; auth; sockets."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+
+import pytest
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+
+def _prom_value(prom, expr: str) -> float | None:
+    result = prom.custom_query(expr)
+    return sum(float(r["value"][1]) for r in result) if result else None
+
+
+def _poll(fn, predicate, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = fn()
+        if predicate(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: last value {value!r} after {timeout_s:.0f} s")
+        time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def prom(live_stack):
+    from prometheus_api_client import PrometheusConnect
+
+    return PrometheusConnect(url=live_stack.prometheus_url, disable_ssl=True)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(live_stack, prom):
+    """Trigger ``smoke`` once through the official client and wait for its end."""
+    from opsbook import airflow_api
+
+    before = _prom_value(prom, 'airflow_dagrun_duration_count{dag_id="smoke"}') or 0.0
+    airflow_api.wait_for_dag("smoke", timeout_s=120)
+    run_id = airflow_api.trigger_dag("smoke")
+    state = airflow_api.wait_for_run("smoke", run_id, timeout_s=240)
+    return {"run_id": run_id, "state": state, "count_before": before}
+
+
+def test_smoke_dag_succeeds_via_rest(smoke_run):
+    from opsbook import airflow_api
+
+    assert smoke_run["state"] == "success"
+    tis = airflow_api.task_instances("smoke", smoke_run["run_id"])
+    assert sorted(t["task_id"] for t in tis) == ["ping", "pong"]
+    assert {str(t["state"]).split(".")[-1].lower() for t in tis} == {"success"}
+
+
+def test_dagrun_duration_reaches_prometheus(smoke_run, prom):
+    expr = 'airflow_dagrun_duration_count{dag_id="smoke"}'
+    value = _poll(
+        lambda: _prom_value(prom, expr),
+        lambda v: v is not None and v > smoke_run["count_before"],
+        timeout_s=60,
+        what=expr,
+    )
+    assert value >= smoke_run["count_before"] + 1
+
+
+def test_scheduler_heartbeat_in_prometheus(live_stack, prom):
+    expr = "airflow_scheduler_heartbeat"
+    first = _poll(lambda: _prom_value(prom, expr), lambda v: v is not None, 60, expr)
+    _poll(lambda: _prom_value(prom, expr), lambda v: v is not None and v > first, 60, expr)
+
+
+def test_viewer_gets_403_on_trigger(live_stack):
+    from airflow_client.client.exceptions import ForbiddenException
+    from opsbook import airflow_api
+
+    with pytest.raises(ForbiddenException) as info:
+        airflow_api.trigger_dag("smoke", user="student", unpause_first=False)
+    assert info.value.status == 403
+
+
+def test_every_listening_port_is_loopback(live_stack):
+    from opsbook import health
+
+    sockets = health.listening_sockets(live_stack)
+    ports = {s["port"] for s in sockets if s["proto"] == "tcp"}
+    assert live_stack.ports.airflow in ports and live_stack.ports.prometheus in ports
+    assert health.non_loopback_listeners(live_stack) == []
+
+
+def test_status_reports_every_component_healthy(live_stack):
+    from opsbook import stack
+
+    st = stack.status()
+    assert st["healthy"] is True
+    for name in ("api-server", "scheduler", "dag-processor", "triggerer", "prometheus"):
+        assert st["components"][name]["healthy"], name
+        assert st["components"][name]["pid"] == stack.component_pid(name)
+
+
+def test_front_door_proxies_to_api_server(live_stack):
+    url = f"{live_stack.front_door_url}/api/v2/monitor/health"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        assert resp.status == 200
