@@ -114,45 +114,54 @@ def process_resources(ctx: dict[str, Any]) -> Outcome:
 
 
 def failed_task_logs(ctx: dict[str, Any], lines: int = 15) -> Outcome:
-    """Tail of the log of the failed task(s) of the latest failed run, through the REST API.
+    """Latest run of the DAG and the log tail of its failed / retrying tasks (REST API).
 
-    ``ok`` means "nothing failing found"; the detail carries the run, task and log tail.
+    ``ok`` means "no failing task"; the run id and logical date go into the context for the
+    recovery actions (clear, rerun, restore).
     """
-    from airflow_client.client.api.dag_run_api import DagRunApi
-    from airflow_client.client.api.task_instance_api import TaskInstanceApi
-
-    from opsbook.airflow_api import api_client
+    from opsbook import airflow_api
 
     dag_id = ctx.get("dag_id") or DAG_ID
-    with api_client() as client:
-        runs = DagRunApi(client).get_dag_runs(dag_id, state=["failed"], order_by=["-run_after"],
-                                              limit=1).dag_runs
-        if not runs:
-            return Outcome(True, {"dag_id": dag_id, "fallidas": 0})
-        run = runs[0]
-        api = TaskInstanceApi(client)
-        failed = [ti for ti in api.get_task_instances(dag_id, run.dag_run_id).task_instances
-                  if str(getattr(ti.state, "value", ti.state)) in ("failed", "upstream_failed")]
-        tails = {}
-        for ti in failed:
-            if str(getattr(ti.state, "value", ti.state)) != "failed":
-                continue
-            log = api.get_log(dag_id, run.dag_run_id, ti.task_id, max(ti.try_number, 1),
-                              full_content=True)
-            tails[ti.task_id] = _log_lines(log.content)[-lines:]
-    ctx.setdefault("run_id", run.dag_run_id)
-    return Outcome(False, {"dag_id": dag_id, "run_id": run.dag_run_id, "log_tail": tails,
-                           "tareas_fallidas": [ti.task_id for ti in failed]})
+    runs = airflow_api.dag_runs(dag_id, limit=1)
+    if not runs:
+        return Outcome(True, {"dag_id": dag_id, "ejecuciones": 0})
+    run = runs[0]
+    ctx["run_id"] = run["dag_run_id"]
+    ctx["ds"] = run_date(run)
+    bad = [ti for ti in airflow_api.task_instances(dag_id, run["dag_run_id"])
+           if str(ti.get("state")) in ("failed", "up_for_retry", "upstream_failed")]
+    tails = {ti["task_id"]: airflow_api.task_log_tail(dag_id, run["dag_run_id"], ti["task_id"],
+                                                      max(ti.get("try_number") or 1, 1), lines)
+             for ti in bad if str(ti.get("state")) != "upstream_failed"}
+    return Outcome(not bad, {"dag_id": dag_id, "run_id": run["dag_run_id"], "ds": ctx["ds"],
+                             "estado_run": str(run.get("state")),
+                             "tareas": {ti["task_id"]: str(ti.get("state")) for ti in bad},
+                             "log_tail": tails})
 
 
 def quarantine_report(ctx: dict[str, Any]) -> Outcome:
-    """The quarantine report the pipeline wrote for the latest logical date (rows rejected)."""
-    from opsbook import etl
+    """Rows loaded and rows quarantined (by reason) for the logical date, from the warehouse."""
+    from opsbook.warehouse import QUARANTINE, SALES, open_warehouse
 
-    report = etl.latest_quarantine_report(ctx.get("logical_date"))
-    if report is None:
-        return Outcome(True, "sin reporte de cuarentena")
-    return Outcome(report.get("rejected", 0) == 0, report)
+    ds = ctx.get("ds") or _latest_run_date(ctx.get("dag_id") or DAG_ID)
+    if ds is None:
+        return Outcome(True, "sin ejecuciones: nada que revisar")
+    wh = open_warehouse()
+    by_reason = wh.read(f"SELECT reason, COUNT(*) AS filas FROM {QUARANTINE}"
+                        " WHERE logical_date = ? GROUP BY reason", (ds,))
+    loaded = wh.count(SALES, ds)
+    rejected = int(by_reason["filas"].sum()) if not by_reason.empty else 0
+    detail = {"ds": ds, "cargadas": loaded, "en_cuarentena": rejected,
+              "por_motivo": dict(zip(by_reason["reason"], by_reason["filas"].astype(int),
+                                     strict=True)),
+              "calidad": round(loaded / (loaded + rejected), 4) if loaded + rejected else None}
+    return Outcome(rejected == 0, detail)
+
+
+def run_date(run: dict[str, Any]) -> str:
+    """Logical date a run processes (logical date, else run_after), as the DAG computes it."""
+    when = run.get("logical_date") or run.get("run_after")
+    return _as_dt(when).date().isoformat()
 
 
 def import_errors(ctx: dict[str, Any]) -> Outcome:
@@ -195,13 +204,25 @@ def run_succeeded(ctx: dict[str, Any], timeout_s: float = 240.0) -> Outcome:
 
 # ---- helpers ---------------------------------------------------------------------------
 def _latest_run_id(dag_id: str) -> str | None:
-    from airflow_client.client.api.dag_run_api import DagRunApi
+    from opsbook import airflow_api
 
-    from opsbook.airflow_api import api_client
+    runs = airflow_api.dag_runs(dag_id, limit=1)
+    return runs[0]["dag_run_id"] if runs else None
 
-    with api_client() as client:
-        runs = DagRunApi(client).get_dag_runs(dag_id, order_by=["-run_after"], limit=1).dag_runs
-    return runs[0].dag_run_id if runs else None
+
+def _latest_run_date(dag_id: str) -> str | None:
+    from opsbook import airflow_api
+
+    runs = airflow_api.dag_runs(dag_id, limit=1)
+    return run_date(runs[0]) if runs else None
+
+
+def _as_dt(value: Any) -> Any:
+    from datetime import UTC, datetime
+
+    if hasattr(value, "date"):
+        return value
+    return datetime.fromtimestamp(_epoch(value), UTC)
 
 
 def _metadata_url() -> str:
@@ -243,18 +264,6 @@ def _safe(fn: Any, *args: Any) -> Any:
         return fn(*args)
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return None
-
-
-def _log_lines(content: Any) -> list[str]:
-    items = content if isinstance(content, list) else [content]
-    out: list[str] = []
-    for item in items:
-        raw = getattr(item, "actual_instance", item)
-        if hasattr(raw, "event"):
-            out.append(f"{getattr(raw, 'level', '') or ''} {raw.event}".strip())
-        else:
-            out.extend(str(raw).splitlines())
-    return out
 
 
 CHECKS = {

@@ -84,24 +84,49 @@ def restore_warehouse(ctx: dict[str, Any]) -> Outcome:
     return Outcome(True, {"fecha_logica": str(ds)[:10], "filas_restauradas": rows})
 
 
-def clear_failed_tasks(ctx: dict[str, Any]) -> Outcome:
-    """Clear the failed task instances of the latest failed run (``dry_run: false``)."""
-    from airflow_client.client.api.task_instance_api import TaskInstanceApi
-    from airflow_client.client.models.clear_task_instances_body import ClearTaskInstancesBody
+def await_data_fix(ctx: dict[str, Any], timeout_s: float = 150.0) -> Outcome:
+    """Wait (bounded) until the landing file of the date validates with zero bad rows.
 
-    from opsbook.airflow_api import api_client
+    The data owner fixes the file; the runbook re-validates it with the pipeline's own
+    pandera rules before any rerun, so a rerun never loads still-corrupt data.
+    """
+    import pandas as pd
+
+    from opsbook import validation
+    from opsbook.datagen import landing_path
+
+    ds = ctx.get("ds") or diagnostics._latest_run_date(ctx.get("dag_id") or DAG_ID)
+    path = landing_path(str(ds))
+    start = time.monotonic()
+    last: Any = None
+    while time.monotonic() - start < timeout_s:
+        if path.exists():
+            stamp = path.stat().st_mtime
+            bad = rows = 0
+            for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                                     chunksize=100_000):
+                rows += len(chunk)
+                bad += len(validation.validate_chunk(chunk))
+            last = {"archivo": path.name, "filas": rows, "filas_invalidas": bad}
+            if bad == 0 and path.stat().st_mtime == stamp:
+                return Outcome(True, {**last, "espera_s": round(time.monotonic() - start, 1)})
+        time.sleep(2.0)
+    return Outcome(False, {"error": f"el archivo no se corrigió en {timeout_s:.0f} s",
+                           "ultimo": last})
+
+
+def clear_failed_tasks(ctx: dict[str, Any]) -> Outcome:
+    """Clear the failed task instances of the incident's run (``dry_run: false``)."""
+    from opsbook import airflow_api
 
     dag_id = ctx.get("dag_id") or DAG_ID
     run_id = _failed_run_id(dag_id, ctx)
     if run_id is None:
         return Outcome(True, {"dag_id": dag_id, "accion": "ninguna (no hay ejecuciones fallidas)"})
-    body = ClearTaskInstancesBody(dag_run_id=run_id, dry_run=False, only_failed=True,
-                                  include_downstream=True, reset_dag_runs=True)
-    with api_client() as client:
-        cleared = TaskInstanceApi(client).post_clear_task_instances(dag_id, body)
+    cleared = airflow_api.clear_task_instances(dag_id, run_id, dry_run=False, only_failed=True)
     ctx["run_id"] = run_id
-    tasks = [ti.task_id for ti in cleared.task_instances]
-    return Outcome(True, {"dag_id": dag_id, "run_id": run_id, "tareas_limpiadas": tasks})
+    return Outcome(True, {"dag_id": dag_id, "run_id": run_id,
+                          "tareas_limpiadas": sorted({ti["task_id"] for ti in cleared})})
 
 
 def rerun_logical_date(ctx: dict[str, Any]) -> Outcome:
@@ -123,31 +148,21 @@ def rerun_logical_date(ctx: dict[str, Any]) -> Outcome:
 
 
 def _failed_run_date(ctx: dict[str, Any]) -> str | None:
-    from airflow_client.client.api.dag_run_api import DagRunApi
-
-    from opsbook.airflow_api import api_client
+    from opsbook import airflow_api
 
     dag_id = ctx.get("dag_id") or DAG_ID
     run_id = _failed_run_id(dag_id, ctx)
-    if run_id is None:
-        return None
-    with api_client() as client:
-        run = DagRunApi(client).get_dag_run(dag_id, run_id)
-    when = run.logical_date or run.run_after
-    return when.date().isoformat() if when else None
+    runs = [r for r in airflow_api.dag_runs(dag_id, limit=20) if r["dag_run_id"] == run_id]
+    return diagnostics.run_date(runs[0]) if runs else None
 
 
 def _failed_run_id(dag_id: str, ctx: dict[str, Any]) -> str | None:
     if ctx.get("run_id"):
         return ctx["run_id"]
-    from airflow_client.client.api.dag_run_api import DagRunApi
+    from opsbook import airflow_api
 
-    from opsbook.airflow_api import api_client
-
-    with api_client() as client:
-        runs = DagRunApi(client).get_dag_runs(dag_id, state=["failed"], order_by=["-run_after"],
-                                              limit=1).dag_runs
-    return runs[0].dag_run_id if runs else None
+    runs = [r for r in airflow_api.dag_runs(dag_id, limit=20) if str(r.get("state")) == "failed"]
+    return runs[0]["dag_run_id"] if runs else None
 
 
 ACTIONS = {
@@ -155,6 +170,7 @@ ACTIONS = {
     "restart_api_server": restart_api_server,
     "wait_for_warehouse": wait_for_warehouse,
     "restore_warehouse": restore_warehouse,
+    "await_data_fix": await_data_fix,
     "clear_failed_tasks": clear_failed_tasks,
     "rerun_logical_date": rerun_logical_date,
 }

@@ -98,9 +98,12 @@ class Runbook:
         fingerprint = alert.get("fingerprint") or "|".join(sorted(alert.get("labels", {})))
         with self._lock, self.store.locked():
             current = self._live.get(fingerprint) or self.store.open_for(fingerprint)
+            why = "notificación duplicada (misma huella)"
+            if current is None and kind is not None:  # e.g. the warning and the critical alert
+                current = self._correlated(kind.key, labels.get("dag_id"))
+                why = f"alerta correlacionada ({labels.get('alertname')}, mismo tipo)"
             if current is not None:
-                current.add("detect", "notificación duplicada (misma huella)", True,
-                            {"fingerprint": fingerprint}, t=now)
+                current.add("detect", why, True, {"fingerprint": fingerprint}, t=now)
                 self._save(current)
                 return None
             if kind is None:
@@ -202,6 +205,14 @@ class Runbook:
         return touched
 
     # ---- internals ----------------------------------------------------------------------
+    def _correlated(self, key: str, dag_id: str | None) -> Incident | None:
+        """An open incident of the same type and DAG still being handled (not finished)."""
+        for incident in list(self._live.values()):
+            if (incident.type == key and incident.labels.get("dag_id") == dag_id
+                    and incident.resolved_at is None and not incident.finished):
+                return incident
+        return None
+
     def _step(self, incident: Incident, phase: str, name: str, table: dict[str, Step],
               ctx: dict[str, Any]) -> Outcome:
         start = time.time()

@@ -201,3 +201,19 @@ def test_background_response_and_automation_switch(tmp_path, service, monkeypatc
     while time.monotonic() < deadline and not store.load(ids[0]).finished:
         time.sleep(0.05)
     assert store.load(ids[0]).status == "recovered"
+
+
+def test_warning_and_critical_of_the_same_type_make_one_incident(tmp_path):
+    # a slow real action keeps the first incident in "recovering" while the second alert arrives
+    svc = Service()
+    rb = engine(tmp_path, svc)
+    rb.actions["restart_scheduler"] = lambda ctx: Outcome(
+        subprocess.run([sys.executable, "-c", "import time; time.sleep(2)"]).returncode == 0)
+    svc.kill9()
+    first = rb.handle(note("firing", "fp-warn"), background=True)
+    second = rb.handle(note("firing", "fp-crit", alertname="AirflowSchedulerDownCritical"),
+                       background=False)
+    assert len(first) == 1 and second == []
+    incident = rb.store.load(first[0])
+    assert any("correlacionada" in e["step"] for e in incident.timeline)
+    svc.stop()
