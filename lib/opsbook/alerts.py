@@ -1,0 +1,176 @@
+"""Follow one alert through its life: pending → firing → received by the webhook → resolved.
+
+Why this module exists: the day-2 notebook, the alert-flow test and the latency benchmark all
+measure the same path (Prometheus rule → Alertmanager → ``opsbook.alert_receiver``). This
+module reads the two real sources — Prometheus ``/api/v1/alerts`` (pending/firing) and the
+receiver's ``GET /notifications`` (what Alertmanager delivered, with receive timestamps) — and
+records when each stage was first observed, by polling with a deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from opsbook.settings import settings
+
+STAGES = ("pending", "firing", "received", "resolved", "resolved_received")
+
+
+def prometheus_alerts(url: str | None = None) -> list[dict[str, Any]]:
+    """Active alerts of Prometheus (``/api/v1/alerts``: labels, state, activeAt)."""
+    resp = requests.get(f"{url or settings.prometheus_url}/api/v1/alerts", timeout=5)
+    resp.raise_for_status()
+    return resp.json()["data"]["alerts"]
+
+
+def _matches(labels: dict[str, str], alertname: str, match: dict[str, str] | None) -> bool:
+    if labels.get("alertname") != alertname:
+        return False
+    return all(labels.get(k) == v for k, v in (match or {}).items())
+
+
+def state(alertname: str, match: dict[str, str] | None = None,
+          url: str | None = None) -> tuple[str, dict[str, Any] | None]:
+    """Current Prometheus state of an alert: ``inactive``, ``pending`` or ``firing``.
+
+    Args:
+        alertname: alert name.
+        match: extra labels that must match (e.g. ``{"dag_id": "pipeline_ventas"}``).
+        url: Prometheus base URL (default: the stack's).
+
+    Returns:
+        ``(state, alert)``; ``alert`` is the Prometheus record or None when inactive.
+    """
+    found = [a for a in prometheus_alerts(url) if _matches(a["labels"], alertname, match)]
+    if not found:
+        return "inactive", None
+    best = max(found, key=lambda a: a["state"] == "firing")
+    return best["state"], best
+
+
+def notifications(since: float | None = None, url: str | None = None) -> list[dict[str, Any]]:
+    """Notifications recorded by the webhook receiver (``GET /notifications``).
+
+    Args:
+        since: only those received at or after this Unix time.
+        url: receiver base URL (default: the stack's).
+    """
+    params = {"since": repr(since)} if since is not None else None
+    resp = requests.get(f"{url or settings.webhook_url}/notifications", params=params, timeout=5)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def find_delivery(entries: list[dict[str, Any]], alertname: str, status: str,
+                  match: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """First recorded notification carrying ``alertname`` with ``status`` (firing/resolved).
+
+    Returns:
+        ``{"received_at", "receiver_path", "alert"}`` or None.
+    """
+    for entry in entries:
+        for alert in entry["notification"].get("alerts", []):
+            if alert.get("status") == status and _matches(alert.get("labels", {}), alertname,
+                                                          match):
+                return {"received_at": entry["received_at"],
+                        "receiver_path": entry["receiver_path"], "alert": alert}
+    return None
+
+
+@dataclass
+class AlertTrace:
+    """When each stage of one alert was first observed (Unix seconds; None = not seen).
+
+    Attributes:
+        alertname: the alert followed.
+        origin: reference instant (e.g. when the failure metric was emitted or the run ended).
+        pending: first poll that saw it pending (or ``activeAt`` when it went straight to firing).
+        active_at: Prometheus's own ``activeAt`` (condition first true).
+        firing: first poll that saw it firing.
+        received: webhook receive time of the first ``firing`` notification.
+        resolved: first poll that saw it inactive again after firing.
+        resolved_received: webhook receive time of the ``resolved`` notification.
+        receiver_path: webhook path used (``/alerts/warning`` or ``/alerts/critical``).
+        labels: labels of the alert.
+    """
+
+    alertname: str
+    origin: float
+    pending: float | None = None
+    active_at: float | None = None
+    firing: float | None = None
+    received: float | None = None
+    resolved: float | None = None
+    resolved_received: float | None = None
+    receiver_path: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def latencies(self) -> dict[str, float | None]:
+        """Seconds from :attr:`origin` to each stage (None when not observed)."""
+        return {s: (None if getattr(self, s) is None else round(getattr(self, s) - self.origin, 3))
+                for s in ("active_at", "firing", "received", "resolved", "resolved_received")}
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready record (timestamps plus latencies)."""
+        return {**asdict(self), "latencies_s": self.latencies()}
+
+
+def _parse_ts(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def follow(alertname: str, origin: float, match: dict[str, str] | None = None,
+           until: str = "resolved_received", timeout_s: float = 180.0,
+           interval_s: float = 0.2) -> AlertTrace:
+    """Poll Prometheus and the webhook until the alert reaches ``until`` (or the deadline).
+
+    Args:
+        alertname: alert to follow.
+        origin: reference instant for the latencies (Unix seconds).
+        match: extra labels identifying the alert (e.g. ``dag_id``).
+        until: last stage to wait for: ``firing``, ``received``, ``resolved`` or
+            ``resolved_received``.
+        timeout_s: deadline in seconds.
+        interval_s: polling period (bounds the resolution of the poll-observed stages).
+
+    Returns:
+        The trace.
+
+    Raises:
+        TimeoutError: naming the stages reached, when ``until`` is not reached in time.
+        ValueError: for an unknown ``until``.
+    """
+    if until not in STAGES[1:]:
+        raise ValueError(f"until={until!r} inválido: usa uno de {STAGES[1:]}")
+    trace = AlertTrace(alertname, origin)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = time.time()
+        current, alert = state(alertname, match)
+        if alert is not None:
+            trace.labels = {k: v for k, v in alert["labels"].items() if k != "alertname"}
+            trace.active_at = trace.active_at or _parse_ts(alert["activeAt"])
+            if current == "pending" and trace.pending is None:
+                trace.pending = now
+            if current == "firing" and trace.firing is None:
+                trace.firing = now
+                trace.pending = trace.pending or trace.active_at
+        elif trace.firing is not None and trace.resolved is None:
+            trace.resolved = now
+        entries = notifications(since=origin - 1)
+        if trace.received is None and (hit := find_delivery(entries, alertname, "firing", match)):
+            trace.received, trace.receiver_path = hit["received_at"], hit["receiver_path"]
+        if trace.resolved_received is None and trace.received is not None and (
+                hit := find_delivery(entries, alertname, "resolved", match)):
+            trace.resolved_received = hit["received_at"]
+        if getattr(trace, until) is not None:
+            return trace
+        time.sleep(interval_s)
+    reached = [s for s in STAGES if getattr(trace, s) is not None]
+    raise TimeoutError(f"la alerta {alertname} no llegó a '{until}' en {timeout_s:g} s "
+                       f"(etapas vistas: {reached or 'ninguna'})")
