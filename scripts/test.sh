@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # `make test`: lint, unit and DAG tests, then the live stack for the integration tests and the
-# notebooks (nbval-lax). The stack is always stopped at the end, even when a test fails.
+# notebooks (nbval-lax). The stack is always stopped at the end, even when a test fails; on
+# success `opsbook stack down` runs explicitly and fails the build if any process survives it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" PYTHONWARNINGS=ignore
-stop_stack() { opsbook stack down || true; }
+stack_down_done=0
+stop_stack() { [ "$stack_down_done" = 1 ] || opsbook stack down || true; }
 trap stop_stack EXIT
 set -e
+start=$(date +%s)
 ruff check lib dags tests bench
 opsbook stack up
 pytest -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks "$@"
+# "down leaves no process behind": exit code 1 when a pid survives (even after SIGKILL).
+stack_down_done=1
+opsbook stack down
+echo "make test: OK en $(( $(date +%s) - start )) s"
