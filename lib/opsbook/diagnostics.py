@@ -189,7 +189,7 @@ def stack_healthy(ctx: dict[str, Any], timeout_s: float = 60.0) -> Outcome:
     return Outcome(False, last)
 
 
-def run_succeeded(ctx: dict[str, Any], timeout_s: float = 240.0) -> Outcome:
+def run_succeeded(ctx: dict[str, Any], timeout_s: float = 180.0) -> Outcome:
     """Wait for the run the recovery touched (or the latest run) and require ``success``."""
     from opsbook.airflow_api import wait_for_run
 

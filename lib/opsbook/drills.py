@@ -1,0 +1,197 @@
+"""Incident drills against the live stack: cause a real fault, let the runbook answer, measure.
+
+Why this module exists: a runbook nobody exercised fails on the night it is needed. Each drill
+injects one real fault (``kill -9`` of the scheduler, a corrupt landing file, the warehouse
+refusing connections during a load), then only *observes*: the alert travels Prometheus →
+Alertmanager → the stack's receiver → :func:`opsbook.runbook.on_notification`, and the runbook
+inside the stack diagnoses and recovers. The drill records its own events next to the
+incident's timeline, checks row counts (nothing lost) and writes the post-mortem. It refuses
+to start on an unhealthy stack and always ends by putting the stack back or saying exactly
+what is still broken.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from opsbook import airflow_api, postmortem, runbook
+from opsbook.timeline import Incident, IncidentStore, iso
+
+DAG_ID = "pipeline_ventas"
+DRILLS = ("pipeline_down", "data_corruption", "db_unreachable")
+
+
+class DrillRefused(RuntimeError):
+    """The drill did not start (unhealthy stack, automation off); nothing was touched."""
+
+
+class Drill:
+    """Record of one drill run: its events, runs, counts and the incident it produced."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.events: list[dict[str, Any]] = []
+        self.record: dict[str, Any] = {"name": name, "events": self.events, "runs": []}
+        self.incident: Incident | None = None
+        self.store = IncidentStore(runbook.incidents_dir())
+
+    def event(self, step: str, ok: bool | None = True, detail: Any = None) -> float:
+        """Append a timestamped drill event (phase ``drill``) and return its time."""
+        now = time.time()
+        self.events.append({"t": now, "ts": iso(now), "phase": "drill", "step": step, "ok": ok,
+                            "duration_s": None, "detail": detail})
+        return now
+
+    def wait_incident(self, kind: str, after: float, timeout_s: float) -> Incident:
+        """Poll the stack's incident store for a new incident of ``kind``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = [i for i in self.store.all() if i.type == kind and i.detected_at >= after]
+            if found:
+                self.incident = found[0]
+                return found[0]
+            time.sleep(0.5)
+        raise TimeoutError(f"no llegó ningún incidente {kind} en {timeout_s:.0f} s: ¿dispara la "
+                           "alerta? (opsbook stack status; var/alerts/notifications.jsonl)")
+
+    def wait_until(self, predicate: Callable[[Incident], bool], timeout_s: float,
+                   what: str) -> Incident:
+        """Reload the drill's incident until ``predicate`` holds (bounded)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.incident = self.store.load(self.incident.id)
+            if predicate(self.incident):
+                return self.incident
+            time.sleep(0.5)
+        raise TimeoutError(f"el incidente {self.incident.id} no llegó a '{what}' en "
+                           f"{timeout_s:.0f} s (estado {self.incident.status})")
+
+    def add_run(self, run_id: str, rows: int | None) -> dict[str, Any]:
+        """Record a DAG run (queued / end times from the REST API) for the impact figures."""
+        run = next(r for r in airflow_api.dag_runs(DAG_ID, limit=20) if r["dag_run_id"] == run_id)
+        info = {"run_id": run_id, "state": str(run.get("state")), "rows": rows,
+                "queued_at": _epoch(run.get("queued_at")), "end_at": _epoch(run.get("end_date"))}
+        self.record["runs"].append(info)
+        return info
+
+    def result(self, ok: bool, still_broken: list[str]) -> dict[str, Any]:
+        """Final JSON-ready result: record + incident + impact + post-mortem text."""
+        inc = self.incident
+        out = {**self.record, "ok": ok and not still_broken, "still_broken": still_broken}
+        if inc is not None:
+            out["incident"] = inc.to_dict()
+            out["impact"] = postmortem.impact(inc, self.record)
+            out["postmortem"] = postmortem.render(inc, self.record)
+            out["mttr_s"] = out["impact"]["mttr_s"]
+        return out
+
+
+# ---- preconditions and clean-up ---------------------------------------------------------
+def precheck() -> None:
+    """Refuse to drill on an unhealthy stack or with automation off.
+
+    Raises:
+        DrillRefused: with the Spanish reason and the command that fixes it.
+    """
+    from opsbook import stack
+
+    if not stack.is_healthy():
+        broken = [n for n, c in stack.status()["components"].items() if not c["healthy"]]
+        raise DrillRefused(f"la pila no está sana ({', '.join(broken) or 'sin arrancar'}): "
+                           "arréglala antes del simulacro (opsbook stack up / status)")
+    if not runbook.automation_enabled():
+        raise DrillRefused("la automatización está apagada: 'opsbook runbook automation on'")
+    if any(not i.finished for i in IncidentStore(runbook.incidents_dir()).all()
+           if time.time() - i.detected_at < 600):
+        raise DrillRefused("hay un incidente en curso: espera a que el runbook termine")
+
+
+def restore_stack(timeout_s: float = 150.0) -> list[str]:
+    """Start every unhealthy component again; return what is STILL broken (empty = healthy)."""
+    from opsbook import stack
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        comps = stack.status()["components"]
+        broken = [n for n, c in comps.items() if not c["healthy"]]
+        if not broken:
+            return []
+        for name in broken:
+            if comps[name]["state"] not in ("RUNNING", "STARTING"):
+                try:
+                    stack.start_component(name, timeout_s=max(5.0, deadline - time.monotonic()))
+                except Exception:  # noqa: BLE001, S112 - reported below if it stays broken
+                    continue
+        time.sleep(1.0)
+    comps = stack.status()["components"]
+    return [f"{n}: {c['state']}" for n, c in comps.items() if not c["healthy"]]
+
+
+def today() -> str:
+    """Logical date of a manual run triggered now (the DAG uses run_after's UTC date)."""
+    return datetime.now(UTC).date().isoformat()
+
+
+def _epoch(value: Any) -> float | None:
+    if value is None:
+        return None
+    if hasattr(value, "timestamp"):
+        return value.timestamp()
+    from opsbook.timeline import parse_ts
+
+    return parse_ts(str(value))
+
+
+def run(name: str, **kwargs: Any) -> dict[str, Any]:
+    """Run one drill by name (see :data:`DRILLS`) and return its result.
+
+    Raises:
+        ValueError: unknown drill (Spanish message).
+        DrillRefused: the stack was not fit for a drill.
+    """
+    from opsbook import drill_scenarios
+
+    if name not in DRILLS:
+        raise ValueError(f"simulacro {name!r} desconocido: usa uno de {', '.join(DRILLS)}")
+    precheck()
+    drill = Drill(name)
+    try:
+        return getattr(drill_scenarios, name)(drill, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - an aborted drill is still reported, never hidden
+        drill.event("simulacro abortado", False, f"{type(exc).__name__}: {exc}")
+        return drill.result(False, restore_stack())
+
+
+def kill_scheduler() -> int:
+    """``kill -9`` the real scheduler process; returns its pid."""
+    from opsbook import stack
+
+    pid = stack.component_pid("scheduler")
+    if not pid:
+        raise DrillRefused("no hay proceso scheduler que matar")
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def save_evidence(result: dict[str, Any]) -> dict[str, str]:
+    """Write the drill's timeline JSON and its post-mortem into ``evidencia/dia_3/``.
+
+    Returns:
+        Kind → written path.
+    """
+    from opsbook import evidence
+
+    name = result["name"]
+    timeline = {k: v for k, v in result.items() if k != "postmortem"}
+    paths = {"timeline": str(evidence.save_json(
+        3, f"timeline_{name}", timeline, f"Línea de tiempo del simulacro {name}"))}
+    if result.get("postmortem"):
+        paths["post_mortem"] = str(evidence.save_text(
+            3, f"post_mortem_{name}.md", result["postmortem"],
+            f"Post-mortem generado del simulacro {name}"))
+    return paths
