@@ -31,6 +31,10 @@ def register(subparsers) -> None:
     p_st = sub.add_parser("status", help="estado, pid, puerto y salud de cada componente")
     p_st.add_argument("--json", action="store_true", help="salida JSON")
     p_st.set_defaults(func=_status)
+    p_ce = sub.add_parser(
+        "compose-env", help="escribe var/compose.env (secretos para docker compose)"
+    )
+    p_ce.set_defaults(func=_compose_env)
 
 
 def _print_status(st: dict) -> None:
@@ -85,3 +89,11 @@ def _status(args: argparse.Namespace) -> int:
     else:
         _print_status(st)
     return 0 if st["healthy"] else 3
+
+
+def _compose_env(args: argparse.Namespace) -> int:
+    from opsbook.compose_env import write_compose_env
+
+    path = write_compose_env()
+    print(f"escrito {path} (no se versiona); ahora: docker compose up -d")
+    return 0
