@@ -60,24 +60,37 @@ def mode_table(reg: SchemaRegistry | None = None) -> Any:
     return pd.DataFrame(rows)
 
 
-def heatmap(matrix: Any, title: str) -> Any:
-    """Draw a boolean reader × writer frame as a green/red heat-map (matplotlib figure)."""
+def heatmap(matrix: Any, title: str, words: tuple[str, str] = ("lee", "NO lee"),
+            xlabel: str = "esquema del escritor (datos existentes)",
+            ylabel: str = "esquema del lector (consumidor)") -> Any:
+    """Draw a boolean frame as a green/red heat-map (matplotlib figure).
+
+    Args:
+        matrix: boolean pandas frame (default labels: rows = reader, columns = writer).
+        title: Spanish title.
+        words: cell text for True and False.
+        xlabel: x-axis label.
+        ylabel: y-axis label.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
-    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    width = max(5.6, 1.3 * len(matrix.columns) + 1.5)
+    fig, ax = plt.subplots(figsize=(width, 1.1 * len(matrix.index) + 1.4))
     values = matrix.astype(int).to_numpy()
-    ax.imshow(values, cmap=ListedColormap(["#d9534f", "#5cb85c"]), vmin=0, vmax=1)
-    ax.set_xticks(range(len(matrix.columns)), matrix.columns)
+    ax.imshow(values, aspect="auto", cmap=ListedColormap(["#d9534f", "#5cb85c"]), vmin=0, vmax=1)
+    ax.set_xticks(range(len(matrix.columns)), matrix.columns,
+                  rotation=30 if len(matrix.columns) > 4 else 0, ha="right" if
+                  len(matrix.columns) > 4 else "center")
     ax.set_yticks(range(len(matrix.index)), matrix.index)
-    ax.set_xlabel("esquema del escritor (datos existentes)")
-    ax.set_ylabel("esquema del lector (consumidor)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     for (i, j), ok in zip(((i, j) for i in range(values.shape[0])
                            for j in range(values.shape[1])), values.flat, strict=True):
-        ax.text(j, i, "lee" if ok else "NO lee", ha="center", va="center", color="white",
+        ax.text(j, i, words[0] if ok else words[1], ha="center", va="center", color="white",
                 fontsize=10, fontweight="bold")
     ax.set_title(title)
     fig.tight_layout()
