@@ -16,6 +16,7 @@ the machine's Redis never steal each other's tasks.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -145,11 +146,6 @@ def worker_hostname(n: int, cfg: Settings = settings) -> str:
     return f"{worker_name(n)}@{pg_database(cfg)}"
 
 
-def worker_pidfile(n: int, cfg: Settings = settings) -> Path:
-    """Pid file of worker ``n`` (each worker its own: Airflow's default is shared)."""
-    return cfg.run_dir / f"{worker_name(n)}.pid"
-
-
 def worker_program(
     n: int, cfg: Settings = settings, concurrency: int = DEFAULT_CONCURRENCY
 ) -> Program:
@@ -176,7 +172,6 @@ def worker_program(
             "--skip-serve-logs",
             "--concurrency", str(concurrency),
             "--celery-hostname", worker_hostname(n, cfg),
-            "--pid", str(worker_pidfile(n, cfg)),
             "--without-mingle", "--without-gossip",
         ],
         env={"AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency)},
@@ -231,3 +226,93 @@ def worker_ping(cfg: Settings = settings, timeout_s: float = 3.0) -> dict[str, b
     finally:
         app.close()
     return {node: reply.get("ok") == "pong" for node, reply in sorted(replies.items())}
+
+
+def current_workers(cfg: Settings = settings) -> list[str]:
+    """Names of the ``worker-N`` programs the running stack has (from its recorded mode)."""
+    from opsbook.stack_state import read_mode
+
+    names = [p["name"] for p in read_mode(cfg).get("programs", [])]
+    return sorted((n for n in names if n.startswith("worker-")), key=lambda n: int(n[7:]))
+
+
+def scale(
+    workers: int,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    cfg: Settings = settings,
+    timeout_s: float = 180.0,
+) -> dict:
+    """Add or remove Celery workers of the running Celery-mode stack, live.
+
+    Removed workers get a warm shutdown (SIGTERM: they stop taking tasks and finish the
+    running ones, up to :data:`WARM_SHUTDOWN_WAIT_S`); new workers are started and waited for
+    until they answer ``celery inspect ping``. Workers whose concurrency changes restart.
+
+    Args:
+        workers: desired number of workers (0 or more).
+        concurrency: task slots of every worker.
+        cfg: settings.
+        timeout_s: deadline for the new workers to answer the ping.
+
+    Returns:
+        ``{"added": [...], "removed": [...], "restarted": [...], "workers": {node: ok}}``.
+
+    Raises:
+        RuntimeError: when the stack is not running in Celery mode or a worker never answers.
+    """
+    from opsbook import stack
+    from opsbook import supervisor_conf as sup
+    from opsbook.stack_state import read_mode
+
+    if workers < 0:
+        raise ValueError(f"workers={workers} inválido: usa 0 o más")
+    mode = read_mode(cfg)
+    if mode.get("executor") != "celery" or not sup.is_running(cfg):
+        raise RuntimeError(
+            "la pila no está en modo celery: arráncala con "
+            "`opsbook stack up --executor celery --workers N`"
+        )
+    before = set(current_workers(cfg))
+    wanted = {worker_name(n) for n in range(1, workers + 1)}
+    rpc = sup.rpc(cfg, timeout=WARM_SHUTDOWN_WAIT_S + 30)
+    for name in sorted(before - wanted):  # warm shutdown before removing the program
+        try:
+            rpc.supervisor.stopProcess(name, True)
+        except Exception:  # noqa: BLE001 - already stopped is fine
+            pass
+    others = [p for p in stack.plan(cfg, "celery", 0) if not p.name.startswith("worker-")]
+    extra = [p for p in stack.recorded_programs(cfg) if p.name not in {o.name for o in others}]
+    keep = [p for p in extra if not p.name.startswith("worker-")]
+    if keep:  # e.g. a green api-server of a deploy in progress: never scale during one
+        raise RuntimeError(f"hay programas ajenos al plan ({[p.name for p in keep]}): termina "
+                           "el despliegue antes de escalar")
+    new = stack.with_env(
+        worker_programs(cfg, workers, concurrency), cfg, "celery", airflow_env_overrides(cfg)
+    )
+    changes = stack.apply_programs(others + new, cfg, {"executor": "celery", "workers": workers})
+    states = {p["name"]: p["statename"] for p in rpc.supervisor.getAllProcessInfo()}
+    to_start = sorted(wanted, key=lambda n: int(n[7:])) + [
+        n for n in changes.get("added", []) if n not in wanted  # plan grew (a new service)
+    ]
+    for name in to_start:
+        if states.get(name) not in ("RUNNING", "STARTING"):
+            rpc.supervisor.startProcess(name, False)
+    hosts = {worker_hostname(n, cfg) for n in range(1, workers + 1)}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pong = worker_ping(cfg, timeout_s=2.0)
+        alive = {h for h, ok in pong.items() if ok}
+        if hosts <= alive and not (alive - hosts):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"los workers {sorted(hosts - alive)} no responden al ping tras {timeout_s:.0f} s"
+                f" (o siguen vivos {sorted(alive - hosts)}): mira {cfg.log_dir}/worker-N.log"
+            )
+        time.sleep(1.0)
+    return {
+        "added": sorted(wanted - before),
+        "removed": sorted(before - wanted),
+        "restarted": sorted(set(changes.get("changed", [])) & wanted),
+        "workers": {h: pong[h] for h in sorted(hosts)},
+    }
