@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import warnings
 from pathlib import Path
 
 from opsbook import service_configs as sc
@@ -110,8 +109,9 @@ def service_programs(cfg: Settings = settings) -> list[Program]:
     for prog in progs:
         module = modules.get(prog.name)
         if module and not module_available(module):
-            warnings.warn(
-                f"'{prog.name}' omitido: el módulo {module} todavía no existe", stacklevel=2
+            print(
+                f"AVISO: '{prog.name}' omitido: el módulo {module} todavía no existe",
+                file=sys.stderr,
             )
             continue
         kept.append(prog)
