@@ -26,6 +26,16 @@ HINTS: dict[str, str] = {
     "drift": "usa 'none', 'extra_column' o 'missing_column'",
 }
 
+DESCRIPTIONS: dict[str, str] = {
+    "n_rows": "Filas del fichero de ventas generado (1..10 000 000).",
+    "bad_fraction": "Fracción de filas defectuosas que inyecta el generador (0..0.5).",
+    "fail_at": "Fallo inyectado para los simulacros: none, extract, transform o load.",
+    "slow_seconds": "Espera extra de transform en segundos (para incumplir el SLA).",
+    "seed": "Semilla del generador (mismos parámetros → mismo fichero).",
+    "drift": "Deriva de esquema del fichero: none, extra_column o missing_column.",
+}
+"""Spanish description of each param (shown in the Airflow trigger form)."""
+
 
 class RunParams(BaseModel):
     """Validated parameters of one run.
