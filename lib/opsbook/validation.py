@@ -111,7 +111,9 @@ def validate_chunk(raw: pd.DataFrame) -> pd.DataFrame:
     cases = cases[cases["index"].notna()].copy()
     cases["reason"] = cases["check"].astype(str).map(_reason_of)
     cases["priority"] = cases["reason"].map(REASONS.index)
-    cases["detail"] = cases["column"].astype(str) + "=" + cases["failure_case"].astype(str)
+    value = cases["failure_case"].astype(object)
+    value = value.where(value.notna(), "<vacío>").map(str)
+    cases["detail"] = cases["column"].astype(object).map(str) + "=" + value
     cases = cases.sort_values(["index", "priority"]).drop_duplicates("index")
     return cases.set_index(cases["index"].astype("int64"))[["reason", "detail"]]
 
