@@ -49,6 +49,30 @@ def tcp_ok(port: int, timeout: float = 1.0) -> bool:
         return False
 
 
+def port_busy(port: int, udp: bool = False) -> str | None:
+    """Who holds ``HOST:port`` (a short description), or None when it is free.
+
+    Args:
+        port: the port to test.
+        udp: test a UDP port instead of TCP.
+    """
+    kind = socket.SOCK_DGRAM if udp else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+            return None
+        except OSError:
+            pass
+    for conn in psutil.net_connections("udp" if udp else "tcp"):
+        if conn.laddr and conn.laddr.port == port and conn.pid:
+            try:
+                return f"pid {conn.pid} ({' '.join(psutil.Process(conn.pid).cmdline())[:80]})"
+            except psutil.Error:
+                return f"pid {conn.pid}"
+    return "otro proceso"
+
+
 def airflow_health(cfg: Settings = settings, timeout: float = 3.0) -> dict | None:
     """JSON of Airflow's ``/api/v2/monitor/health`` (no token needed), or None if unreachable."""
     try:

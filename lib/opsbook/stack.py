@@ -18,7 +18,7 @@ import subprocess
 import time
 import urllib.request
 
-from opsbook import components, service_configs
+from opsbook import components, health, service_configs
 from opsbook import supervisor_conf as sup
 from opsbook.airflow_env import airflow_env, drill_dags_dir
 from opsbook.programs import Program
@@ -180,7 +180,10 @@ def up(
     for folder in (cfg.log_dir, cfg.run_dir, drill_dags_dir(cfg)):
         folder.mkdir(parents=True, exist_ok=True)
     service_configs.write_all(cfg)
+    if not sup.is_running(cfg):  # cold start: the front door points at the blue api-server
+        service_configs.front_door_upstream(cfg.ports.airflow, cfg)
     progs = plan(cfg, executor, workers)
+    check_ports(cfg, progs, states(cfg))
     apply_programs(progs, cfg, {**wanted, "started_at": time.time()})
     now = states(cfg)
     rpc = sup.rpc(cfg)
@@ -211,6 +214,25 @@ def up(
     wait_healthy(cfg, progs, lambda: states(cfg), component_health, left, progress)
     warm_execution_api(cfg)
     return status(cfg)
+
+
+def check_ports(cfg: Settings, progs: list[Program], now: dict[str, dict]) -> None:
+    """Fail clearly when a port of a program that is not running yet is taken.
+
+    Raises:
+        StackError: naming the port, the process holding it and how to avoid it.
+    """
+    wanted = [(p.name, p.port, False) for p in progs if p.port]
+    wanted.append(("statsd-bridge", cfg.ports.statsd, True))
+    for name, port, udp in wanted:
+        if now.get(name, {}).get("statename") in ("RUNNING", "STARTING"):
+            continue
+        holder = health.port_busy(port, udp=udp)
+        if holder:
+            raise StackError(
+                f"el puerto {port}{'/udp' if udp else ''} de '{name}' está ocupado por {holder}: "
+                "para esa pila (opsbook stack down) o usa otro OPSBOOK_PORT_OFFSET"
+            )
 
 
 def warm_execution_api(cfg: Settings = settings, timeout_s: float = 90) -> float:

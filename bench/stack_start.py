@@ -1,0 +1,157 @@
+"""P1/P2: cold start to all-healthy and total PSS of the native stack vs `airflow standalone`.
+
+Both run on this machine in the same invocation, each from an empty temporary home (so both
+pay `airflow db migrate`), examples off for both, on free ports (the course stack may be up).
+"Healthy" = Airflow's /api/v2/monitor/health reports metadatabase, scheduler, triggerer and
+dag_processor healthy (plus, for ours, Prometheus/Alertmanager/bridge/front door and the
+warmed execution API). PSS = sum over the whole process tree (psutil), maximum of 5 samples
+taken 1 s apart once healthy. Prints the ratios (goal: ≤ 0.6× time, ≤ 0.6× PSS).
+
+Usage: .venv/bin/python bench/stack_start.py [--offset 2000] [--timeout 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lib"))
+
+
+def tree_pss(procs: list[psutil.Process]) -> int:
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_full_info().pss
+        except psutil.Error:
+            pass
+    return total
+
+
+def max_pss(get_procs, samples: int = 5) -> tuple[int, int]:
+    best, count = 0, 0
+    for i in range(samples):
+        procs = get_procs()
+        value = tree_pss(procs)
+        if value > best:
+            best, count = value, len(procs)
+        if i < samples - 1:
+            time.sleep(1)
+    return best, count
+
+
+def airflow_healthy(port: int) -> bool:
+    try:
+        url = f"http://127.0.0.1:{port}/api/v2/monitor/health"
+        with urllib.request.urlopen(url, timeout=3) as resp:
+            doc = json.loads(resp.read())
+    except (OSError, ValueError):
+        return False
+    keys = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+    return all((doc.get(k) or {}).get("status") == "healthy" for k in keys)
+
+
+def bench_ours(offset: int, timeout_s: float, workdir: Path) -> dict:
+    os.environ["OPSBOOK_PORT_OFFSET"] = str(offset)
+    os.environ["OPSBOOK_VAR_DIR"] = str(workdir / "var")
+    for key in [k for k in os.environ if k.startswith("OPSBOOK_") and k.endswith("_PORT")]:
+        del os.environ[key]
+    from opsbook import health, stack
+    from opsbook.settings import Settings
+
+    cfg = Settings.from_env()
+    t0 = time.monotonic()
+    try:
+        stack.up(cfg=cfg, timeout_s=timeout_s, progress=False)
+        elapsed = time.monotonic() - t0
+        pss, nproc = max_pss(lambda: health.stack_processes(cfg))
+    finally:
+        result = stack.down(cfg=cfg, strict=False)
+    return {
+        "seconds": elapsed,
+        "pss": pss,
+        "processes": nproc,
+        "survivors": len(result["survivors"]),
+    }
+
+
+def bench_standalone(offset: int, timeout_s: float, workdir: Path) -> dict:
+    home = workdir / "standalone"
+    home.mkdir()
+    port = 8080 + offset + 50
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env = {
+        **inherited,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(8793 + offset + 50),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(8794 + offset + 50),
+        "PYTHONWARNINGS": "ignore",
+    }
+    airflow = str(Path(sys.executable).parent / "airflow")
+    log = open(workdir / "standalone.log", "wb")  # noqa: SIM115
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [airflow, "standalone"], env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    root = psutil.Process(proc.pid)
+    try:
+        deadline = t0 + timeout_s
+        while not airflow_healthy(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"standalone no quedó sano: mira {workdir / 'standalone.log'}")
+            time.sleep(0.5)
+        elapsed = time.monotonic() - t0
+        pss, nproc = max_pss(lambda: [root, *root.children(recursive=True)])
+    finally:
+        procs = [root, *root.children(recursive=True)]
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, alive = psutil.wait_procs(procs, timeout=30)
+        for p in alive:
+            p.kill()
+        psutil.wait_procs(alive, timeout=10)
+        log.close()
+    return {"seconds": elapsed, "pss": pss, "processes": nproc}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--offset", type=int, default=2000, help="port offset of both stacks")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="opsbook-bench-") as tmp:
+        workdir = Path(tmp)
+        ours = bench_ours(args.offset, args.timeout, workdir)
+        base = bench_standalone(args.offset, args.timeout, workdir)
+    mib = 1024 * 1024
+    print(f"{'':24}{'opsbook':>12}{'standalone':>12}{'ratio':>8}")
+    t_ratio = ours["seconds"] / base["seconds"]
+    m_ratio = ours["pss"] / base["pss"]
+    print(
+        f"{'cold start → sano (s)':24}{ours['seconds']:12.1f}{base['seconds']:12.1f}{t_ratio:8.2f}"
+    )
+    print(f"{'PSS total (MiB)':24}{ours['pss'] / mib:12.0f}{base['pss'] / mib:12.0f}{m_ratio:8.2f}")
+    print(f"{'procesos':24}{ours['processes']:12d}{base['processes']:12d}")
+    print(
+        f"objetivo ≤ 0.60×: tiempo {'OK' if t_ratio <= 0.6 else 'NO'}, "
+        f"PSS {'OK' if m_ratio <= 0.6 else 'NO'}; supervivientes tras down: {ours['survivors']}"
+    )
+    return 0 if ours["survivors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
