@@ -73,8 +73,7 @@ def query(expr: str, url: str | None = None) -> pd.DataFrame:
     if not result:
         return pd.DataFrame({"timestamp": pd.Series(dtype="datetime64[ns]"),
                              "value": pd.Series(dtype="float64")})
-    frame = MetricSnapshotDataFrame(result)
-    return frame.drop(columns=["__name__"], errors="ignore").reset_index(drop=True)
+    return MetricSnapshotDataFrame(result).reset_index(drop=True)
 
 
 def _ts(value: datetime | float | pd.Timestamp) -> datetime:
@@ -105,8 +104,7 @@ def query_range(expr: str, start: datetime | float, end: datetime | float | None
     if not result:
         return pd.DataFrame({"value": pd.Series(dtype="float64")},
                             index=pd.DatetimeIndex([], name="timestamp"))
-    frame = MetricRangeDataFrame(result)
-    return frame.drop(columns=["__name__"], errors="ignore")
+    return MetricRangeDataFrame(result)
 
 
 def wait_for(expr: str, predicate: Callable[[pd.DataFrame], bool] | None = None,
