@@ -253,7 +253,13 @@ def facts_table_markdown(facts: Mapping[str, Fact]) -> str:
     rows = ["| indicador | valor medido | fuente |", "|---|---|---|"]
     for fact in facts.values():
         value = fact.value
-        if isinstance(value, dict):
+        if fact.spec.kind == "verdicts" and value:
+            bad = [k for k, v in value.items() if not v]
+            shown = f"{len(value) - len(bad)} de {len(value)} compatibles"
+            if bad:
+                shown += " (incompatibles: " + ", ".join(bad[:6]) + (", …" if len(bad) > 6
+                                                                       else "") + ")"
+        elif isinstance(value, dict):
             shown = ", ".join(
                 f"{k or 'total'}: {v if isinstance(v, bool) else fmt(v, fact.spec.unit)}"
                 for k, v in value.items()

@@ -141,3 +141,17 @@ def test_rendered_pages_exist_and_show_the_charts(evidence_dir, tmp_path):
     text_only = max(ink[1:4])  # Situación, Complicación, Pregunta: bullets only
     for i in _charts(Presentation(report.path)):
         assert ink[i] > text_only, f"la diapositiva {i + 1} no muestra su gráfico ({ink})"
+
+
+def test_day_present_without_the_key_and_many_schema_checks(evidence_dir):
+    modes = ("BACKWARD", "FORWARD", "FULL", "NONE")
+    checks = {f"v{v} {m}": (v < 4 or m == "NONE") for v in (2, 3, 4) for m in modes}
+    evidence.write_summary(4, {"schema_compatibility": checks})
+    prs = Presentation(build_deck().path)
+    titles = _titles(prs)
+    assert titles[8].startswith("Día 4 sin la cifra necesaria")
+    assert titles[10].startswith("9 de 12 comprobaciones de esquema son compatibles; 3 se")
+    table = next(sh.table for sh in prs.slides[10].shapes if sh.has_table)
+    rows = [[table.cell(r, c).text for c in range(2)] for r in range(len(table.rows))]
+    assert rows[1:] == [["v2", "4 de 4"], ["v3", "4 de 4"],
+                        ["v4", "1 de 4 — se bloquea si el modo lo exige"]]
