@@ -129,13 +129,13 @@ def failed_task_logs(ctx: dict[str, Any], lines: int = 15) -> Outcome:
     ctx["run_id"] = run["dag_run_id"]
     ctx["ds"] = run_date(run)
     bad = [ti for ti in airflow_api.task_instances(dag_id, run["dag_run_id"])
-           if str(ti.get("state")) in ("failed", "up_for_retry", "upstream_failed")]
+           if state_of(ti.get("state")) in ("failed", "up_for_retry", "upstream_failed")]
     tails = {ti["task_id"]: airflow_api.task_log_tail(dag_id, run["dag_run_id"], ti["task_id"],
                                                       max(ti.get("try_number") or 1, 1), lines)
-             for ti in bad if str(ti.get("state")) != "upstream_failed"}
+             for ti in bad if state_of(ti.get("state")) != "upstream_failed"}
     return Outcome(not bad, {"dag_id": dag_id, "run_id": run["dag_run_id"], "ds": ctx["ds"],
-                             "estado_run": str(run.get("state")),
-                             "tareas": {ti["task_id"]: str(ti.get("state")) for ti in bad},
+                             "estado_run": state_of(run.get("state")),
+                             "tareas": {ti["task_id"]: state_of(ti.get("state")) for ti in bad},
                              "log_tail": tails})
 
 
@@ -158,6 +158,11 @@ def quarantine_report(ctx: dict[str, Any]) -> Outcome:
     return Outcome(rejected == 0, detail)
 
 
+def state_of(value: Any) -> str:
+    """Plain lower-case state name from an enum, its value or its str (``failed``)."""
+    return str(getattr(value, "value", value)).rsplit(".", 1)[-1].lower()
+
+
 def run_date(run: dict[str, Any]) -> str:
     """Logical date a run processes (logical date, else run_after), as the DAG computes it."""
     when = run.get("logical_date") or run.get("run_after")
@@ -172,7 +177,7 @@ def import_errors(ctx: dict[str, Any]) -> Outcome:
     return Outcome(not errors, errors)
 
 
-def stack_healthy(ctx: dict[str, Any], timeout_s: float = 60.0) -> Outcome:
+def stack_healthy(ctx: dict[str, Any], timeout_s: float = 240.0) -> Outcome:
     """Poll until the scheduler process is alive AND heartbeats after the incident started."""
     deadline = time.monotonic() + timeout_s
     last: Any = None
@@ -189,7 +194,7 @@ def stack_healthy(ctx: dict[str, Any], timeout_s: float = 60.0) -> Outcome:
     return Outcome(False, last)
 
 
-def run_succeeded(ctx: dict[str, Any], timeout_s: float = 180.0) -> Outcome:
+def run_succeeded(ctx: dict[str, Any], timeout_s: float = 420.0) -> Outcome:
     """Wait for the run the recovery touched (or the latest run) and require ``success``."""
     from opsbook.airflow_api import wait_for_run
 
@@ -236,9 +241,21 @@ def _metadata_url() -> str:
 
 
 def _select_one(url: str) -> Outcome:
+    start = time.monotonic()
+    if url.startswith("sqlite:///"):  # no SQLAlchemy import on the hot path of a SEV-1
+        import sqlite3
+
+        try:
+            conn = sqlite3.connect(f"file:{url.removeprefix('sqlite:///')}?mode=ro", uri=True,
+                                   timeout=5)
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            conn.close()
+        except sqlite3.Error as exc:
+            return Outcome(False, f"{type(exc).__name__}: {exc}")
+        return Outcome(True, {"url": url, "latencia_ms":
+                              round(1000 * (time.monotonic() - start), 1)})
     from sqlalchemy import create_engine, text
 
-    start = time.monotonic()
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

@@ -33,7 +33,7 @@ def _clear_landing(ds: str) -> None:
     datagen.manifest_path(path).unlink(missing_ok=True)
 
 
-def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 240.0) -> dict[str, Any]:
+def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 900.0) -> dict[str, Any]:
     """Kill -9 the scheduler, trigger a run that must wait, let the runbook restart it.
 
     MTTR = from the kill to the runbook's verification (new scheduler heartbeating).
@@ -66,7 +66,7 @@ def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 240.0) -> dic
 
 
 def data_corruption(d: Drill, n_rows: int = 2000, bad_fraction: float = 0.3,
-                    timeout_s: float = 300.0) -> dict[str, Any]:
+                    timeout_s: float = 900.0) -> dict[str, Any]:
     """Drop a corrupt landing file; quarantine, quality alert, fix, rerun, nothing lost."""
     ok, ds = False, today()
     d.record.update({"ds": ds, "rows_expected": n_rows})
@@ -105,7 +105,7 @@ def data_corruption(d: Drill, n_rows: int = 2000, bad_fraction: float = 0.3,
     return d.result(ok, broken)
 
 
-def db_unreachable(d: Drill, n_rows: int = 1500, timeout_s: float = 240.0) -> dict[str, Any]:
+def db_unreachable(d: Drill, n_rows: int = 1500, timeout_s: float = 900.0) -> dict[str, Any]:
     """The warehouse refuses connections during the load: retries, alert, no partial load."""
     ok, ds, wh = False, today(), open_warehouse()
     before = _counts(ds)["cargadas"]

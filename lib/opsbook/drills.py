@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opsbook import airflow_api, postmortem, runbook
+from opsbook.diagnostics import state_of
 from opsbook.timeline import Incident, IncidentStore, iso
 
 DAG_ID = "pipeline_ventas"
@@ -74,7 +75,7 @@ class Drill:
     def add_run(self, run_id: str, rows: int | None) -> dict[str, Any]:
         """Record a DAG run (queued / end times from the REST API) for the impact figures."""
         run = next(r for r in airflow_api.dag_runs(DAG_ID, limit=20) if r["dag_run_id"] == run_id)
-        info = {"run_id": run_id, "state": str(run.get("state")), "rows": rows,
+        info = {"run_id": run_id, "state": state_of(run.get("state")), "rows": rows,
                 "queued_at": _epoch(run.get("queued_at")), "end_at": _epoch(run.get("end_date"))}
         self.record["runs"].append(info)
         return info
@@ -107,8 +108,20 @@ def precheck() -> None:
     if not runbook.automation_enabled():
         raise DrillRefused("la automatización está apagada: 'opsbook runbook automation on'")
     if any(not i.finished for i in IncidentStore(runbook.incidents_dir()).all()
-           if time.time() - i.detected_at < 600):
+           if time.time() - i.detected_at < 1800):
         raise DrillRefused("hay un incidente en curso: espera a que el runbook termine")
+    deadline = time.monotonic() + 600
+    while active_runs():
+        if time.monotonic() > deadline:
+            raise DrillRefused(f"{DAG_ID} tiene ejecuciones en curso ({active_runs()}): "
+                               "espera a que terminen")
+        time.sleep(2.0)
+
+
+def active_runs() -> list[str]:
+    """Runs of the pipeline still queued or running (a drill needs the DAG idle)."""
+    return [r["dag_run_id"] for r in airflow_api.dag_runs(DAG_ID, limit=10)
+            if state_of(r.get("state")) in ("queued", "running")]
 
 
 def restore_stack(timeout_s: float = 150.0) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from opsbook import diagnostics
 from opsbook.runbook import Outcome
+from opsbook.settings import settings
 
 DAG_ID = diagnostics.DAG_ID
 
@@ -34,7 +35,12 @@ def restart_component(name: str, ctx: dict[str, Any], timeout_s: float = 60.0) -
     if before and diagnostics.psutil.pid_exists(before) and name != "api-server":
         return Outcome(True, {"componente": name, "pid": before, "accion": "ninguna (ya vivo)"})
     ctx["restarted_at"] = time.time()
-    stack.restart_component(name) if before else stack.start_component(name)
+    if before:
+        stack.stop_component(name)
+    # ask supervisord to start it without waiting for health: verification measures that
+    from opsbook import supervisor_conf
+
+    supervisor_conf.rpc(settings).supervisor.startProcess(name, False)
     deadline = time.monotonic() + timeout_s
     pid = None
     while time.monotonic() < deadline:
@@ -56,7 +62,7 @@ def restart_api_server(ctx: dict[str, Any]) -> Outcome:
     return restart_component("api-server", ctx)
 
 
-def wait_for_warehouse(ctx: dict[str, Any], timeout_s: float = 120.0) -> Outcome:
+def wait_for_warehouse(ctx: dict[str, Any], timeout_s: float = 420.0) -> Outcome:
     """Poll the warehouse until it accepts writes again (bounded)."""
     start = time.monotonic()
     last: Any = None
@@ -84,7 +90,7 @@ def restore_warehouse(ctx: dict[str, Any]) -> Outcome:
     return Outcome(True, {"fecha_logica": str(ds)[:10], "filas_restauradas": rows})
 
 
-def await_data_fix(ctx: dict[str, Any], timeout_s: float = 150.0) -> Outcome:
+def await_data_fix(ctx: dict[str, Any], timeout_s: float = 420.0) -> Outcome:
     """Wait (bounded) until the landing file of the date validates with zero bad rows.
 
     The data owner fixes the file; the runbook re-validates it with the pipeline's own
@@ -161,7 +167,8 @@ def _failed_run_id(dag_id: str, ctx: dict[str, Any]) -> str | None:
         return ctx["run_id"]
     from opsbook import airflow_api
 
-    runs = [r for r in airflow_api.dag_runs(dag_id, limit=20) if str(r.get("state")) == "failed"]
+    runs = [r for r in airflow_api.dag_runs(dag_id, limit=20)
+            if diagnostics.state_of(r.get("state")) == "failed"]
     return runs[0]["dag_run_id"] if runs else None
 
 

@@ -285,8 +285,8 @@ def default_runbook() -> Runbook:
             from opsbook import diagnostics, recovery
 
             _DEFAULT = Runbook(diagnostics.CHECKS, recovery.ACTIONS,
-                               IncidentStore(incidents_dir()), step_timeout_s=200.0,
-                               deadline_s=600.0)
+                               IncidentStore(incidents_dir()), step_timeout_s=480.0,
+                               deadline_s=1500.0)
         return _DEFAULT
 
 
