@@ -13,7 +13,8 @@ It never imports Airflow. Malformed input never stops it: every line is counted 
 ``statsd_bridge_lines_total{outcome="ok|malformed|rejected|dropped"}`` plus upstream-style
 ``statsd_bridge_sample_errors_total{reason}`` and logged at debug level. SIGHUP reloads the
 mapping. Hot path: a line already seen with the same name and type (``name:value|type``)
-skips parsing and mapping through a per-(name, type) cache of the target series.
+skips parsing and mapping through a per-(name, type) cache of the target series, and a
+counter/gauge line repeated verbatim (``airflow.scheduler_heartbeat:1|c``) skips even that.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ _SIGNS = (b"+", b"-")
 _COUNTER, _GAUGE, _OBSERVER = 0, 1, 2
 _KIND_CODE = {"counter": _COUNTER, "gauge": _GAUGE, "observer": _OBSERVER}
 _FAST_LIMIT = 50_000
+_EXACT_LIMIT = 5_000
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # Linux value; not exported by Python
 
 
 class Bridge:
@@ -54,7 +57,9 @@ class Bridge:
         self.mapper = mapper
         self.store = Store()
         self._fast: dict[tuple[bytes, bytes], tuple] = {}
+        self._exact: dict[bytes, tuple] = {}
         self.packets = 0
+        self.last_packet = 0.0
         self.lines: Counter[str] = Counter({o: 0 for o in OUTCOMES})
         self._fast_hits = [0] * 6  # index: kind code * 2 + mapped
         self.sample_errors: Counter[str] = Counter()
@@ -77,13 +82,19 @@ class Bridge:
         if now is None:
             now = time.time()
         self.packets += 1
-        fast = self._fast
-        for line in packet.split(b"\n"):
-            parts = line.split(b"|")
-            if len(parts) == 2:
-                name, _, text = parts[0].rpartition(b":")
-                entry = fast.get((name, parts[1]))
-                if entry is not None and b"_" not in text and b" " not in text:
+        self.last_packet = now
+        fast, exact, hits = self._fast, self._exact, self._fast_hits
+        for line in packet.split(b"\n") if b"\n" in packet else (packet,):
+            hit = exact.get(line)
+            if hit is not None:  # the very same counter/gauge line seen before
+                hit[0](hit[1], hit[2], now)
+                hits[hit[3]] += 1
+                continue
+            head, _, stat_type = line.rpartition(b"|")
+            name, _, text = head.rpartition(b":")
+            entry = fast.get((name, stat_type))
+            if entry is not None:  # only simple "name:value|type" lines are ever cached
+                if b"_" not in text and b" " not in text:
                     try:
                         value = float(text)
                     except ValueError:
@@ -99,8 +110,13 @@ class Bridge:
                         if scale is not None:
                             value *= scale
                         if code != _COUNTER or value >= 0:
-                            series.update(value, code == _GAUGE and text[:1] in _SIGNS, now)
-                            self._fast_hits[slot] += 1
+                            relative = code == _GAUGE and text[:1] in _SIGNS
+                            series.update(value, relative, now)
+                            hits[slot] += 1
+                            if code != _OBSERVER:
+                                if len(exact) >= _EXACT_LIMIT:
+                                    exact.clear()
+                                exact[line] = (series.update, value, relative, slot)
                             continue
             if line:
                 self._slow(line, now)
@@ -189,6 +205,7 @@ class Bridge:
             log.error("recarga del mapeo fallida, sigo con el anterior: %s", exc)
             return False
         self._fast.clear()
+        self._exact.clear()
         self.reloads["success"] += 1
         log.info("mapeo recargado: %d reglas", len(self.mapper.mappings))
         return True
@@ -201,6 +218,7 @@ class Bridge:
             return
         if self.store.expire(now, lambda name: ttls.get(name, default)):
             self._fast.clear()
+            self._exact.clear()
 
     # ---- exposition ----------------------------------------------------------------
     def collect(self):
@@ -239,6 +257,9 @@ class Bridge:
                                   "Events without a matching mapping.", value=unmapped)
         yield CounterMetricFamily("statsd_bridge_tag_errors", "Malformed tags.",
                                   value=self.tag_errors)
+        yield GaugeMetricFamily("statsd_bridge_last_packet_timestamp_seconds",
+                                "Unix time of the last UDP packet (0 = none yet).",
+                                value=self.last_packet)
         yield GaugeMetricFamily("statsd_bridge_loaded_mappings", "Rules in the mapping file.",
                                 value=len(self.mapper.mappings))
 
@@ -280,30 +301,51 @@ def serve_http(bridge: Bridge, host: str, port: int) -> ThreadingHTTPServer:
 
 
 def open_udp(host: str, port: int, read_buffer: int = 0) -> socket.socket:
-    """Bind the StatsD UDP socket (``read_buffer`` bytes of SO_RCVBUF when > 0)."""
+    """Bind the StatsD UDP socket, blocking (``read_buffer`` bytes of SO_RCVBUF when > 0)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     if read_buffer > 0:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, read_buffer)
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < read_buffer:
+            try:  # above net.core.rmem_max: allowed with CAP_NET_ADMIN
+                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, read_buffer)
+            except OSError:
+                log.warning("SO_RCVBUF limitado por net.core.rmem_max a %d bytes",
+                            sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2)
     sock.bind((host, port))
-    sock.settimeout(1.0)
     return sock
+
+
+def wake(sock: socket.socket) -> None:
+    """Send an empty datagram to ``sock`` so a blocked receive returns (housekeeping/stop)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as poke:
+        poke.sendto(b"", sock.getsockname())
+
+
+def _ticker(sock: socket.socket, stop: threading.Event, period_s: float = 1.0) -> None:
+    while not stop.wait(period_s):
+        try:
+            wake(sock)
+        except OSError:
+            return
 
 
 def run_udp(bridge: Bridge, sock: socket.socket, stop: threading.Event,
             mapping_path: Path | None = None, reload_flag: threading.Event | None = None) -> None:
-    """Receive and ingest packets until ``stop`` is set (expiry and reloads between packets)."""
-    last_expire = time.time()
-    recv, ingest = sock.recv, bridge.ingest
+    """Receive and ingest packets until ``stop`` is set.
+
+    The receive blocks (no poll per packet); a ticker thread sends an empty datagram every
+    second so TTL expiry and SIGHUP reloads run in this same thread, between packets.
+    """
+    threading.Thread(target=_ticker, args=(sock, stop), name="bridge-tick", daemon=True).start()
+    last_tick = time.time()
+    recv, ingest, clock = sock.recv, bridge.ingest, time.time
     while not stop.is_set():
-        try:
-            packet = recv(65535)
-        except TimeoutError:
-            packet = None
-        now = time.time()
+        packet = recv(65535)
+        now = clock()
         if packet:
             ingest(packet, now)
-        if now - last_expire >= 1.0:
-            last_expire = now
+        if now - last_tick >= 1.0 or not packet:
+            last_tick = now
             bridge.expire(now)
             if reload_flag is not None and reload_flag.is_set() and mapping_path is not None:
                 reload_flag.clear()
@@ -338,8 +380,13 @@ def main(argv: list[str] | None = None) -> int:
                   args.host, args.udp_port, args.web_port, exc)
         return 2
     stop, reload_flag = threading.Event(), threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def on_stop(*_) -> None:
+        stop.set()
+        wake(sock)
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, lambda *_: reload_flag.set())
     log.info("puente StatsD escuchando en %s:%d/udp, /metrics en http://%s:%d/metrics (%d reglas)",
              args.host, args.udp_port, args.host, args.web_port, len(bridge.mapper.mappings))

@@ -50,18 +50,39 @@ class GaugeSeries(CounterSeries):
 
 
 class SummarySeries:
-    """Observations with quantiles over the last ``max_age_s`` seconds."""
+    """Observations with quantiles over the last ``max_age_s`` seconds.
 
-    __slots__ = ("labels", "quantiles", "max_age_s", "window", "sum", "count", "last")
+    Like client_golang, the window is made of ``AGE_BUCKETS`` sub-windows that rotate, so an
+    observation is a plain list append; each sub-window keeps at most its share of
+    :data:`SUMMARY_WINDOW_CAP` values (older ones overwritten cyclically).
+    """
+
+    __slots__ = ("labels", "quantiles", "max_age_s", "ages", "current", "rotate_at", "cap",
+                 "sum", "count", "last")
+    AGE_BUCKETS = 5
 
     def __init__(self, labels, quantiles, max_age_s: float) -> None:
         self.labels, self.quantiles, self.max_age_s = labels, quantiles, max_age_s
-        self.window: deque[tuple[float, float]] = deque(maxlen=SUMMARY_WINDOW_CAP)
+        self.ages: deque[tuple[float, list[float]]] = deque(maxlen=self.AGE_BUCKETS)
+        self.current: list[float] = []
+        self.rotate_at = -math.inf
+        self.cap = SUMMARY_WINDOW_CAP // self.AGE_BUCKETS
         self.sum, self.count, self.last = 0.0, 0, 0.0
+
+    def _rotate(self, now: float) -> None:
+        self.current = []
+        self.ages.append((now, self.current))
+        self.rotate_at = now + self.max_age_s / self.AGE_BUCKETS
 
     def update(self, value: float, relative: bool, now: float) -> None:
         """Record one observation."""
-        self.window.append((now, value))
+        if now >= self.rotate_at:
+            self._rotate(now)
+        current = self.current
+        if len(current) < self.cap:
+            current.append(value)
+        else:
+            current[self.count % self.cap] = value
         self.sum += value
         self.count += 1
         self.last = now
@@ -69,10 +90,8 @@ class SummarySeries:
     def quantile_values(self, now: float) -> list[tuple[float, float]]:
         """Return ``(quantile, value)`` pairs (NaN when the window is empty)."""
         limit = now - self.max_age_s
-        window = self.window
-        while window and window[0][0] < limit:
-            window.popleft()
-        values = sorted(v for _, v in list(window))
+        values = sorted(v for start, bucket in list(self.ages) if start >= limit
+                        for v in list(bucket))
         if not values:
             return [(q, math.nan) for q, _ in self.quantiles]
         n = len(values)
