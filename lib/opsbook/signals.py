@@ -143,7 +143,7 @@ SIGNALS: tuple[Signal, ...] = (
            "sum by (dag_id) (airflow_dagrun_failed_count)\n"
            "or sum by (dag_id) (airflow_dagrun_duration_count) * 0", "stat", group="airflow",
            description="dagrun.duration.failed contado por Airflow (0 si aún no hubo fallos)."),
-    Signal("import_errors", "Errores de importación de DAGs", "errors",
+    Signal("import_errors", "Errores de importación de DAGs", "files",
            "max(airflow_dag_processing_import_errors)", "stat", legend="dag-processor",
            group="airflow",
            description="Archivos de DAG que no se pudieron importar (dag-processor)."),
