@@ -100,3 +100,13 @@ def test_screenshot_of_the_index(evidence_dir):
     shot = instructor_index.screenshot(instructor_index.build_index())
     assert shot is not None and shot.stat().st_size > 5_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_links_of_the_real_index_after_make_run():
+    from opsbook.settings import settings
+
+    index = settings.evidence_dir / instructor_index.INDEX_FILE
+    if not index.exists():
+        pytest.skip("evidencia/index.html aún no existe (se genera con make run / make export)")
+    parser = check_links(index)
+    assert parser.rows == 1 + 5
