@@ -212,7 +212,10 @@ def up(
             rpc.supervisor.startProcess(prog.name, False)
     left = max(5.0, timeout_s - (time.monotonic() - t0))
     wait_healthy(cfg, progs, lambda: states(cfg), component_health, left, progress)
-    warm_execution_api(cfg)
+    warm_s = warm_execution_api(cfg, timeout_s=max(120.0, timeout_s - (time.monotonic() - t0)))
+    record = {**read_mode(cfg), "up_seconds": round(time.monotonic() - t0, 1)}
+    record["warm_execution_api_seconds"] = round(warm_s, 2)
+    mode_path(cfg).write_text(json.dumps(record, indent=2))
     return status(cfg)
 
 
@@ -235,7 +238,7 @@ def check_ports(cfg: Settings, progs: list[Program], now: dict[str, dict]) -> No
             )
 
 
-def warm_execution_api(cfg: Settings = settings, timeout_s: float = 90) -> float:
+def warm_execution_api(cfg: Settings = settings, timeout_s: float = 120) -> float:
     """Call ``GET /execution/health`` once (its first call builds the execution API).
 
     Returns:

@@ -82,7 +82,8 @@ def status(cfg: Settings = settings) -> dict:
     """Each component with its supervisord state, pid, port and health.
 
     Returns:
-        ``{"running", "supervisord_pid", "mode", "healthy", "components": {name: {...}}}``.
+        ``{"running", "supervisord_pid", "mode", "healthy", "last_up_seconds",
+        "components": {name: {"state", "pid", "port", "healthy", "uptime_s"}}}``.
     """
     now = states(cfg)
     ok = component_health(cfg)
@@ -103,6 +104,7 @@ def status(cfg: Settings = settings) -> dict:
         "supervisord_pid": sup.supervisord_pid(cfg) if now else None,
         "mode": {k: mode.get(k) for k in ("executor", "workers")},
         "healthy": bool(now) and is_healthy(cfg),
+        "last_up_seconds": mode.get("up_seconds"),
         "components": comps,
     }
 
