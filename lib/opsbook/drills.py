@@ -180,6 +180,13 @@ def run(name: str, **kwargs: Any) -> dict[str, Any]:
         return drill.result(False, restore_stack())
 
 
+def pipeline_down(**kwargs: Any) -> dict[str, Any]:
+    """Shortcut for the MTTR bench: one ``pipeline_down`` drill without the precheck."""
+    from opsbook import drill_scenarios
+
+    return drill_scenarios.pipeline_down(Drill("pipeline_down"), **kwargs)
+
+
 def kill_scheduler() -> int:
     """``kill -9`` the real scheduler process; returns its pid."""
     from opsbook import stack

@@ -1,0 +1,243 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python (opsbook)
+#     language: python
+#     name: opsbook
+# ---
+
+# %% [markdown]
+# # Día 3 · Gestión de incidentes y respuesta operacional
+#
+# Ayer las alertas llegaron al webhook del stack. Hoy ese webhook **responde**: cada
+# notificación de Alertmanager entra en un runbook automático que abre un incidente, lo
+# diagnostica, lo recupera, verifica la recuperación y, si no puede, escala según la severidad.
+# No simulamos nada: matamos el scheduler de verdad, dejamos un archivo corrupto en la zona de
+# aterrizaje y dejamos el almacén sin conexiones en plena carga.
+#
+# **Objetivos**
+#
+# 1. Conocer el catálogo de incidentes (conectividad, datos, recursos, lógica) con su severidad,
+#    su alerta de detección, sus chequeos de diagnóstico y sus acciones de recuperación.
+# 2. Ver el runbook automático en acción: detectar → diagnosticar → recuperar → verificar → escalar,
+#    cada paso con marca de tiempo.
+# 3. Ejecutar tres simulacros reales (`pipeline_down`, `data_corruption`, `db_unreachable`),
+#    medir su MTTR y comprobar que no se pierde ninguna fila.
+# 4. Generar el post-mortem a partir de la línea de tiempo real.
+# 5. Responder las preguntas de verificación con lo medido.
+
+# %% tags=["parameters"]
+drills_to_run = ["pipeline_down", "data_corruption", "db_unreachable"]  # simulacros a ejecutar
+timeout_s = 900.0  # plazo máximo de cada espera dentro de un simulacro (60..3600 s)
+
+# %%
+from IPython.display import Markdown, display
+from opsbook import day3, drills, evidence, runbook
+from opsbook.incidents import CATEGORIES, catalog
+
+day3.check_params(drills_to_run, timeout_s)
+print("simulacros:", drills_to_run)
+
+# %% [markdown]
+# ## 1. El catálogo de incidentes
+#
+# El catálogo es **un archivo de datos** (`lib/opsbook/data/incidents.yml`), no una cadena de
+# `if`. El motor del runbook lo lee: para cada tipo sabe qué alerta lo detecta (la etiqueta
+# `incident_type` que ponen las reglas de Prometheus), qué chequeos ejecutar y qué acciones
+# probar, en orden. Los tipos con `automatico = False` solo se diagnostican y se escalan: volver
+# a ejecutar un código con un bug o una credencial vencida no arregla nada.
+
+# %%
+cat = catalog()
+catalog_table = day3.catalog_frame()
+evidence.save_frame(3, "catalogo_incidentes", catalog_table, "Catálogo de incidentes (datos)")
+display(catalog_table)
+
+# %%
+assert set(catalog_table["categoria"]) == {cat.categories[c] for c in CATEGORIES}
+assert catalog_table.groupby("categoria").size().min() >= 3
+assert set(catalog_table["severidad"]) <= {"SEV-1", "SEV-2", "SEV-3", "SEV-4"}
+
+# %% [markdown]
+# ### Severidad, escalado y métricas de respuesta
+#
+# La severidad decide **a quién** se avisa y **con qué plazo** cuando la recuperación automática
+# no basta. Las métricas de respuesta se definen de forma explícita para que todos midan lo mismo:
+
+# %%
+display(day3.severity_frame())
+for name, text in cat.metrics.items():
+    display(Markdown(f"- **{name}** — {text}"))
+
+# %% [markdown]
+# ## 2. El runbook forma parte del stack
+#
+# El receptor de alertas (`python -m opsbook.alert_receiver`) corre bajo supervisord junto a
+# Airflow y llama a `opsbook.runbook.on_notification` con cada notificación. Por eso también
+# un fallo **no anunciado** se remedia solo. Un interruptor (`opsbook runbook automation
+# off`) apaga la remediación para discutir en clase; con él apagado los simulacros se niegan a
+# empezar, porque nadie respondería:
+
+# %%
+runbook.set_automation(False)
+try:
+    drills.run("pipeline_down")
+    refused = None
+except drills.DrillRefused as exc:
+    refused = str(exc)
+finally:
+    runbook.set_automation(True)
+print("simulacro rechazado:", refused)
+
+# %%
+assert refused and "automatización" in refused
+assert runbook.automation_enabled()
+
+# %% [markdown]
+# ## 3. Simulacros reales
+#
+# Cada simulacro **solo provoca el fallo y observa**. La alerta recorre Prometheus →
+# Alertmanager → receptor → runbook; el simulacro espera a que el runbook termine, comprueba
+# los conteos de filas y guarda la línea de tiempo en `evidencia/dia_3/`. Al terminar deja la
+# pila sana o dice exactamente qué sigue roto.
+#
+# ### 3.1 `pipeline_down`: `kill -9` al scheduler
+#
+# Matamos el proceso del scheduler y disparamos una ejecución que tendrá que esperar. La regla
+# `AirflowSchedulerDown` ve que el contador de heartbeat deja de cambiar; el runbook comprueba
+# el proceso, la salud de Airflow, la base de metadatos y los recursos, rearranca el
+# scheduler con supervisord y verifica que **un scheduler nuevo** late.
+
+# %%
+results = {}
+if "pipeline_down" in drills_to_run:
+    results["pipeline_down"] = drills.run("pipeline_down", timeout_s=timeout_s)
+    drills.save_evidence(results["pipeline_down"])
+    display(day3.timeline_frame(results["pipeline_down"]))
+
+# %%
+if "pipeline_down" in results:
+    fig = day3.timeline_figure(results["pipeline_down"])
+    evidence.save_figure(3, "timeline_pipeline_down", fig, "Fases del runbook en pipeline_down")
+
+# %%
+if "pipeline_down" in results:
+    r = results["pipeline_down"]
+    assert r["ok"], r["still_broken"] or [e for e in r["events"] if e["ok"] is False]
+    assert r["incident"]["status"] == "recovered"
+    assert r["rows_loaded"] == r["rows_expected"]
+    assert r["impact"]["runs_delayed"] >= 1
+
+# %% [markdown]
+# ### 3.2 `data_corruption`: un archivo de aterrizaje corrupto
+#
+# Dejamos a mano `ventas_<fecha>.csv` con un 30 % de filas defectuosas. El pipeline **no
+# carga basura ni falla**: pone en cuarentena cada fila mala con su motivo y la calidad cae. La
+# alerta de calidad abre el incidente; el runbook lee el informe de cuarentena, restaura el
+# almacén desde el checkpoint previo a la carga, espera a que el archivo corregido valide sin
+# errores y reprocesa la fecha.
+
+# %%
+if "data_corruption" in drills_to_run:
+    results["data_corruption"] = drills.run("data_corruption", timeout_s=timeout_s)
+    drills.save_evidence(results["data_corruption"])
+    display(day3.timeline_frame(results["data_corruption"]))
+    print("primera carga:", results["data_corruption"].get("first_load"))
+
+# %%
+if "data_corruption" in results:
+    fig = day3.timeline_figure(results["data_corruption"])
+    evidence.save_figure(3, "timeline_data_corruption", fig, "Fases del runbook en data_corruption")
+    r = results["data_corruption"]
+    assert r["ok"], r["still_broken"] or [e for e in r["events"] if e["ok"] is False]
+    first = r["first_load"]
+    assert first["en_cuarentena"] > 0
+    assert first["cargadas"] + first["en_cuarentena"] == r["rows_expected"]  # ninguna fila perdida
+    assert r["rows_loaded"] == r["rows_expected"]
+
+# %% [markdown]
+# ### 3.3 `db_unreachable`: el almacén rechaza conexiones durante la carga
+#
+# El almacén deja de aceptar conexiones (en PostgreSQL, `ALLOW_CONNECTIONS false`; en SQLite un
+# marcador que la conexión respeta). La tarea `load` reintenta y falla; la alerta de carga abre
+# el incidente; el runbook espera a que el almacén vuelva y limpia las tareas fallidas con la
+# API REST (`dry_run: false`). Como la carga es una única transacción por fecha, el fallo no
+# deja **ninguna carga parcial**.
+
+# %%
+if "db_unreachable" in drills_to_run:
+    results["db_unreachable"] = drills.run("db_unreachable", timeout_s=timeout_s)
+    drills.save_evidence(results["db_unreachable"])
+    display(day3.timeline_frame(results["db_unreachable"]))
+
+# %%
+if "db_unreachable" in results:
+    fig = day3.timeline_figure(results["db_unreachable"])
+    evidence.save_figure(3, "timeline_db_unreachable", fig, "Fases del runbook en db_unreachable")
+    r = results["db_unreachable"]
+    assert r["ok"], r["still_broken"] or [e for e in r["events"] if e["ok"] is False]
+    partial = next(e for e in r["events"] if "sin carga parcial" in e["step"])
+    assert partial["ok"], partial["detail"]
+    assert r["rows_loaded"] == r["rows_expected"]
+
+# %% [markdown]
+# ## 4. MTTR por simulacro
+#
+# El MTTR se mide desde el fallo hasta la verificación del runbook. La parte roja es la
+# detección: la acotan la ventana de la regla, los intervalos de scrape y evaluación, el `for`
+# y el `group_wait` de Alertmanager.
+
+# %%
+mttr = day3.mttr_frame(results)
+evidence.save_frame(3, "mttr_simulacros", mttr, "MTTD/MTTA/MTTR y filas por simulacro")
+fig = day3.mttr_figure(mttr)
+evidence.save_figure(3, "mttr_simulacros", fig, "MTTR por simulacro (detección vs resto)")
+display(mttr)
+
+# %%
+assert mttr["ok"].all()
+assert (mttr["filas_perdidas"] == 0).all()
+assert (mttr["mttr_s"] > mttr["mttd_s"]).all()
+
+# %% [markdown]
+# ## 5. El post-mortem, generado de la línea de tiempo
+#
+# Ninguna cifra del documento está escrita a mano: impacto (ejecuciones retrasadas, filas que
+# llegaron tarde, minutos de SLA perdidos), MTTD/MTTA/MTTR y lecciones salen de los eventos
+# registrados.
+
+# %%
+if "pipeline_down" in results:
+    pm_path = evidence.day_dir(3) / "post_mortem_pipeline_down.md"
+    display(Markdown(pm_path.read_text(encoding="utf-8")))
+
+# %%
+if "pipeline_down" in results:
+    text = pm_path.read_text(encoding="utf-8")
+    assert results["pipeline_down"]["incident"]["id"] in text
+    assert f"**{results['pipeline_down']['mttr_s']} s**" in text
+    for heading in ("Resumen ejecutivo", "Línea de tiempo", "Impacto", "causa raíz",
+                    "Lecciones aprendidas", "Acciones correctivas", "Prevención"):
+        assert heading in text, heading
+
+# %% [markdown]
+# ## 6. Resumen
+#
+# Veredictos deterministas (no tiempos) de la sesión:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for row in mttr.itertuples():
+    print(f"{row.simulacro}: {'recuperado' if row.ok else 'NO recuperado'}, filas perdidas {row.filas_perdidas}")
+print("tipos en el catálogo por categoría:", {k: int(v) for k, v in catalog_table.groupby("categoria").size().items()})
+
+# %%
+summary = day3.summary(results)
+evidence.write_summary(3, summary)
+display(summary)
+
+# %% [markdown]
+# ## 7. Preguntas de verificación
+
+# %%
+display(Markdown(day3.answers(results)))
