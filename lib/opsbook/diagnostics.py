@@ -141,17 +141,25 @@ def failed_task_logs(ctx: dict[str, Any], lines: int = 15) -> Outcome:
 
 def quarantine_report(ctx: dict[str, Any]) -> Outcome:
     """Rows loaded and rows quarantined (by reason) for the logical date, from the warehouse."""
+    from opsbook import airflow_api
     from opsbook.warehouse import QUARANTINE, SALES, open_warehouse
 
-    ds = ctx.get("ds") or _latest_run_date(ctx.get("dag_id") or DAG_ID)
-    if ds is None:
+    dag_id = ctx.get("dag_id") or DAG_ID
+    runs = airflow_api.dag_runs(dag_id, limit=1)
+    if not runs:
         return Outcome(True, "sin ejecuciones: nada que revisar")
+    ctx.setdefault("run_id", runs[0]["dag_run_id"])
+    ctx.setdefault("ds", run_date(runs[0]))
+    ds = ctx["ds"]
+    # the report is final once the run's load committed (the quality alert fires earlier)
+    state = airflow_api.wait_for_run(dag_id, ctx["run_id"], timeout_s=400)
     wh = open_warehouse()
     by_reason = wh.read(f"SELECT reason, COUNT(*) AS filas FROM {QUARANTINE}"
                         " WHERE logical_date = ? GROUP BY reason", (ds,))
     loaded = wh.count(SALES, ds)
     rejected = int(by_reason["filas"].sum()) if not by_reason.empty else 0
-    detail = {"ds": ds, "cargadas": loaded, "en_cuarentena": rejected,
+    detail = {"ds": ds, "run_id": ctx["run_id"], "estado_run": state, "cargadas": loaded,
+              "en_cuarentena": rejected,
               "por_motivo": dict(zip(by_reason["reason"], by_reason["filas"].astype(int),
                                      strict=True)),
               "calidad": round(loaded / (loaded + rejected), 4) if loaded + rejected else None}
