@@ -9,6 +9,7 @@ records when each stage was first observed, by polling with a deadline.
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -16,9 +17,59 @@ from typing import Any
 
 import requests
 
-from opsbook.settings import settings
+from opsbook import catalog
+from opsbook.settings import HOST, settings
 
 STAGES = ("pending", "firing", "received", "resolved", "resolved_received")
+
+
+def send_statsd(metric: str, value: float, dag_id: str) -> str:
+    """Send one catalog metric as a raw StatsD packet, exactly as the DAG's stats client does.
+
+    Used by probes (tests, benchmarks) that must exercise StatsD → bridge → Prometheus →
+    Alertmanager without running a DAG. Timers take ``value`` in seconds (sent in ms).
+
+    Args:
+        metric: catalog name (``dag_failure`` or ``airflow_pipeline_dag_failure``).
+        value: increment, gauge value or duration in seconds.
+        dag_id: the ``dag_id`` label (probes use their own, e.g. ``sonda_alertas``).
+
+    Returns:
+        The line sent (``airflow.pipeline.dag.failure.sonda:1|c``).
+    """
+    m = catalog.get(metric)
+    amount = value * 1000 if m.kind == "timer" else value
+    line = f"{catalog.STATSD_PREFIX}.{m.statsd_name(dag_id)}:{amount:g}|{m.statsd_type}"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(line.encode(), (HOST, settings.ports.statsd))
+    return line
+
+
+def automation_paused() -> bool:
+    """True while the runbook automation switch file exists (see ``opsbook.alert_receiver``)."""
+    from opsbook.alert_receiver import automation_off_flag
+
+    return automation_off_flag().exists()
+
+
+class runbook_paused:  # noqa: N801 - used as a context manager, reads like a statement
+    """Context manager: no automatic remediation inside the block; previous state restored.
+
+    Probes send synthetic alerts (a DAG that does not exist): the runbook must not act on them.
+    """
+
+    def __enter__(self) -> runbook_paused:
+        from opsbook.alert_receiver import automation_off_flag
+
+        self._flag = automation_off_flag()
+        self._was_paused = self._flag.exists()
+        self._flag.parent.mkdir(parents=True, exist_ok=True)
+        self._flag.write_text("automation off (probe)\n")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._was_paused:
+            self._flag.unlink(missing_ok=True)
 
 
 def prometheus_alerts(url: str | None = None) -> list[dict[str, Any]]:
