@@ -90,3 +90,33 @@ def test_timeline_is_time_ordered():
     merged = postmortem.merged_timeline(inc, drill_record())
     assert [e["t"] for e in merged] == sorted(e["t"] for e in merged)
     assert merged[0]["phase"] == "drill"
+
+
+def drill_result():
+    inc = recorded_incident()
+    rec = drill_record()
+    return {**rec, "ok": True, "still_broken": [], "incident": inc.to_dict(),
+            "impact": postmortem.impact(inc, rec), "mttr_s": 34.0}
+
+
+def test_notebook_tables_and_summary_come_from_the_result():
+    from opsbook import day3
+
+    result = drill_result()
+    spans = day3.phase_spans(result).set_index("fase")
+    assert spans.loc["detect", "inicio_s"] == 0.0 and spans.loc["detect", "fin_s"] == 20.0
+    assert spans.loc["recover", "fin_s"] == 25.0  # 21 s start + 4 s duration
+    assert len(day3.timeline_frame(result)) == 6
+    summary = day3.summary({"pipeline_down": result})
+    assert summary["mttr_s"] == {"pipeline_down": 34.0}
+    assert summary["rows_lost"] == 0 and summary["all_recovered"] is True
+    assert "20.0 s del MTTR" in day3.answers({"pipeline_down": result})
+
+
+def test_notebook_parameters_are_validated():
+    from opsbook import day3
+
+    with pytest.raises(ValueError, match="drills_to_run"):
+        day3.check_params(["nada"], 600)
+    with pytest.raises(ValueError, match="timeout_s"):
+        day3.check_params(["pipeline_down"], 5)
