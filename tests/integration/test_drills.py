@@ -6,6 +6,8 @@ the outcome the course promises: recovered, row counts intact, stack healthy at 
 a post-mortem generated from the recorded timeline.
 """
 
+import threading
+
 import pytest
 from opsbook import drills, runbook
 from opsbook.timeline import IncidentStore
@@ -47,20 +49,39 @@ def test_pipeline_down(live_stack):
     drills.save_evidence(result)
 
 
-def test_data_corruption(live_stack):
-    result = drills.run("data_corruption")
-    check_common(result, "data_corruption")
-    first = result["first_load"]
-    assert first["en_cuarentena"] > 0  # the corrupt rows were caught, not loaded
-    assert first["cargadas"] + first["en_cuarentena"] == result["rows_expected"]
-    assert result["rows_loaded"] == result["rows_expected"] and result["ok"]
-    drills.save_evidence(result)
+def test_warehouse_check_and_wait_action_follow_a_real_outage(live_stack):
+    # data_corruption and db_unreachable run end to end in the day-3 notebook (nbval); here
+    # their building blocks are checked against the real warehouse without a DAG run
+    from opsbook.diagnostics import warehouse
+    from opsbook.recovery import wait_for_warehouse
+    from opsbook.warehouse import open_warehouse
+
+    wh = open_warehouse()
+    assert warehouse({}).ok
+    wh.set_reachable(False)
+    try:
+        assert not warehouse({}).ok
+        assert not wait_for_warehouse({}, timeout_s=2).ok
+        threading.Timer(2.0, wh.set_reachable, args=(True,)).start()  # the DB comes back
+        out = wait_for_warehouse({}, timeout_s=60)
+        assert out.ok and out.detail["espera_s"] >= 1.0
+    finally:
+        wh.set_reachable(True)
 
 
-def test_db_unreachable(live_stack):
-    result = drills.run("db_unreachable")
-    check_common(result, "db_unreachable")
-    partial = next(e for e in result["events"] if "sin carga parcial" in e["step"])
-    assert partial["ok"], partial["detail"]
-    assert result["rows_loaded"] == result["rows_expected"] and result["ok"]
-    drills.save_evidence(result)
+def test_await_data_fix_waits_for_a_clean_landing_file(live_stack):
+    from opsbook import datagen
+    from opsbook.recovery import await_data_fix
+
+    ds = "2020-01-01"
+    path = datagen.landing_path(ds)
+    try:
+        datagen.generate(ds, n_rows=300, bad_fraction=0.3, path=path)
+        bad = await_data_fix({"ds": ds}, timeout_s=3)
+        assert not bad.ok and bad.detail["ultimo"]["filas_invalidas"] > 0
+        datagen.generate(ds, n_rows=300, bad_fraction=0.0, path=path)
+        good = await_data_fix({"ds": ds}, timeout_s=30)
+        assert good.ok and good.detail["filas"] == 300
+    finally:
+        path.unlink(missing_ok=True)
+        datagen.manifest_path(path).unlink(missing_ok=True)
