@@ -27,6 +27,24 @@ def _drop_landing(ds: str, n_rows: int, bad_fraction: float) -> None:
     datagen.manifest_path(path).unlink(missing_ok=True)
 
 
+def _wait_tasks(run_id: str, tasks: tuple[str, ...], timeout_s: float) -> None:
+    """Poll until every task in ``tasks`` of the run succeeded (bounded)."""
+    import time
+
+    from opsbook.diagnostics import state_of
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        states = {t["task_id"]: state_of(t.get("state"))
+                  for t in airflow_api.task_instances(DAG_ID, run_id)}
+        if all(states.get(name) == "success" for name in tasks):
+            return
+        if any(v == "failed" for v in states.values()):
+            raise RuntimeError(f"la ejecución {run_id} falló antes del simulacro: {states}")
+        time.sleep(0.5)
+    raise TimeoutError(f"{tasks} no terminaron en {timeout_s:.0f} s")
+
+
 def _clear_landing(ds: str) -> None:
     path = datagen.landing_path(ds)
     path.unlink(missing_ok=True)
@@ -119,13 +137,15 @@ def db_unreachable(d: Drill, n_rows: int = 1500, timeout_s: float = 900.0) -> di
     before = _counts(ds)["cargadas"]
     d.record.update({"ds": ds, "rows_expected": n_rows, "rows_before": before})
     try:
+        run_id = airflow_api.trigger_dag(DAG_ID, {"n_rows": n_rows, "bad_fraction": 0.0})
+        d.event("ejecución disparada", True, {"run_id": run_id})
+        # cut the warehouse right before `load` (customers also writes to it, earlier)
+        _wait_tasks(run_id, ("transform", "customers"), timeout_s)
         wh.set_reachable(False)
-        d.record["fault_at"] = d.event("almacén inaccesible", True,
+        d.record["fault_at"] = d.event("almacén inaccesible justo antes de la carga", True,
                                        {"motor": wh.dialect, "filas_previas": before})
         d.record["root_cause"] = (f"El almacén ({wh.dialect}) rechazó las conexiones durante la "
                                   "carga; los reintentos de la tarea se agotaron")
-        run_id = airflow_api.trigger_dag(DAG_ID, {"n_rows": n_rows, "bad_fraction": 0.0})
-        d.event("ejecución disparada", True, {"run_id": run_id})
         inc = d.wait_incident("db_unreachable", d.record["fault_at"] - 1, timeout_s)
         state = airflow_api.wait_for_run(DAG_ID, run_id, timeout_s)
         tries = {t["task_id"]: t.get("try_number")
