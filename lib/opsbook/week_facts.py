@@ -19,9 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from opsbook import catalog
+from opsbook import catalog, evidence
 from opsbook.evidence import SUMMARY_FILE
-from opsbook.settings import settings
 
 Kind = Literal["number", "count", "mapping", "verdicts"]
 DAYS = (1, 2, 3, 4)
@@ -173,10 +172,9 @@ def load_summaries(days: tuple[int, ...] = DAYS) -> dict[int, dict[str, Any] | N
     """
     out: dict[int, dict[str, Any] | None] = {}
     for day in days:
-        path = settings.evidence_dir / f"dia_{day}" / SUMMARY_FILE
         try:
-            out[day] = json.loads(path.read_text()) if path.exists() else None
-        except json.JSONDecodeError:
+            out[day] = evidence.read_summary(day)
+        except (FileNotFoundError, json.JSONDecodeError):
             out[day] = None
     return out
 
