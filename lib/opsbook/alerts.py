@@ -39,7 +39,7 @@ def send_statsd(metric: str, value: float, dag_id: str) -> str:
     """
     m = catalog.get(metric)
     amount = value * 1000 if m.kind == "timer" else value
-    line = f"{catalog.STATSD_PREFIX}.{m.statsd_name(dag_id)}:{amount:g}|{m.statsd_type}"
+    line = f"{catalog.STATSD_PREFIX}.{m.statsd_name(dag_id)}:{amount:.12g}|{m.statsd_type}"
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.sendto(line.encode(), (HOST, settings.ports.statsd))
     return line
