@@ -26,7 +26,6 @@ import time
 import urllib.request
 import uuid
 
-import yaml
 from opsbook import alerts, prom, signals, stack
 from opsbook.settings import settings
 
@@ -75,9 +74,7 @@ def p5_once(timeout_s: float = 60.0) -> float:
 
 def floors() -> dict[str, float]:
     """Physical floors from the live configuration (scrape/eval interval, for, group_wait)."""
-    am = yaml.safe_load((settings.monitoring_dir / "alertmanager" / "alertmanager.yml")
-                        .read_text())
-    group_wait = signals._seconds(am["route"]["group_wait"])
+    group_wait = alerts.routing_waits()["group_wait_s"]
     rule = signals.alert_rule("PipelineDagFailed")
     return {"scrape_s": settings.scrape_interval_s, "for_s": rule.for_s,
             "group_wait_s": group_wait, "p5_floor_s": rule.for_s + group_wait}

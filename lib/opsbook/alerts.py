@@ -45,6 +45,21 @@ def send_statsd(metric: str, value: float, dag_id: str) -> str:
     return line
 
 
+def routing_waits() -> dict[str, float]:
+    """Waits of the committed Alertmanager route, in seconds.
+
+    ``group_wait`` is part of the physical floor of every first notification.
+    """
+    import yaml
+
+    from opsbook.signals import _seconds
+
+    route = yaml.safe_load((settings.monitoring_dir / "alertmanager" / "alertmanager.yml")
+                           .read_text())["route"]
+    return {f"{k}_s": _seconds(route[k]) for k in ("group_wait", "group_interval",
+                                                   "repeat_interval")}
+
+
 def automation_paused() -> bool:
     """True while the runbook automation switch file exists (see ``opsbook.alert_receiver``)."""
     from opsbook.alert_receiver import automation_off_flag
