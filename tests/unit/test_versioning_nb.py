@@ -1,0 +1,56 @@
+"""Day-4 notebook helpers: parameter checks, demo landing files, summary merge."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from opsbook import customers, evidence, versioning, versioning_nb
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"n_v1": 0}, "n_v1=0"),
+    ({"n_v2": "10"}, "n_v2='10'"),
+    ({"semilla": -1}, "semilla=-1"),
+    ({"ruta_carga": "airflow"}, "ruta_carga='airflow': usa 'dag'"),
+    ({"timeout_dag_s": 5}, "timeout_dag_s=5"),
+])
+def test_bad_parameters_say_what_to_change(kwargs, message):
+    good = {"n_v1": 10, "n_v2": 5, "n_v3": 2, "semilla": 0, "ruta_carga": "directa",
+            "timeout_dag_s": 60}
+    versioning_nb.validate_params(**good)
+    with pytest.raises(ValueError, match=message):
+        versioning_nb.validate_params(**{**good, **kwargs})
+
+
+def test_demo_landing_loads_good_files_and_quarantines_the_two_bad_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(customers, "settings",
+                        dataclasses.replace(customers.settings, var=tmp_path, warehouse_url=None))
+    folder = customers.landing_folder("2026-05-05")
+    (folder / "sobrante.txt").parent.mkdir(parents=True)
+    (folder / "sobrante.txt").write_text("de una ejecución anterior")
+    paths = versioning_nb.write_demo_landing(folder, 12, 6, 3, seed=1)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in paths)
+    result = customers.load_customers("2026-05-05")
+    assert result["records_by_version"] == {"v1": 12, "v2": 6, "v3": 3}
+    assert sorted(result["quarantine"]) == ["clientes_v2_corrupto.jsonl",
+                                            "clientes_v4_propuesta.avro"]
+
+
+def test_merge_summary_keeps_the_other_authors_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPSBOOK_EVIDENCE_DIR", str(tmp_path))
+    evidence.write_summary(4, {"speedups": {"2": 1.8}, "versioning": {"keep": 1}})
+    merged = versioning.merge_summary(4, {"schema_compatibility": {"v4 BACKWARD": False},
+                                          "versioning": {"errors_after_upgrade": 0}})
+    assert merged["speedups"] == {"2": 1.8}
+    assert merged["versioning"] == {"keep": 1, "errors_after_upgrade": 0}
+    assert merged["schema_compatibility"] == {"v4 BACKWARD": False}
+    assert evidence.read_summary(4) == merged
+
+
+def test_fields_table_lists_every_field_of_every_version():
+    table = versioning_nb.fields_table()
+    assert table.groupby("version").size().to_dict() == {"v1": 3, "v2": 5, "v3": 6}
+    assert table.query("campo == 'updated_at'")["derivado_de"].eq("created_at").all()
