@@ -254,7 +254,7 @@ def deploy(
     green_env: dict[str, str] | None = None,
     on_step: Callable[[int, str], None] | None = None,
     echo: Callable[[str], None] | None = print,
-    timeout_s: float = 240.0,
+    timeout_s: float = 300.0,
 ) -> dict:
     """Deploy ``release`` to the idle slot and move the traffic to it (blue-green).
 
@@ -265,7 +265,7 @@ def deploy(
         green_env: extra environment for the new slot (tests inject a broken release here).
         on_step: called with (step number, name) when each step starts (load-chart marks).
         echo: where live log lines go (None: quiet).
-        timeout_s: deadline of the health and smoke steps.
+        timeout_s: deadline of each of the start, health and smoke steps.
 
     Returns:
         ``{"ok", "release", "from", "to", "failed_step", "reason", "steps": [...], "log"}``;
@@ -282,7 +282,7 @@ def deploy(
     switched = False
     actions: list[Callable[[], str]] = [
         _compat_check,
-        lambda: _start(new_progs, old_progs, old, new, cfg),
+        lambda: _start(new_progs, old_progs, old, new, cfg, timeout_s),
         lambda: _health(slot_url(new, cfg), cfg, timeout_s),
         lambda: _smoke(slot_url(new, cfg), cfg, smoke_dag, timeout_s),
         lambda: _switch(new, cfg),
@@ -315,18 +315,18 @@ def deploy(
 
 
 def _start(new_progs: list[Program], old_progs: list[Program], old: str, new: str,
-           cfg: Settings) -> str:
+           cfg: Settings, timeout_s: float) -> str:
     from opsbook import supervisor_conf as sup
 
     _apply_slots({old: old_progs, new: new_progs}, cfg)
     rpc = sup.rpc(cfg)
     for prog in new_progs:
         rpc.supervisor.startProcess(prog.name, False)
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + timeout_s
     url = f"{slot_url(new, cfg)}/api/v2/monitor/health"
     while not http_ok(url):
         if time.monotonic() > deadline:
-            raise DeployError(f"{new} no abre su puerto en 180 s: mira {cfg.log_dir}")
+            raise DeployError(f"{new} no responde en {timeout_s:.0f} s: mira {cfg.log_dir}")
         time.sleep(0.5)
     return f"{', '.join(p.name for p in new_progs)} escuchando en {slot_url(new, cfg)}"
 

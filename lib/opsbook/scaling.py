@@ -208,3 +208,21 @@ def worker_kill_experiment(
         "max_tries": max_tries,
         "double_success": double,
     }
+
+
+def validate_params(sleep_s: float, rounds: int, rate_rps: float, kill_sleep_s: float) -> None:
+    """Check the day-4 scaling/deploy notebook parameters.
+
+    Raises:
+        ValueError: naming the parameter to change and the accepted range.
+    """
+    checks = [
+        ("sleep_s", sleep_s, 0.5 <= float(sleep_s) <= 30, "entre 0.5 y 30 segundos"),
+        ("rounds", rounds, 10_000 <= int(rounds) <= 20_000_000, "entre 10 000 y 20 000 000"),
+        ("tasa_rps", rate_rps, 20 <= float(rate_rps) <= 200, "entre 20 y 200 peticiones/s"),
+        ("kill_sleep_s", kill_sleep_s, 8 <= float(kill_sleep_s) <= 120,
+         "entre 8 y 120 segundos (la tarea debe seguir viva al matar el worker)"),
+    ]
+    for name, value, ok, accepted in checks:
+        if not ok:
+            raise ValueError(f"parámetro {name}={value!r} fuera de rango: usa un valor {accepted}")

@@ -1,0 +1,76 @@
+"""Charts of the day-4 scaling and zero-downtime experiments (matplotlib, Spanish titles).
+
+Why this module exists: the notebook cells only call, show and assert; the figure code that
+turns the measured rows and load reports into evidence charts lives here, once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsbook.loadgen import LoadReport
+
+
+def speedup_chart(rows: list[dict]) -> Any:
+    """Bar chart of wall time and speed-up per (workers × slots) for each fan-out DAG.
+
+    Args:
+        rows: output of :func:`opsbook.scaling.scale_out_experiment`.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    dags = list(dict.fromkeys(r["dag_id"] for r in rows))
+    configs = list(dict.fromkeys(f"{r['workers']}×{r['concurrency']}" for r in rows))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    width = 0.8 / max(1, len(dags))
+    for i, dag in enumerate(dags):
+        mine = [r for r in rows if r["dag_id"] == dag]
+        xs = [configs.index(f"{r['workers']}×{r['concurrency']}") + i * width for r in mine]
+        axes[0].bar(xs, [r["wall_s"] for r in mine], width, label=dag)
+        axes[1].bar(xs, [r["speedup"] for r in mine], width, label=dag)
+    for ax in axes:
+        ax.set_xticks([c + width * (len(dags) - 1) / 2 for c in range(len(configs))], configs)
+        ax.set_xlabel("workers × ranuras por worker")
+        ax.legend()
+    axes[0].set_ylabel("tiempo de la ejecución (s, encolada → fin)")
+    axes[0].set_title("Duración del fan-out de 16 tareas")
+    axes[1].set_ylabel("aceleración frente a 1×2 (veces)")
+    axes[1].axhline(2.0, color="grey", linestyle="--", linewidth=1)
+    axes[1].text(0, 2.05, "2 núcleos", color="grey")
+    axes[1].set_title("Aceleración: E/S escala, CPU choca con 2 núcleos")
+    fig.tight_layout()
+    return fig
+
+
+def load_timeline_chart(reports: dict[str, LoadReport]) -> Any:
+    """Requests per second (ok / failed) over time for each labelled load report.
+
+    Args:
+        reports: label (e.g. ``"blue-green"``, ``"reinicio ingenuo"``) → load report.
+
+    Returns:
+        The matplotlib figure (one panel per report, marks as vertical lines).
+    """
+    import matplotlib.pyplot as plt
+
+    from opsbook.zero_downtime import timeline
+
+    fig, axes = plt.subplots(len(reports), 1, figsize=(11, 3.2 * len(reports)), squeeze=False)
+    for ax, (label, report) in zip(axes[:, 0], reports.items(), strict=True):
+        tl = timeline(report)
+        ax.bar(tl["second"], tl["ok"], width=1.0, color="tab:green", label="correctas")
+        ax.bar(tl["second"], tl["failed"], width=1.0, bottom=tl["ok"], color="tab:red",
+               label="fallidas")
+        for t, mark in report.marks:
+            ax.axvline(t, color="grey", linestyle=":", linewidth=1)
+            ax.text(t, ax.get_ylim()[1] * 0.92, mark, rotation=90, fontsize=7, va="top")
+        failed = len(report.failed)
+        ax.set_title(f"{label}: {len(report.samples)} peticiones, {failed} fallidas")
+        ax.set_ylabel("peticiones por segundo")
+        ax.set_xlabel("tiempo desde el inicio de la carga (s)")
+        ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
