@@ -91,8 +91,10 @@ def bench_standalone(offset: int, timeout_s: float, workdir: Path) -> dict:
     home.mkdir()
     port = 8080 + offset + 50
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    venv_bin = str(Path(sys.executable).parent)
     env = {
         **inherited,
+        "PATH": f"{venv_bin}:{inherited.get('PATH', '')}",  # standalone spawns `airflow ...`
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__API__PORT": str(port),
@@ -136,6 +138,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="opsbook-bench-") as tmp:
         workdir = Path(tmp)
         ours = bench_ours(args.offset, args.timeout, workdir)
+        print(
+            f"opsbook: sano en {ours['seconds']:.1f} s, PSS {ours['pss'] / 2**20:.0f} MiB",
+            flush=True,
+        )
         base = bench_standalone(args.offset, args.timeout, workdir)
     mib = 1024 * 1024
     print(f"{'':24}{'opsbook':>12}{'standalone':>12}{'ratio':>8}")

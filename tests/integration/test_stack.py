@@ -103,3 +103,36 @@ def test_front_door_proxies_to_api_server(live_stack):
     url = f"{live_stack.front_door_url}/api/v2/monitor/health"
     with urllib.request.urlopen(url, timeout=10) as resp:
         assert resp.status == 200
+
+
+def test_drill_bundle_reports_a_broken_dag_live(live_stack):
+    """A broken file dropped in the drill bundle shows up as an import error (repo untouched)."""
+    from opsbook import airflow_api
+    from opsbook.airflow_env import drill_dags_dir
+
+    broken = drill_dags_dir(live_stack) / "opsbook_test_roto.py"
+    broken.write_text("from airflow.sdk import dag\n\n@dag(schedule=None\ndef roto(): pass\n")
+    try:
+        errors = _poll(
+            lambda: [
+                e
+                for e in airflow_api.import_errors(bundle_name="drill")
+                if e["filename"].endswith("opsbook_test_roto.py")
+            ],
+            bool,
+            timeout_s=90,
+            what="import error of the drill bundle",
+        )
+        assert "SyntaxError" in errors[0]["stack_trace"]
+    finally:
+        broken.unlink(missing_ok=True)
+    _poll(
+        lambda: [
+            e
+            for e in airflow_api.import_errors(bundle_name="drill")
+            if e["filename"].endswith("opsbook_test_roto.py")
+        ],
+        lambda v: v == [],
+        timeout_s=90,
+        what="import error cleared after removing the file",
+    )
