@@ -21,6 +21,10 @@ reasons (timeout, marked failed by an operator). The callbacks see the real fina
 run 1-2 s later in a child of the dag-processor, so they initialise the stats client
 themselves (:func:`opsbook.pipeline_metrics.init_stats`).
 
+Top-level imports are only Airflow and light opsbook modules: pandas, numpy and pandera are
+imported inside the tasks, so parsing the file stays fast even on a loaded machine (the
+dag-processor and every task start parse it, with a 30 s import timeout).
+
 SLA: a ``DeadlineAlert`` ``settings.sla_seconds`` after the run is queued; its async callback
 runs in the triggerer and counts ``sla_violations``. ``slow_seconds`` makes transform wait to
 force a miss.
@@ -41,7 +45,7 @@ from airflow.sdk import (
     task,
 )
 from airflow.sdk.exceptions import AirflowFailException
-from opsbook import datagen, etl, pipeline_metrics, pipeline_params
+from opsbook import pipeline_metrics, pipeline_params
 from opsbook.pipeline_metrics import emit
 from opsbook.settings import settings
 
@@ -84,9 +88,13 @@ def _params() -> pipeline_params.RunParams:
     doc_md=__doc__,
 )
 def pipeline_ventas():
-    @task(retries=0)
+    @task
     def validate_params() -> dict:
-        """Fail fast on a bad param; create every counter series at 0."""
+        """Fail fast on a bad param (no retry); create every counter series at 0.
+
+        Keeps the default retries: an infrastructure hiccup (e.g. a cold execution API) is
+        retried, while ``AirflowFailException`` for a bad param skips the retries.
+        """
         try:
             params = _params()
         except ValueError as exc:
@@ -97,6 +105,8 @@ def pipeline_ventas():
     @task
     def generate_landing(run_params: dict) -> dict:
         """Write the landing file of the date unless a suitable one is already there."""
+        from opsbook import datagen
+
         ds, p = _ds(), pipeline_params.RunParams(**run_params)
         path = datagen.landing_path(ds)
         manifest = datagen.read_manifest(path) if path.exists() else None
@@ -110,6 +120,8 @@ def pipeline_ventas():
     @task
     def extract(landing: dict) -> dict:
         """Copy the landing file to staging and count its records."""
+        from opsbook import etl
+
         p = _params()
         try:
             result = etl.extract(_ds(), fail=p.fail_at == "extract")
@@ -123,6 +135,8 @@ def pipeline_ventas():
     @task
     def transform(extracted: dict) -> dict:
         """Validate in chunks, quarantine bad rows with a reason, dedupe, measure quality."""
+        from opsbook import etl
+
         p = _params()
         result = etl.transform(extracted["raw_path"], _ds(), fail=p.fail_at == "transform")
         deadline = time.monotonic() + p.slow_seconds
@@ -143,6 +157,8 @@ def pipeline_ventas():
     @task
     def load(transformed: dict, customer_counts: dict) -> dict:
         """Replace the date in the warehouse in one transaction (idempotent)."""
+        from opsbook import etl
+
         p = _params()
         try:
             result = etl.load(transformed["staging_db"], _ds(), fail=p.fail_at == "load")
