@@ -50,12 +50,16 @@ def test_promtool_unit_tests_pass():
     assert "SUCCESS" in proc.stdout
 
 
-def test_promtool_check_prometheus_config():
-    config = MON / "prometheus" / "prometheus.yml"
-    if not config.exists():
-        pytest.skip("monitoring/prometheus/prometheus.yml lo genera la pila (opsbook.stack)")
-    proc = _run(_tool("promtool"), "check", "config", "--syntax-only", str(config))
+def test_promtool_check_prometheus_config(tmp_path):
+    """The config the stack generates loads and finds every rule file."""
+    from opsbook import service_configs
+
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump(service_configs.prometheus_config(settings)))
+    proc = _run(_tool("promtool"), "check", "config", str(config))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{len(RULES)} rule files found" in proc.stdout or all(
+        str(r) in proc.stdout for r in RULES), proc.stdout
 
 
 def test_amtool_check_config():
