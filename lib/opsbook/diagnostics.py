@@ -122,10 +122,9 @@ def failed_task_logs(ctx: dict[str, Any], lines: int = 15) -> Outcome:
     from opsbook import airflow_api
 
     dag_id = ctx.get("dag_id") or DAG_ID
-    runs = airflow_api.dag_runs(dag_id, limit=1)
-    if not runs:
+    run = current_run(dag_id)
+    if run is None:
         return Outcome(True, {"dag_id": dag_id, "ejecuciones": 0})
-    run = runs[0]
     ctx["run_id"] = run["dag_run_id"]
     ctx["ds"] = run_date(run)
     bad = [ti for ti in airflow_api.task_instances(dag_id, run["dag_run_id"])
@@ -145,11 +144,11 @@ def quarantine_report(ctx: dict[str, Any]) -> Outcome:
     from opsbook.warehouse import QUARANTINE, SALES, open_warehouse
 
     dag_id = ctx.get("dag_id") or DAG_ID
-    runs = airflow_api.dag_runs(dag_id, limit=1)
-    if not runs:
+    run = current_run(dag_id)
+    if run is None:
         return Outcome(True, "sin ejecuciones: nada que revisar")
-    ctx.setdefault("run_id", runs[0]["dag_run_id"])
-    ctx.setdefault("ds", run_date(runs[0]))
+    ctx.setdefault("run_id", run["dag_run_id"])
+    ctx.setdefault("ds", run_date(run))
     ds = ctx["ds"]
     # the report is final once the run's load committed (the quality alert fires earlier)
     state = airflow_api.wait_for_run(dag_id, ctx["run_id"], timeout_s=400)
@@ -164,6 +163,15 @@ def quarantine_report(ctx: dict[str, Any]) -> Outcome:
                                      strict=True)),
               "calidad": round(loaded / (loaded + rejected), 4) if loaded + rejected else None}
     return Outcome(rejected == 0, detail)
+
+
+def current_run(dag_id: str) -> dict[str, Any] | None:
+    """The run an alert is about: the newest run that started (queued runs did nothing yet)."""
+    from opsbook import airflow_api
+
+    runs = airflow_api.dag_runs(dag_id, limit=10)
+    started = [r for r in runs if state_of(r.get("state")) != "queued"]
+    return (started or runs or [None])[0]
 
 
 def state_of(value: Any) -> str:

@@ -107,8 +107,9 @@ def precheck() -> None:
                            "arréglala antes del simulacro (opsbook stack up / status)")
     if not runbook.automation_enabled():
         raise DrillRefused("la automatización está apagada: 'opsbook runbook automation on'")
-    if any(not i.finished for i in IncidentStore(runbook.incidents_dir()).all()
-           if time.time() - i.detected_at < 1800):
+    store = IncidentStore(runbook.incidents_dir())
+    if any(not i.finished for i in store.all()  # an orphan (receiver restarted) goes stale
+           if time.time() - store.path(i.id).stat().st_mtime < 900):
         raise DrillRefused("hay un incidente en curso: espera a que el runbook termine")
     deadline = time.monotonic() + 600
     while active_runs():
