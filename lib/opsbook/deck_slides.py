@@ -8,6 +8,7 @@ from the SCQA frame (:mod:`opsbook.deck_story`) so each module stays small.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -157,17 +158,33 @@ def _deploy(f: Mapping[str, Fact], present: list[int]) -> SlideSpec:
                      sources=sources(bg, rs))
 
 
+_LABEL_WORDS = {"io": "E/S", "cpu": "CPU"}
+
+
+def _pretty(key: str) -> str:
+    """``io_1x8`` → ``E/S 1×8``; ``4`` → ``4 workers``; empty → ``escalado``."""
+    if not key:
+        return "escalado"
+    if key.isdigit():
+        return f"{key} workers"
+    words = [_LABEL_WORDS.get(w, w) for w in key.split("_")]
+    return " ".join(re.sub(r"(?<=\d)x(?=\d)", "×", w) for w in words)
+
+
 def _scale(f: Mapping[str, Fact], present: list[int]) -> SlideSpec:
     sp = f["speedups"]
     if not sp.present:
         return _missing(4, "el escalado", present)
     best = max(sp.value, key=sp.value.get)
-    where = f" con {best} workers" if best else ""
-    title = f"Escalar{where} acelera el lote {fmt(sp.value[best], '×')} frente a un solo worker"
-    chart = ChartSpec(tuple(k or "escalado" for k in sp.value),
+    where = f" ({_pretty(best)})" if best else ""
+    title = (f"Añadir capacidad acelera el lote hasta {fmt(sp.value[best], '×')}{where} "
+             "frente a la configuración base")
+    chart = ChartSpec(tuple(_pretty(k) for k in sp.value),
                       {"Aceleración (×)": tuple(sp.value.values())}, "aceleración (veces)")
-    return SlideSpec(title, "Escalado (día 4)", chart=chart,
-                     bullets=("Más volumen no exige esperar más: se añaden workers.",),
+    bullets = ["Más volumen no exige esperar más: se añade capacidad."]
+    if any(k.startswith("cpu") for k in sp.value):
+        bullets.append("Las tareas de CPU escalan menos: el techo son los núcleos.")
+    return SlideSpec(title, "Escalado (día 4)", chart=chart, bullets=tuple(bullets),
                      sources=sources(sp))
 
 

@@ -15,6 +15,7 @@ every figure of the deck against its JSON.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -59,20 +60,22 @@ SCHEMA: tuple[FactSpec, ...] = (
              "number", "Duración de la batería de pruebas", "s"),
     FactSpec("metrics_covered", 2, ("metrics_covered", "metrics_seen", "metrics.covered"),
              "count", "Métricas del catálogo observadas en Prometheus"),
-    FactSpec("metrics_total", 2, ("metrics_total", "metrics.total"), "count",
-             "Métricas del catálogo"),
+    FactSpec("metrics_total", 2, ("metrics_total", "metrics.total", "metrics_covered#den"),
+             "count", "Métricas del catálogo"),
     FactSpec("alert_latency_s", 2, ("alert_latency_s", "alert.latency_s", "alert_latency_seconds"),
              "number", "Latencia de una alerta (evento → notificación)", "s"),
     FactSpec("mttr_s", 3, ("mttr_s", "mttr_by_drill", "drills"), "mapping",
              "MTTR por simulacro", "s"),
     FactSpec("failed_requests_blue_green", 4,
-             ("failed_requests_blue_green", "blue_green.failed_requests", "deploy.blue_green"),
+             ("failed_requests_blue_green", "despliegue.blue_green_failed",
+              "blue_green.failed_requests", "deploy.blue_green"),
              "count", "Peticiones fallidas con blue-green"),
     FactSpec("failed_requests_restart", 4,
-             ("failed_requests_restart", "restart.failed_requests", "deploy.restart"),
+             ("failed_requests_restart", "despliegue.naive_restart_failed",
+              "restart.failed_requests", "deploy.restart"),
              "count", "Peticiones fallidas con reinicio en sitio"),
-    FactSpec("speedups", 4, ("speedups", "speedup", "scaling.speedups"), "mapping",
-             "Aceleración al escalar (frente a 1 worker)", "×"),
+    FactSpec("speedups", 4, ("speedups", "escalado.speedup_*", "speedup", "scaling.speedups"),
+             "mapping", "Aceleración al escalar (frente a la configuración base)", "×"),
     FactSpec("schema_compatibility", 4,
              ("schema_compatibility", "schema_checks", "schema.compatibility"), "verdicts",
              "Compatibilidad de cambios de esquema"),
@@ -104,13 +107,28 @@ class Fact:
         return self.value is not None
 
 
+_FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
 def _lookup(data: Mapping[str, Any], path: str) -> Any:
+    """Follow a dotted path through a summary.
+
+    ``a.prefix_*`` collects the keys of ``a`` that start with ``prefix_`` (prefix removed);
+    an ``"n/m"`` string reads as ``n``, or as ``m`` with the ``#den`` suffix.
+    """
+    path, _, suffix = path.partition("#")
     node: Any = data
     for part in path.split("."):
+        if part.endswith("*") and isinstance(node, Mapping):
+            prefix = part[:-1]
+            found = {k[len(prefix):]: v for k, v in node.items() if k.startswith(prefix)}
+            return found or None
         if not isinstance(node, Mapping) or part not in node:
             return None
         node = node[part]
-    return node
+    if isinstance(node, str) and (match := _FRACTION.match(node)):
+        return int(match.group(2 if suffix == "den" else 1))
+    return None if suffix else node
 
 
 def _items(raw: Any) -> dict[str, Any] | None:

@@ -12,13 +12,16 @@ from pptx.util import Emu
 
 pytestmark = pytest.mark.unit
 
+# Shapes as the day notebooks write them (day 2: "n/m" string; day 4: merged sections).
 SUMMARIES = {
     1: {"tests_passed": 42, "tests_failed": 0, "suite_seconds": 37.4},
-    2: {"metrics_covered": 13, "metrics_total": 14, "alert_latency_s": 1.87},
-    3: {"drills": [{"name": "pipeline_down", "mttr_s": 12.3},
-                   {"name": "worker_lost", "mttr_s": 31.8}]},
-    4: {"failed_requests_blue_green": 0, "failed_requests_restart": 17,
-        "speedups": {"2": 1.7, "4": 2.9},
+    2: {"metrics_covered": "13/14", "alert_latency_s": 1.87},
+    3: {"drills": {"pipeline_down": {"mttr_s": 12.3, "ok": True},
+                   "db_unreachable": {"mttr_s": 31.8, "ok": True}},
+        "mttr_s": {"pipeline_down": 12.3, "db_unreachable": 31.8}},
+    4: {"escalado": {"speedup_io_2x2": 1.7, "speedup_io_1x8": 3.1, "speedup_cpu_2x2": 1.2,
+                     "speedup_cpu_1x8": 1.4, "wall_s": {"fanout_io_1x2": 40.0}},
+        "despliegue": {"rate_rps": 20, "blue_green_failed": 0, "naive_restart_failed": 17},
         "schema_compatibility": {"add_optional_column": "compatible",
                                  "drop_column": "incompatible"}},
 }
@@ -69,7 +72,7 @@ def test_titles_state_conclusions_with_the_measured_figures(evidence_dir):
     assert "13 de 14 métricas" in titles[6] and "1,9 s" in titles[6]
     assert "31,8 s como máximo (2 simulacros)" in titles[7]
     assert "no perdió ninguna petición" in titles[8] and titles[8].endswith("perdió 17")
-    assert "4 workers" in titles[9] and "2,9×" in titles[9]
+    assert "hasta 3,1× (E/S 1×8)" in titles[9]
     assert titles[10].startswith("1 de 2 cambios de esquema son compatibles")
     assert titles[11].startswith("Riesgos y próximos pasos")
     assert len(set(titles)) == len(titles), "one idea per slide: no repeated title"
@@ -85,17 +88,21 @@ def test_every_chart_matches_its_source_json(evidence_dir):
     values = {i: list(c.plots[0].series[0].values) for i, c in charts.items()}
     cats = {i: list(c.plots[0].categories) for i, c in charts.items()}
     d1, d2, d3, d4 = (on_disk[d] for d in (1, 2, 3, 4))
+    covered, total = (int(x) for x in d2["metrics_covered"].split("/"))
+    speedups = {k: v for k, v in d4["escalado"].items() if k.startswith("speedup_")}
     assert values[5] == [d1["tests_passed"], d1["tests_failed"]]
-    assert values[6] == [d2["metrics_covered"], d2["metrics_total"] - d2["metrics_covered"]]
-    assert cats[7] == [d["name"] for d in d3["drills"]]
-    assert values[7] == [d["mttr_s"] for d in d3["drills"]]
-    assert values[8] == [d4["failed_requests_blue_green"], d4["failed_requests_restart"]]
-    assert cats[9] == list(d4["speedups"]) and values[9] == list(d4["speedups"].values())
+    assert values[6] == [covered, total - covered]
+    assert cats[7] == list(d3["mttr_s"]) and values[7] == list(d3["mttr_s"].values())
+    assert values[8] == [d4["despliegue"]["blue_green_failed"],
+                         d4["despliegue"]["naive_restart_failed"]]
+    assert values[9] == list(speedups.values())
+    assert cats[9] == ["E/S 2×2", "E/S 1×8", "CPU 2×2", "CPU 1×8"]
     # speaker notes name the JSON key of every figure, and each key exists in that file
     for slide in prs.slides:
         for line in slide.notes_slide.notes_text_frame.text.splitlines():
             if line.startswith("Fuente: dia_"):
                 day_file, key = line.removeprefix("Fuente: ").split(":")
+                key = key.split("#")[0].replace("speedup_*", "speedup_io_1x8")
                 data = on_disk[int(day_file.split("/")[0].split("_")[1])]
                 assert week_facts._lookup(data, key) is not None, line
 
@@ -122,6 +129,10 @@ def test_facts_accept_teammates_spellings():
     assert week_facts.normalise("verdicts", {"a": "BACKWARD", "b": False}) == {"a": True,
                                                                                "b": False}
     assert week_facts.normalise("number", "rápido") is None
+    assert week_facts._lookup({"m": "13/14"}, "m") == 13
+    assert week_facts._lookup({"m": "13/14"}, "m#den") == 14
+    assert week_facts._lookup({"m": 13}, "m#den") is None
+    assert week_facts._lookup({"e": {"speedup_a": 2, "wall": 1}}, "e.speedup_*") == {"a": 2}
     assert week_facts.fmt(1.87, "s") == "1,9 s" and week_facts.fmt(None) == "sin datos"
     facts = week_facts.extract({1: None, 2: None, 3: None, 4: None})
     assert not any(f.present for k, f in facts.items() if k != "metrics_total")
