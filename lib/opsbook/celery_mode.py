@@ -15,6 +15,7 @@ the machine's Redis never steal each other's tasks.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -110,8 +111,12 @@ def airflow_env_overrides(cfg: Settings = settings) -> dict[str, str]:
     Returns:
         Variable name → value.
     """
+    from opsbook.airflow_env import dag_bundles
+    from opsbook.dag_releases import bundle_configs
+
     ensure_database(cfg)
     db_url = sqlalchemy_url(cfg)
+    bundles = dag_bundles(cfg) + bundle_configs(cfg)
     return {
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
@@ -133,6 +138,8 @@ def airflow_env_overrides(cfg: Settings = settings) -> dict[str, str]:
             HEARTBEAT_DETECTION_S
         ),
         "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
+        # DAG releases as a versioned git bundle, next to an unversioned folder (contrast).
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
     }
 
 

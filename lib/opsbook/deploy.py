@@ -254,7 +254,7 @@ def deploy(
     green_env: dict[str, str] | None = None,
     on_step: Callable[[int, str], None] | None = None,
     echo: Callable[[str], None] | None = print,
-    timeout_s: float = 300.0,
+    timeout_s: float = 600.0,
 ) -> dict:
     """Deploy ``release`` to the idle slot and move the traffic to it (blue-green).
 

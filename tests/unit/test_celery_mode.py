@@ -1,0 +1,80 @@
+"""Celery mode pieces that need no service: worker programs, overrides, DAG release repo."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+
+import pytest
+from opsbook import celery_mode, dag_releases, scaling
+from opsbook.settings import settings
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    return dataclasses.replace(settings, var=tmp_path / "var")
+
+
+def test_worker_programs_are_supervised_warm_shutdown_workers(cfg):
+    progs = celery_mode.worker_programs(cfg, workers=3, concurrency=4)
+    assert [p.name for p in progs] == ["worker-1", "worker-2", "worker-3"]
+    for n, prog in enumerate(progs, start=1):
+        cmd = prog.command
+        assert cmd[1:3] == ["celery", "worker"] and "--skip-serve-logs" in cmd
+        assert cmd[cmd.index("--concurrency") + 1] == "4"
+        assert cmd[cmd.index("--celery-hostname") + 1] == celery_mode.worker_hostname(n, cfg)
+        assert prog.stopsignal == "TERM" and prog.stopwaitsecs >= 60 and not prog.autorestart
+    assert len({celery_mode.worker_hostname(n, cfg) for n in (1, 2, 3)}) == 3
+
+
+@pytest.mark.parametrize("workers,concurrency", [(-1, 2), (1, 0)])
+def test_bad_worker_counts_are_clear_errors(cfg, workers, concurrency):
+    with pytest.raises(ValueError, match="inválido"):
+        celery_mode.worker_programs(cfg, workers, concurrency)
+
+
+def test_overrides_switch_to_celery_postgres_redis_and_front_door(cfg, monkeypatch):
+    monkeypatch.setattr(celery_mode, "ensure_database", lambda c: False)
+    env = celery_mode.airflow_env_overrides(cfg)
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("/" + celery_mode.pg_database(cfg))
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql")
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == cfg.redis_url
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == f"{cfg.front_door_url}/execution/"
+    assert env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"] == "20"
+    assert env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL"] == "5"
+    prefix = env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX"]
+    assert prefix == celery_mode.pg_database(cfg) + ":"
+    listed = json.loads(env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])
+    bundles = {b["name"]: b for b in listed}
+    assert {"dags", "releases", "plain"} <= set(bundles)
+    assert bundles["releases"]["classpath"].endswith("GitDagBundle")
+
+
+def test_dsn_without_database_is_a_clear_error(cfg):
+    bad = dataclasses.replace(cfg, pg_dsn="postgresql://postgres@127.0.0.1:5432")
+    with pytest.raises(ValueError, match="base de datos"):
+        celery_mode.pg_database(bad)
+
+
+def test_releases_are_git_commits_and_the_plain_folder_is_overwritten(cfg):
+    sha1 = dag_releases.release("v1", cfg)
+    assert dag_releases.release("v1", cfg) == sha1  # nothing new, no empty commit
+    sha2 = dag_releases.release("v2", cfg)
+    assert sha2 != sha1
+    log = subprocess.run(["git", "-C", str(dag_releases.repo_dir(cfg)), "log", "--format=%s"],
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    assert log[:2] == ["release v2", "release v1"]
+    plain = (dag_releases.plain_dir(cfg) / f"{dag_releases.DAG_PLAIN}.py").read_text()
+    assert 'VERSION = "v2"' in plain
+    compile(plain, "plain.py", "exec")
+
+
+def test_notebook_parameters_are_validated():
+    scaling.validate_params(2, 1_000_000, 20, 15)
+    with pytest.raises(ValueError, match="tasa_rps"):
+        scaling.validate_params(2, 1_000_000, 5, 15)
