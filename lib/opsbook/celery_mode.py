@@ -15,6 +15,7 @@ the machine's Redis never steal each other's tasks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -235,6 +236,26 @@ def worker_ping(cfg: Settings = settings, timeout_s: float = 3.0) -> dict[str, b
     return {node: reply.get("ok") == "pong" for node, reply in sorted(replies.items())}
 
 
+def as_running(progs: list[Program], cfg: Settings = settings) -> list[Program]:
+    """Replace each program's argv and environment by those it is supervised with now.
+
+    Scaling and deploying must never restart a program they do not touch: if the code's
+    configuration drifted since ``stack up``, re-planning would change every spec and
+    supervisord would restart the whole stack. Programs without a spec are kept as given.
+    """
+    from opsbook import supervisor_conf as sup
+
+    out = []
+    for prog in progs:
+        spec = sup.spec_dir(cfg) / f"{prog.name}.json"
+        if spec.exists():
+            data = json.loads(spec.read_text())
+            env = {k: v for k, v in data["env"].items() if k != sup.STACK_MARK}
+            prog = dataclasses.replace(prog, command=data["argv"], env=env)
+        out.append(prog)
+    return out
+
+
 def current_workers(cfg: Settings = settings) -> list[str]:
     """Names of the ``worker-N`` programs the running stack has (from its recorded mode)."""
     from opsbook.stack_state import read_mode
@@ -287,7 +308,9 @@ def scale(
             rpc.supervisor.stopProcess(name, True)
         except Exception:  # noqa: BLE001 - already stopped is fine
             pass
-    others = [p for p in stack.plan(cfg, "celery", 0) if not p.name.startswith("worker-")]
+    others = as_running(
+        [p for p in stack.plan(cfg, "celery", 0) if not p.name.startswith("worker-")], cfg
+    )
     extra = [p for p in stack.recorded_programs(cfg) if p.name not in {o.name for o in others}]
     keep = [p for p in extra if not p.name.startswith("worker-")]
     if keep:  # e.g. a green api-server of a deploy in progress: never scale during one

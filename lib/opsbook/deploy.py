@@ -16,7 +16,6 @@ slot and leaves the old one serving, saying why. Every step is logged with a tim
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -99,37 +98,26 @@ def slot_programs(slot: str, cfg: Settings = settings, release: str | None = Non
 
 
 def live_programs(slot: str, cfg: Settings = settings) -> list[Program]:
-    """The programs of a running slot exactly as supervised (environment read from the spec).
+    """The programs of a running slot exactly as supervised (argv and env from their specs).
 
     Re-applying them leaves supervisord's config unchanged, so they are not restarted.
     """
-    from opsbook import supervisor_conf as sup
+    from opsbook.celery_mode import as_running
 
-    out = []
-    for prog in slot_programs(slot, cfg):
-        spec = sup.spec_dir(cfg) / f"{prog.name}.json"
-        if spec.exists():
-            env = json.loads(spec.read_text())["env"]
-            env.pop(sup.STACK_MARK, None)
-            prog = dataclasses.replace(prog, env=env)
-        out.append(prog)
-    return out
+    return as_running(slot_programs(slot, cfg), cfg)
 
 
 def _apply_slots(live: dict[str, list[Program]], cfg: Settings) -> None:
     """Supervise exactly the base stack plus the programs of the ``live`` slots."""
     from opsbook import stack
-    from opsbook.celery_mode import DEFAULT_CONCURRENCY, worker_programs
+    from opsbook.celery_mode import as_running
 
     mode = _mode(cfg)
     executor, workers = mode.get("executor", "local"), int(mode.get("workers", 0))
     slot_names = {p.name for s in SLOTS for p in slot_programs(s, cfg)}
-    progs = [p for p in stack.plan(cfg, executor, 0) if p.name not in slot_names]
-    if executor == "celery":
-        from opsbook.celery_mode import airflow_env_overrides
-
-        progs += stack.with_env(worker_programs(cfg, workers, DEFAULT_CONCURRENCY), cfg,
-                                "celery", airflow_env_overrides(cfg))
+    progs = as_running(
+        [p for p in stack.plan(cfg, executor, workers) if p.name not in slot_names], cfg
+    )
     for slot_progs in live.values():
         progs += slot_progs
     stack.apply_programs(progs, cfg, {"executor": executor, "workers": workers,
