@@ -33,7 +33,7 @@ kill_sleep_s = 15.0      # duración de las tareas del simulacro de caída de un
 import pandas as pd
 from IPython.display import Markdown, display
 
-from opsbook import celery_mode, deploy, evidence, scale_charts, scaling, stack, zero_downtime
+from opsbook import celery_mode, dag_releases, deploy, evidence, scale_charts, scaling, stack, zero_downtime
 from opsbook.settings import settings
 from opsbook.versioning import merge_summary
 
@@ -146,6 +146,30 @@ assert not rota["ok"] and rota["failed_step"] == 4
 assert deploy.active_slot() == rota["from"], "la puerta de entrada no se movió"
 
 # %% [markdown]
+# ### El código de los DAGs también se despliega: bundles versionados
+#
+# Cambiar los servidores sin caída no basta si el **código del DAG** cambia debajo de una
+# ejecución en curso. Airflow 3 agrupa los DAGs en *bundles*. Publicamos las versiones del DAG
+# `version_demo` como commits de un repositorio git local (`var/dag_releases`, leído con
+# `GitDagBundle`) y, para comparar, el mismo DAG en una carpeta normal sin versiones
+# (`var/dag_plain`). Lanzamos una ejecución **A** con la v1, publicamos la v2 mientras su primera
+# tarea (`inicio`) sigue en marcha, y lanzamos otra ejecución **B**. La tarea `fin` devuelve la
+# versión del código con la que se ejecutó.
+
+# %%
+bundles = pd.DataFrame(dag_releases.versioning_experiment(wait_s=20))
+evidence.save_frame(4, "bundles_versionados", bundles, "Versión del código por ejecución: git frente a carpeta")
+bundles
+
+# %%
+fila = {(r.bundle, r.run): r for r in bundles.itertuples()}
+assert set(bundles["state"]) == {"success"}
+assert (fila["releases", "A"].inicio, fila["releases", "A"].fin) == ("v1", "v1"), "con git, A termina en v1"
+assert fila["releases", "B"].fin == "v2", "con git, las ejecuciones nuevas usan v2"
+assert (fila["plain", "A"].inicio, fila["plain", "A"].fin) == ("v1", "v2"), "sin versiones, A mezcla v1 y v2"
+assert fila["releases", "A"].bundle_version != fila["releases", "B"].bundle_version
+
+# %% [markdown]
 # Al terminar devolvemos el tráfico a blue (otro despliegue sin caída) y la pila a su modo por
 # defecto (LocalExecutor + SQLite), como la encontramos.
 
@@ -172,10 +196,13 @@ merge_summary(4, {
                    "naive_restart_failed": comparacion["naive_restart"]["failed"],
                    "naive_restart_outage_s": comparacion["naive_restart"]["longest_outage_s"],
                    "rollback_step": rota["failed_step"]},
+    "bundles": {"git_run_a": f'{fila["releases", "A"].inicio}->{fila["releases", "A"].fin}',
+                "plain_run_a": f'{fila["plain", "A"].inicio}->{fila["plain", "A"].fin}'},
 })
 
 # %%
 # NBVAL_CHECK_OUTPUT
+print("ejecución en curso fiel a su versión con GitDagBundle:", fila["releases", "A"].fin == "v1")
 print("fan-out E/S acelera con más ranuras:", io_8 > 1.5)
 print("fan-out CPU limitado por 2 núcleos:", cpu_8 < 2.5)
 print("caída de un worker sobrevivida sin ejecuciones dobles:", caida["state"] == "success" and not caida["double_success"])
