@@ -131,6 +131,7 @@ def clear_failed_tasks(ctx: dict[str, Any]) -> Outcome:
         return Outcome(True, {"dag_id": dag_id, "accion": "ninguna (no hay ejecuciones fallidas)"})
     cleared = airflow_api.clear_task_instances(dag_id, run_id, dry_run=False, only_failed=True)
     ctx["run_id"] = run_id
+    _wait_state_left(dag_id, run_id, "failed")
     return Outcome(True, {"dag_id": dag_id, "run_id": run_id,
                           "tareas_limpiadas": sorted({ti["task_id"] for ti in cleared})})
 
@@ -150,7 +151,19 @@ def rerun_logical_date(ctx: dict[str, Any]) -> Outcome:
         DagRunApi(client).clear_dag_run(dag_id, run_id,
                                         DAGRunClearBody(dry_run=False, only_failed=False))
     ctx["run_id"] = run_id
+    _wait_state_left(dag_id, run_id, "success")
     return Outcome(True, {"dag_id": dag_id, "run_id": run_id, "accion": "relanzada"})
+
+
+def _wait_state_left(dag_id: str, run_id: str, old: str, timeout_s: float = 30.0) -> None:
+    """Poll until the cleared run left its old terminal state (so verification waits for it)."""
+    from opsbook import airflow_api
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if diagnostics.state_of(airflow_api.dag_run_state(dag_id, run_id)) != old:
+            return
+        time.sleep(0.5)
 
 
 def _failed_run_date(ctx: dict[str, Any]) -> str | None:
