@@ -206,9 +206,10 @@ def _smoke(url: str, cfg: Settings, smoke_dag: str, timeout_s: float) -> str:
     from opsbook.dagruns import DagRunClient
 
     t0 = time.monotonic()
-    httpx.get(f"{url}/execution/health", timeout=60).raise_for_status()  # warm first
+    # Warm first: a cold api-server builds its execution API on the first request (~7 s).
+    httpx.get(f"{url}/execution/health", timeout=timeout_s).raise_for_status()
     warm_s = time.monotonic() - t0
-    client = DagRunClient(url, cfg=cfg)
+    client = DagRunClient(url, cfg=cfg, timeout_s=min(120.0, timeout_s))
     try:
         dags = client.dag_ids()
         if smoke_dag not in dags:
