@@ -30,7 +30,8 @@ COLUMNS = ("id", "name", "created_at", "email", "updated_at", "phone")
 DDL = (
     "CREATE TABLE IF NOT EXISTS clientes (id BIGINT PRIMARY KEY, name TEXT NOT NULL, "
     "created_at TEXT NOT NULL, email TEXT, updated_at TEXT, phone TEXT, "
-    "version_origen INTEGER NOT NULL, archivo_origen TEXT NOT NULL, fecha_logica TEXT NOT NULL)",
+    "version_origen INTEGER NOT NULL, archivo_origen TEXT NOT NULL, fecha_logica TEXT NOT NULL, "
+    "cargado_en TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS clientes_cuarentena (fecha_logica TEXT NOT NULL, "
     "archivo TEXT NOT NULL, motivo TEXT NOT NULL, registrado_en TEXT NOT NULL, "
     "PRIMARY KEY (fecha_logica, archivo))",
@@ -86,8 +87,8 @@ def prepare(logical_date: str) -> tuple[list[tuple], dict[str, str], Counter, in
     """Read, validate and upgrade every landing file of a date (no database access).
 
     Returns:
-        (rows to load in :data:`COLUMNS` order + version, file, date; quarantine file →
-        reason; records per source version; number of files).
+        (rows to load in :data:`COLUMNS` order + version, file, date, load time; quarantine
+        file → reason; records per source version; number of files).
     """
     from opsbook.customer_files import CustomerFileError, read_customer_file
     from opsbook.schema_registry import registry
@@ -96,6 +97,7 @@ def prepare(logical_date: str) -> tuple[list[tuple], dict[str, str], Counter, in
     folder = landing_folder(logical_date)
     files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
     rows: list[tuple] = []
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     quarantine: dict[str, str] = {}
     per_version: Counter = Counter()
     for path in files:
@@ -114,7 +116,7 @@ def prepare(logical_date: str) -> tuple[list[tuple], dict[str, str], Counter, in
         upgrade = reg.upgrader(data.version, reg.latest)
         for record in data.records:
             new = upgrade(record)
-            rows.append((*(new[c] for c in COLUMNS), data.version, path.name, logical_date))
+            rows.append((*(new[c] for c in COLUMNS), data.version, path.name, logical_date, now))
         per_version[f"v{data.version}"] += len(data.records)
     return rows, quarantine, per_version, len(files)
 
@@ -143,7 +145,7 @@ def load_customers(logical_date: str) -> dict[str, Any]:
     if not n_files:
         return result
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    cols = (*COLUMNS, "version_origen", "archivo_origen", "fecha_logica")
+    cols = (*COLUMNS, "version_origen", "archivo_origen", "fecha_logica", "cargado_en")
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
     wh = warehouse()
     upsert = wh.sql(f"INSERT INTO clientes ({', '.join(cols)}) VALUES "
@@ -161,3 +163,22 @@ def load_customers(logical_date: str) -> dict[str, Any]:
     for name, reason in quarantine.items():
         _quarantine_copy(landing_folder(logical_date) / name, logical_date, reason)
     return result
+
+
+def loaded_rows(logical_date: str) -> Any:
+    """The ``clientes`` rows last loaded by one logical date, as a pandas frame (by id)."""
+    import pandas as pd
+
+    cols = (*COLUMNS, "version_origen", "archivo_origen", "cargado_en")
+    rows = query(f"SELECT {', '.join(cols)} FROM clientes WHERE fecha_logica = ? ORDER BY id",
+                 (logical_date,))
+    return pd.DataFrame(rows, columns=list(cols))
+
+
+def quarantined_files(logical_date: str) -> Any:
+    """The quarantine entries of one logical date, as a pandas frame (by file name)."""
+    import pandas as pd
+
+    rows = query("SELECT archivo, motivo, registrado_en FROM clientes_cuarentena "
+                 "WHERE fecha_logica = ? ORDER BY archivo", (logical_date,))
+    return pd.DataFrame(rows, columns=["archivo", "motivo", "registrado_en"])

@@ -89,6 +89,11 @@ def write_demo_landing(folder: Path, n_v1: int, n_v2: int, n_v3: int, seed: int)
     return paths
 
 
+def now_iso() -> str:
+    """Current UTC time as stored by the loader (ISO-8601, seconds), for freshness checks."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def today() -> str:
     """Today's UTC date, the date a manual ``pipeline_ventas`` run processes."""
     return datetime.now(UTC).date().isoformat()

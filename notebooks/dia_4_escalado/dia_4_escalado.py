@@ -33,7 +33,7 @@ n_v2 = 300            # registros legacy escritos con el esquema v2
 n_v3 = 100            # registros escritos con el esquema actual v3
 semilla = 7           # semilla del generador de datos legacy
 ruta_carga = "dag"    # "dag": pipeline_ventas en el stack; "directa": load_customers sin Airflow
-timeout_dag_s = 600   # plazo para que termine la ejecución de pipeline_ventas
+timeout_dag_s = 600   # plazo para que termine la tarea customers de pipeline_ventas
 
 # %%
 import pandas as pd
@@ -229,38 +229,51 @@ if ruta_carga == "dag":
 fecha = versioning_nb.today()
 landing = customers.landing_folder(fecha)
 paths = versioning_nb.write_demo_landing(landing, n_v1, n_v2, n_v3, semilla)
-print("fecha:", fecha)
+written_at = versioning_nb.now_iso()
+print("fecha:", fecha, "· ficheros escritos a las", written_at)
 print("\n".join(f"  {p.name} ({p.stat().st_size} bytes)" for p in paths))
+
+# %% [markdown]
+# Con `ruta_carga = "dag"` disparamos `pipeline_ventas` en el stack y esperamos a su tarea
+# `customers`; con `"directa"` llamamos a `load_customers` sin Airflow. En ambos casos leemos
+# después el almacén: la tabla `clientes` (ya en v3) y la de cuarentena.
 
 # %%
 if ruta_carga == "dag":
-    run = versioning_nb.load_via_dag(timeout_dag_s)
+    run = versioning_nb.load_via_dag(timeout_dag_s)  # espera solo a la tarea customers
     print(run)
     assert run["ds"] == fecha and run["customers_state"] == "success", run
-load = customers.load_customers(fecha)  # idempotente: relee la fecha y deja la misma tabla
-print({k: v for k, v in load.items() if k != "quarantine"})
-pd.DataFrame(sorted(load["quarantine"].items()), columns=["archivo", "motivo"])
-
-# %%
-table = pd.DataFrame(customers.query(
-    "SELECT id, name, created_at, email, updated_at, phone, version_origen, archivo_origen "
-    "FROM clientes WHERE fecha_logica = ? ORDER BY id", (fecha,)),
-    columns=["id", "name", "created_at", "email", "updated_at", "phone", "version_origen", "archivo_origen"])
-quarantined = pd.DataFrame(customers.query(
-    "SELECT archivo, motivo FROM clientes_cuarentena WHERE fecha_logica = ? ORDER BY archivo", (fecha,)),
-    columns=["archivo", "motivo"])
+else:
+    print(customers.load_customers(fecha))
+table = customers.loaded_rows(fecha)
+quarantined = customers.quarantined_files(fecha)
 evidence.save_frame(4, "versionado_cuarentena_clientes", quarantined,
                     "Ficheros de clientes en cuarentena con su motivo")
-table.groupby("version_origen").agg(registros=("id", "size"), con_phone=("phone", "count"),
-                                    con_email=("email", "count"))
+display(quarantined[["archivo", "motivo"]])
+table.groupby(["version_origen", "archivo_origen"]).agg(
+    registros=("id", "size"), con_email=("email", "count"), con_phone=("phone", "count"),
+    updated_igual_created=("updated_at", lambda s: int((s == table.loc[s.index, "created_at"]).sum())))
 
 # %%
 legacy_rows = table.query("version_origen == 1")
 assert len(legacy_rows) == n_v1 and (legacy_rows["archivo_origen"] == "clientes_v1_legado.csv").all()
 assert (legacy_rows["updated_at"] == legacy_rows["created_at"]).all() and legacy_rows["phone"].isna().all()
-assert len(table) == n_v1 + n_v2 + n_v3 == load["records_loaded"]
+assert len(table) == n_v1 + n_v2 + n_v3 and (table["cargado_en"] >= written_at).all()
 assert set(quarantined["archivo"]) == {"clientes_v4_propuesta.avro", "clientes_v2_corrupto.jsonl"}
+assert (quarantined["registrado_en"] >= written_at).all()
 assert quarantined["motivo"].str.contains("incompatible|tipo incorrecto").all()
+
+# %% [markdown]
+# La carga es **idempotente por fecha**: repetirla (a mano, o porque Airflow reintenta la tarea)
+# deja exactamente la misma tabla y la misma cuarentena.
+
+# %%
+load = customers.load_customers(fecha)
+print({k: v for k, v in load.items() if k != "quarantine"})
+again = customers.loaded_rows(fecha)
+assert again.drop(columns="cargado_en").equals(table.drop(columns="cargado_en"))
+assert customers.quarantined_files(fecha)["archivo"].tolist() == quarantined["archivo"].tolist()
+assert load["records_loaded"] == len(table) and load["files_quarantined"] == len(quarantined)
 
 # %% [markdown]
 # Resumen determinista de la sección (el mismo en cada ejecución con los parámetros por defecto):
