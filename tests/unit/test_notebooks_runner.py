@@ -43,13 +43,18 @@ def workbook(tmp_path, monkeypatch):
 def test_run_continues_after_a_failure_and_records_the_cell(workbook, tmp_path):
     found = notebooks.discover(notebooks_dir=workbook)
     assert [p.stem for p in found] == ["dia_1_bien", "dia_2_roto", "dia_3_final"]
-    runs = notebooks.run_all(notebooks_dir=workbook, parameters={"factor": 2}, progress=False)
-    by_name = {r.name: r for r in runs}
-    assert [r.status for r in runs] == ["passed", "failed", "passed"]
-    failed = by_name["dia_2_roto"]
-    assert failed.cell_index == 4 and failed.failed_cell is not None
+    # the failing day comes first: the next one must still run
+    runs = notebooks.run_all(only=["dia_2", "dia_3"], notebooks_dir=workbook, progress=False)
+    assert [(r.name, r.status) for r in runs] == [("dia_2_roto", "failed"),
+                                                  ("dia_3_final", "passed")]
+    failed = runs[0]
+    assert failed.cell_index == 3 and failed.failed_cell is not None  # title, params, x=1, raise
     assert failed.error.startswith("ValueError: fallo a propósito")
     assert all(r.seconds > 0 for r in runs)
+    # a later --only run merges its row with the others, in day order
+    first = notebooks.run_all(only=["dia_1"], notebooks_dir=workbook, parameters={"factor": 2},
+                              progress=False)
+    assert first[0].status == "passed"
     status = json.loads((tmp_path / "evidencia/html/estado.json").read_text())
     assert [row["name"] for row in status] == ["dia_1_bien", "dia_2_roto", "dia_3_final"]
 
@@ -59,11 +64,8 @@ def test_run_continues_after_a_failure_and_records_the_cell(workbook, tmp_path):
     assert "factor = 2" not in page, "papermill's injected-parameters cell must be hidden"
     assert "jp-Notebook" in page, "nbconvert lab template"
     assert all((tmp_path / "evidencia" / r.html).exists() for r in rows)
-
-    # --only re-runs one day and keeps the others' rows
-    again = notebooks.run_all(only=["dia_3"], notebooks_dir=workbook, progress=False)
-    assert [r.name for r in again] == ["dia_3_final"]
-    assert len(notebooks.load_status()) == 3
+    broken = (tmp_path / "evidencia" / rows[1].html).read_text()
+    assert "fallo a propósito" in broken, "the failing cell's traceback is in its HTML"
 
 
 def test_only_with_no_match_names_what_exists(workbook):
