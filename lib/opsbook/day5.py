@@ -140,3 +140,45 @@ def contact_sheet(pages: list[Path], columns: int = 3):
     fig.suptitle("Presentación ejecutiva renderizada con LibreOffice (16:9)")
     fig.tight_layout()
     return fig
+
+
+METRICS_DOC = "docs/metricas_de_exito.md"
+_MARKED = re.compile(r"(<!-- valores:inicio -->\n).*?(<!-- valores:fin -->)", re.S)
+
+
+def update_success_metrics(facts: Mapping[str, Fact], doc: Path | None = None) -> Path:
+    """Rewrite the measured-values section of ``docs/metricas_de_exito.md`` from the facts.
+
+    Only the text between ``<!-- valores:inicio -->`` and ``<!-- valores:fin -->`` changes,
+    so the definitions and objectives written by hand stay as they are.
+
+    Args:
+        facts: the week's facts (:func:`opsbook.week_facts.week_facts`).
+        doc: the Markdown page (default: the project's ``docs/metricas_de_exito.md``).
+
+    Returns:
+        The page path.
+
+    Raises:
+        ValueError: when the page has no marked section.
+    """
+    from datetime import date
+
+    from opsbook.doccheck import docstring_coverage
+    from opsbook.week_facts import facts_table_markdown, fmt
+
+    path = Path(doc or settings.root / METRICS_DOC)
+    text = path.read_text(encoding="utf-8")
+    if not _MARKED.search(text):
+        raise ValueError(f"{path} no tiene la sección marcada <!-- valores:inicio --> … "
+                         "<!-- valores:fin -->: restáurala antes de actualizar")
+    cov = docstring_coverage()
+    body = (f"Última tabla confirmada en el repositorio ({date.today().isoformat()}), generada con "
+            "`opsbook deck --actualizar-docs` a partir de los `resumen.json` medidos en ese "
+            "momento. Las filas «sin datos» se rellenan con `make run`; la tabla viva de cada "
+            "ejecución está en `evidencia/dia_5/metricas_de_exito.md`.\n\n"
+            + facts_table_markdown(facts)
+            + f"| Cobertura de docstrings de `lib/opsbook` | {fmt(round(cov.percent, 1), '%')} "
+              f"({cov.documented} de {cov.total}) | `opsbook.doccheck` |\n")
+    path.write_text(_MARKED.sub(lambda m: m.group(1) + body + m.group(2), text), encoding="utf-8")
+    return path

@@ -166,3 +166,19 @@ def test_day_present_without_the_key_and_many_schema_checks(evidence_dir):
     rows = [[table.cell(r, c).text for c in range(2)] for r in range(len(table.rows))]
     assert rows[1:] == [["v2", "4 de 4"], ["v3", "4 de 4"],
                         ["v4", "1 de 4 — se bloquea si el modo lo exige"]]
+
+
+def test_success_metrics_doc_section_is_rewritten_from_the_facts(evidence_dir, tmp_path):
+    from opsbook.day5 import update_success_metrics
+
+    doc = tmp_path / "metricas.md"
+    doc.write_text("# Métricas\n\nescrito a mano\n<!-- valores:inicio -->\nviejo\n"
+                   "<!-- valores:fin -->\npie\n")
+    update_success_metrics(week_facts.week_facts(), doc)
+    text = doc.read_text()
+    assert "viejo" not in text and text.startswith("# Métricas\n\nescrito a mano\n")
+    assert text.endswith("<!-- valores:fin -->\npie\n")
+    assert "| Pruebas que pasan | 42 | `dia_1/resumen.json:tests_passed` |" in text
+    doc.write_text("sin marcas")
+    with pytest.raises(ValueError, match="valores:inicio"):
+        update_success_metrics(week_facts.week_facts(), doc)

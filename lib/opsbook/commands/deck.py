@@ -25,6 +25,8 @@ def register(subparsers) -> None:
                         help="ruta del .pptx (por defecto en evidencia/dia_5/)")
     parser.add_argument("--render", action="store_true",
                         help="además, PDF y PNG por diapositiva con LibreOffice")
+    parser.add_argument("--actualizar-docs", action="store_true",
+                        help="reescribe los valores medidos de docs/metricas_de_exito.md")
     parser.set_defaults(func=run)
 
 
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Build (and optionally render) the deck; print one line per slide.
 
     Args:
-        args: parsed ``--out`` / ``--render``.
+        args: parsed ``--out`` / ``--render`` / ``--actualizar-docs``.
 
     Returns:
         0 on success, 1 when rendering was asked and failed.
@@ -48,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
     if report.missing_days:
         print("AVISO: sin resumen de los días " + ", ".join(map(str, report.missing_days))
               + " (sus diapositivas lo dicen)")
+    if args.actualizar_docs:
+        from opsbook.day5 import update_success_metrics
+
+        print(f"Actualizado: {update_success_metrics(report.facts)}")
     if args.render:
         try:
             out = deck_render.render(report.path, report.path.parent / "diapositivas")
