@@ -150,7 +150,7 @@ def validate_and_upgrade(records: Iterable[dict], source: int,
     return out, errors
 
 
-def merge_summary(day: int, updates: dict[str, Any]) -> dict[str, Any]:
+def write_summary_merged(day: int, updates: dict[str, Any]) -> dict[str, Any]:
     """Merge keys into ``evidencia/dia_<day>/resumen.json`` without dropping the others.
 
     Args:

@@ -288,7 +288,7 @@ print(matrix.replace({True: "lee", False: "NO lee"}).to_string())
 
 # %%
 compat = {f"{r.version} {r.modo}": bool(r.compatible) for r in modes.itertuples()}
-summary = versioning.merge_summary(4, {
+summary = versioning.write_summary_merged(4, {
     "schema_compatibility": compat,
     "versioning": {
         "legacy_records": {f"v{v}": len(b) for v, b in batches.items()},

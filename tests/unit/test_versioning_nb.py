@@ -39,10 +39,10 @@ def test_demo_landing_loads_good_files_and_quarantines_the_two_bad_ones(tmp_path
                                             "clientes_v4_propuesta.avro"]
 
 
-def test_merge_summary_keeps_the_other_authors_keys(tmp_path, monkeypatch):
+def test_write_summary_merged_keeps_the_other_authors_keys(tmp_path, monkeypatch):
     monkeypatch.setenv("OPSBOOK_EVIDENCE_DIR", str(tmp_path))
     evidence.write_summary(4, {"speedups": {"2": 1.8}, "versioning": {"keep": 1}})
-    merged = versioning.merge_summary(4, {"schema_compatibility": {"v4 BACKWARD": False},
+    merged = versioning.write_summary_merged(4, {"schema_compatibility": {"v4 BACKWARD": False},
                                           "versioning": {"errors_after_upgrade": 0}})
     assert merged["speedups"] == {"2": 1.8}
     assert merged["versioning"] == {"keep": 1, "errors_after_upgrade": 0}
