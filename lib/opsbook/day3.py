@@ -156,12 +156,27 @@ def answers(results: dict[str, dict[str, Any]]) -> str:
         "respuesta es la misma a las 3 de la madrugada que en clase.",
         "",
         "**3. ¿Qué valor aporta un post-mortem?**",
-        "El post-mortem de `pipeline_down` se generó de la línea de tiempo real: muestra que la "
-        f"detección consumió {pd_.get('mttd_s', '–')} s del MTTR, así que la acción correctiva "
-        "con más retorno es ajustar la regla de heartbeat, no reiniciar más rápido. Sin el "
-        "documento esa cifra se pierde y el mismo incidente vuelve a costar lo mismo.",
+        "El post-mortem de `pipeline_down` se generó de la línea de tiempo real y dice dónde se "
+        f"fue el tiempo: {_biggest_phase(results.get('pipeline_down'))}. Esa cifra decide la "
+        "acción correctiva con más retorno; sin el documento se pierde y el mismo incidente "
+        "vuelve a costar lo mismo.",
     ]
     return "\n".join(lines)
+
+
+def _biggest_phase(result: dict[str, Any] | None) -> str:
+    if not result or not result.get("incident"):
+        return "sin datos (el simulacro no se ejecutó)"
+    spans = phase_spans(result)
+    spans["dur"] = spans["fin_s"] - spans["inicio_s"]
+    top = spans.sort_values("dur", ascending=False).iloc[0]
+    mttr = result.get("mttr_s") or top["fin_s"]
+    return (f"la fase de {PHASE_ES[top['fase']]} consumió {top['dur']:.1f} s de un MTTR de "
+            f"{mttr:.1f} s ({100 * top['dur'] / mttr:.0f} %)")
+
+
+def _clean(value: Any) -> Any:
+    return None if isinstance(value, float) and value != value else value  # NaN -> None
 
 
 def summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -169,10 +184,10 @@ def summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     frame = mttr_frame(results)
     return {
         "catalog_types": len(catalog().types),
-        "drills": {r["simulacro"]: {k: r[k] for k in ("estado", "mttd_s", "mtta_s", "mttr_s",
-                                                      "filas_perdidas", "ok")}
+        "drills": {r["simulacro"]: {k: _clean(r[k]) for k in ("estado", "mttd_s", "mtta_s",
+                                                              "mttr_s", "filas_perdidas", "ok")}
                    for r in frame.to_dict("records")},
-        "mttr_s": {r["simulacro"]: r["mttr_s"] for r in frame.to_dict("records")},
+        "mttr_s": {r["simulacro"]: _clean(r["mttr_s"]) for r in frame.to_dict("records")},
         "rows_lost": int(frame["filas_perdidas"].fillna(0).sum()),
         "all_recovered": bool(frame["ok"].all()),
     }
