@@ -41,6 +41,13 @@ def dag_folder() -> Path:
     return Path(os.environ.get(FOLDER_ENV) or settings.dags_dir).resolve()
 
 
+def project_dag_files() -> set[str]:
+    """Names of the repository's DAG files (``dags/*.py`` as the suite sees them)."""
+    from opsbook.dag_inspect import dag_files
+
+    return {p.name for p in dag_files(settings.dags_dir)}
+
+
 def check_params(suite: str, timeout_s: float) -> dict:
     """Validate the notebook parameters.
 
@@ -175,14 +182,22 @@ def junit_frame(junit: Path) -> pd.DataFrame:
 
 
 def by_file(frame: pd.DataFrame) -> pd.DataFrame:
-    """Tests per DAG file: one column per outcome plus total seconds (rows sorted by name)."""
+    """Tests per DAG file: one column per outcome plus the file's parse time (CPU and wall).
+
+    Parse times come from the ``parse_*`` properties the parse-budget test records; per-test
+    JUnit times are not used per file (the first test of the session also pays the shared
+    inspection, so they would mislead).
+    """
+    frame = frame[frame["dag_file"] != ""]
     table = frame.pivot_table(index="dag_file", columns="outcome", values="test",
                               aggfunc="count", fill_value=0)
     for outcome in OUTCOMES:
         if outcome not in table:
             table[outcome] = 0
     table = table[list(OUTCOMES)].astype(int)
-    table["seconds"] = frame.groupby("dag_file")["seconds"].sum().round(3)
+    for column, prop in (("parse_cpu_s", "parse_cpu_seconds"), ("parse_wall_s", "parse_seconds")):
+        values = pd.to_numeric(frame.get(prop, pd.Series(dtype=float)), errors="coerce")
+        table[column] = frame.assign(v=values).groupby("dag_file")["v"].max().round(3)
     return table.sort_index()
 
 
@@ -193,15 +208,19 @@ def failed_files(frame: pd.DataFrame) -> set[str]:
         m.group(0) for msg in bad["message"] for m in re.finditer(r"[\w.-]+\.py", msg)}
 
 
+LABELS = {"passed": "pasa", "failed": "falla", "error": "error", "skipped": "omitida",
+          "xfailed": "excepción declarada"}
+
+
 def plot_results(frame: pd.DataFrame, title: str = "Batería de pruebas de DAGs"):
-    """Stacked bars of tests per DAG file by outcome, and parse CPU time per file.
+    """Stacked bars of tests per DAG file by outcome, and parse time (CPU and wall) per file.
 
     Returns:
         The matplotlib figure.
     """
     import matplotlib.pyplot as plt
 
-    table = by_file(frame[frame["dag_file"] != ""])
+    table = by_file(frame)
     colors = {"passed": "#2e7d32", "failed": "#c62828", "error": "#6a1b9a",
               "skipped": "#9e9e9e", "xfailed": "#f9a825"}
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -209,16 +228,81 @@ def plot_results(frame: pd.DataFrame, title: str = "Batería de pruebas de DAGs"
     for outcome in OUTCOMES:
         values = table[outcome]
         if values.sum():
-            left.barh(table.index, values, left=bottom, color=colors[outcome], label=outcome)
+            left.barh(table.index, values, left=bottom, color=colors[outcome],
+                      label=LABELS[outcome])
             bottom = values if bottom is None else bottom + values
     left.set_xlabel("pruebas (número)")
     left.set_title("Pruebas por fichero de DAG")
     left.legend(loc="lower right", fontsize=8)
-    cpu = pd.to_numeric(frame.get("parse_cpu_seconds"), errors="coerce")
-    parse = frame.assign(cpu=cpu).dropna(subset=["cpu"]).groupby("dag_file")["cpu"].max()
-    right.barh(parse.index, parse.values, color="#1565c0")
-    right.set_xlabel("CPU del código de nivel superior al parsear (s)")
-    right.set_title("Coste de parseo por fichero")
+    parsed = table.dropna(subset=["parse_cpu_s"])
+    y = range(len(parsed))
+    right.barh([i + 0.2 for i in y], parsed["parse_wall_s"], height=0.4, color="#90caf9",
+               label="reloj")
+    right.barh([i - 0.2 for i in y], parsed["parse_cpu_s"], height=0.4, color="#1565c0",
+               label="CPU")
+    right.set_yticks(list(y), list(parsed.index))
+    right.set_xlabel("tiempo de parseo del fichero (s)")
+    right.set_title("Coste del código de nivel superior")
+    right.legend(loc="lower right", fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def import_errors_frame(bundle_name: str | None = None) -> pd.DataFrame:
+    """The live stack's import errors (REST ``importErrors``) as a table.
+
+    Columns: ``bundle``, ``file``, ``error`` (last line of the traceback), ``timestamp``.
+    """
+    from opsbook.airflow_api import import_errors
+
+    rows = [{"bundle": e.get("bundle_name"), "file": Path(e["filename"]).name,
+             "error": (e.get("stack_trace") or "").strip().splitlines()[-1][:160]
+             if e.get("stack_trace") else "", "timestamp": e.get("timestamp")}
+            for e in import_errors(bundle_name=bundle_name)]
+    return pd.DataFrame(rows, columns=["bundle", "file", "error", "timestamp"])
+
+
+def verification_answers(facts: dict) -> str:
+    """Spanish answers to the day's verification questions, built from measured ``facts``.
+
+    Args:
+        facts: ``tests_passed``, ``tests_failed``, ``suite_seconds``, ``dag_files``,
+            ``parse_cpu_max_s`` (+ ``parse_cpu_file``), ``parse_budget_s``,
+            ``drill_suite_caught``, ``drill_samples``, ``drill_live_detected``,
+            ``drill_detect_max_s``, ``drill_cleared_after_s``, ``min_file_process_interval_s``.
+    """
+    f = facts
+    share = 100 * f["parse_cpu_max_s"] / f["min_file_process_interval_s"]
+    return f"""
+**1. ¿En qué se diferencia CI/CD de una aplicación web del de un pipeline de datos?**
+
+En una aplicación web, el código desplegado *es* el producto y una prueba unitaria verde dice
+mucho. En un pipeline, el código es solo la mitad: la otra mitad son los **datos** y el
+**planificador**. Un DAG ni siquiera llega a ejecutarse si no se puede *importar*: el
+dag-processor vuelve a parsear cada fichero cada {f['min_file_process_interval_s']:.0f} s y, si
+falla, el DAG desaparece de la interfaz en silencio. Por eso nuestro CI añade una puerta que una
+web no necesita: integridad y política de **cada fichero de DAG** (aquí {f['dag_files']}
+ficheros, {f['tests_passed']} pruebas verdes y {f['tests_failed']} fallidas), además de
+ejecutar el DAG de verdad (`dag.test()`) con datos limpios y con un fallo provocado. Y el
+despliegue no termina con el código: hay que comprobar que la pila lo acepta — en el simulacro,
+la propia pila informó de {f['drill_live_detected']} de {f['drill_samples']} ficheros rotos
+por la API REST en ≤ {f['drill_detect_max_s']:.0f} s, y volvió a 0 errores
+{f['drill_cleared_after_s']:.0f} s después de retirarlos.
+
+**2. ¿Cómo se consiguen pruebas de DAG rápidas y fiables?**
+
+*Rápidas*: sin pila, sin red y sin base de datos (un `AIRFLOW_HOME` vacío y temporal): la
+batería de integridad y política tardó {f['suite_seconds']:.0f} s de reloj en esta máquina
+compartida, casi todo en importar Airflow una vez. Cada fichero se
+parsea en un proceso hijo recién bifurcado, como hace el dag-processor, y se mide su CPU: el
+más caro ({f['parse_cpu_file']}) gasta {f['parse_cpu_max_s']:.2f} s de CPU por parseo, es
+decir ≈ {share:.0f} % de un núcleo de forma permanente; por eso la política fija un presupuesto
+de {f['parse_budget_s']:.1f} s y pide mover los imports pesados dentro de las tareas.
+*Fiables*: una prueba por (fichero, regla), de modo que el fallo **nombra el fichero** (la
+suite señaló {f['drill_suite_caught']} de {f['drill_samples']} muestras rotas por su nombre);
+medimos CPU y no tiempo de reloj para no depender de la carga; las Variables y Connections se
+simulan con `AIRFLOW_VAR_*`/`AIRFLOW_CONN_*` y cualquier consulta al parsear se detecta; y las
+excepciones a la política son explícitas y estrictas (si una excepción deja de hacer falta, la
+suite falla hasta que se retire).
+"""
