@@ -110,7 +110,8 @@ def test_notebook_tables_and_summary_come_from_the_result():
     summary = day3.summary({"pipeline_down": result})
     assert summary["mttr_s"] == {"pipeline_down": 34.0}
     assert summary["rows_lost"] == 0 and summary["all_recovered"] is True
-    assert "detección consumió 20.0 s de un MTTR de 34.0 s" in day3.answers({"pipeline_down": result})
+    text = day3.answers({"pipeline_down": result})
+    assert "detección consumió 20.0 s de un MTTR de 34.0 s" in text
 
 
 def test_notebook_parameters_are_validated():
