@@ -130,3 +130,29 @@ def test_csv_with_more_cells_than_columns_is_an_error(tmp_path):
     path.write_text("id,name,created_at\n1,A,c,sobra\n")
     with pytest.raises(CustomerFileError, match="más celdas que columnas"):
         read_customer_file(path)
+
+
+def test_postgresql_warehouse_gets_the_same_table(tmp_path, monkeypatch):
+    """Same load against PostgreSQL (the machine's server; skipped only if it is unreachable)."""
+    psycopg = pytest.importorskip("psycopg")
+    from opsbook.warehouse import ensure_database
+
+    url = "postgresql://postgres@127.0.0.1:5432/ob_test_customers"
+    try:
+        ensure_database(url)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL no disponible: {exc}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS clientes, clientes_cuarentena")
+    monkeypatch.setattr(customers, "settings",
+                        dataclasses.replace(customers.settings, var=tmp_path, warehouse_url=url))
+    folder = customers.landing_folder(DATE)
+    write_customer_file(folder, legacy_records(15, 1), 1, "csv")
+    write_customer_file(folder, legacy_records(5, 3, first_id=16), 3, "avro")
+    (folder / "clientes_v5_x.jsonl").write_text("{}\n")
+    for _ in range(2):  # idempotent
+        result = customers.load_customers(DATE)
+    assert result["records_by_version"] == {"v1": 15, "v3": 5}
+    assert customers.query("SELECT COUNT(*), COUNT(*) FILTER (WHERE updated_at = created_at) "
+                           "FROM clientes WHERE version_origen = 1") == [(15, 15)]
+    assert customers.quarantined_files(DATE)["archivo"].tolist() == ["clientes_v5_x.jsonl"]
