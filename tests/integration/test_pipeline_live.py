@@ -99,3 +99,19 @@ def test_every_catalog_metric_is_in_prometheus_with_plausible_values(pipeline_ru
     assert throughput > 0
     seconds = prom.value(f'sum({catalog.get("load_duration").name}_sum{{dag_id="{DAG_ID}"}})')
     assert 0 < seconds < 600
+
+
+@pytest.mark.stack
+@pytest.mark.slow
+def test_slow_run_misses_its_deadline_and_counts_an_sla_violation(pipeline_run):
+    """``slow_seconds`` past the DeadlineAlert → the triggerer's callback counts one violation."""
+    from opsbook.settings import settings
+
+    _wait_idle()
+    series = _series(catalog.get("sla_violations"))
+    before = _stable_counters()[catalog.get("sla_violations").name]
+    run_id = airflow_api.trigger_dag(DAG_ID, {"n_rows": 200, "slow_seconds": settings.sla_seconds
+                                              + 10})
+    prom.wait_for(series, lambda f: not f.empty and f["value"].sum() >= before + 1,
+                  timeout_s=settings.sla_seconds + 240)
+    assert airflow_api.wait_for_run(DAG_ID, run_id, timeout_s=600) == "success"
