@@ -88,6 +88,13 @@ def lessons(incident: Incident, facts: dict[str, Any]) -> dict[str, list[str]]:
     if facts["mttr_s"] and facts["mttd_s"] > 0.5 * facts["mttr_s"]:
         wrong.append(f"La detección consumió {facts['mttd_s']} s, "
                      f"{round(100 * facts['mttd_s'] / facts['mttr_s'])} % del MTTR.")
+    rec = incident.first("recover")
+    if facts["mttr_s"] and rec and incident.recovered_at:
+        spent = incident.recovered_at - rec["t"]
+        if spent > 0.5 * facts["mttr_s"]:
+            wrong.append(f"Recuperar y verificar consumió {spent:.1f} s, "
+                         f"{round(100 * spent / facts['mttr_s'])} % del MTTR: el componente "
+                         "tarda en volver a estar sano.")
     for event in failed:
         wrong.append(f"Paso «{event['step']}» ({PHASE_ES[event['phase']]}) falló: "
                      f"{str(event['detail'])[:160]}")
