@@ -19,7 +19,9 @@ final task cannot report a failed run without either turning the run green (a su
 marks the run success) or failing itself, and it never runs when the run fails for other
 reasons (timeout, marked failed by an operator). The callbacks see the real final state; they
 run 1-2 s later in a child of the dag-processor, so they initialise the stats client
-themselves (:func:`opsbook.pipeline_metrics.init_stats`).
+themselves (:func:`opsbook.pipeline_metrics.init_stats`). The price: the dag-processor must
+parse this file again to run them, and a parse that fails (e.g. the 30 s import timeout on an
+overloaded machine) loses that run's callback; hence the light top-level imports below.
 
 Top-level imports are only Airflow and light opsbook modules: pandas, numpy and pandera are
 imported inside the tasks, so parsing the file stays fast even on a loaded machine (the
