@@ -74,6 +74,9 @@ def _ensure_tables(conn: Any) -> None:
     cur = conn.cursor()
     for stmt in DDL:
         cur.execute(stmt)
+    cur.execute("SELECT * FROM clientes WHERE 1 = 0")  # tables created before cargado_en
+    if "cargado_en" not in [d[0] for d in cur.description]:
+        cur.execute("ALTER TABLE clientes ADD COLUMN cargado_en TEXT NOT NULL DEFAULT ''")
 
 
 def _quarantine_copy(path: Path, logical_date: str, reason: str) -> None:
