@@ -26,6 +26,23 @@ def candidates(reg: SchemaRegistry | None = None) -> dict[str, Schema]:
     return out
 
 
+def aliased_proposal(reg: SchemaRegistry | None = None) -> Schema:
+    """The v4 proposal repaired the Avro way: ``full_name`` declares ``aliases: ["name"]``.
+
+    Dropping ``created_at`` is left as proposed: readers of v4 ignore it (fine for BACKWARD),
+    but v1–v3 readers still need it (FORWARD keeps failing).
+    """
+    import copy
+
+    from opsbook.avro_compat import parse
+
+    raw = copy.deepcopy((reg or registry()).proposal().raw)
+    for f in raw["fields"]:
+        if f["name"] == "full_name":
+            f["aliases"] = ["name"]
+    return parse(raw, "v4 con alias")
+
+
 def read_matrix(reg: SchemaRegistry | None = None) -> Any:
     """Who can read whom: rows = reader schema, columns = writer schema (pandas bool frame)."""
     import pandas as pd

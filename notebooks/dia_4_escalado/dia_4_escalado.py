@@ -191,6 +191,25 @@ assert not verdicts.loc["v4", "BACKWARD"] and verdicts.loc["v4", "NONE"]
 assert "full_name" in modes.query("version == 'v4' and modo == 'BACKWARD'")["motivos"].iloc[0]
 
 # %% [markdown]
+# ¿Cómo se habría hecho bien el renombrado? En Avro, declarando el nombre antiguo como **alias**
+# del nuevo campo. Con eso un lector v4 vuelve a poder leer los datos v1–v3 (BACKWARD), pero los
+# consumidores antiguos siguen sin poder leer datos v4, porque v4 ya no escribe `name` ni
+# `created_at` (FORWARD): con BACKWARD hay que actualizar **primero los consumidores** y después
+# los productores.
+
+# %%
+fixed = versioning.aliased_proposal()
+previous = [reg.get(n).schema for n in reversed(reg.versions)]
+fixed_verdicts = {mode: check(mode, fixed, previous).compatible
+                  for mode in ("BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FULL")}
+print(fixed_verdicts)
+print(check("FORWARD", fixed, previous).describe())
+
+# %%
+assert fixed_verdicts["BACKWARD"] and fixed_verdicts["BACKWARD_TRANSITIVE"]
+assert not fixed_verdicts["FORWARD"] and not fixed_verdicts["FULL"]
+
+# %% [markdown]
 # El mismo veredicto, como lo usaría un job de CI antes de publicar un esquema:
 # `opsbook schema check --mode MODO NUEVO ANTERIOR [MÁS_ANTIGUO…]` sale con 0 si es compatible,
 # 1 si no (con cada motivo) y 2 si un fichero de esquema no se puede leer.

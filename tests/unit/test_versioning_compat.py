@@ -154,6 +154,12 @@ def test_customer_chain_is_full_transitive_and_v4_is_rejected_with_reason(tmp_pa
     assert any("full_name" in i.path and "valor por defecto" in i.reason
                for i in report.incompatibilities)
     assert not fastavro_reads(v4.raw, v3.raw)
+    from opsbook.versioning import aliased_proposal
+
+    fixed = aliased_proposal()
+    assert check("BACKWARD_TRANSITIVE", fixed, [v3, v2, v1]).compatible
+    assert fastavro_reads(fixed.raw, v3.raw) and fastavro_reads(fixed.raw, v1.raw)
+    assert not check("FORWARD", fixed, [v3]).compatible and not fastavro_reads(v3.raw, fixed.raw)
     for reader in (v1, v2, v3):
         for writer in (v1, v2, v3):
             assert can_read(reader, writer) == fastavro_reads(reader.raw, writer.raw)
