@@ -97,7 +97,7 @@ class Runbook:
         kind = self.catalog.match(alert.get("labels", {}))
         fingerprint = alert.get("fingerprint") or "|".join(sorted(alert.get("labels", {})))
         with self._lock, self.store.locked():
-            current = self._live.get(fingerprint) or self.store.open_for(fingerprint)
+            current = self._open(fingerprint)
             why = "notificación duplicada (misma huella)"
             if current is None and kind is not None:  # e.g. the warning and the critical alert
                 current = self._correlated(kind.key, labels.get("dag_id"))
@@ -125,15 +125,13 @@ class Runbook:
         now = received_at or time.time()
         fingerprint = alert.get("fingerprint") or "|".join(sorted(alert.get("labels", {})))
         with self._lock, self.store.locked():
-            incident = self._live.get(fingerprint) or self.store.open_for(fingerprint)
+            incident = self._open(fingerprint)
             if incident is None:
                 return None
             incident.resolved_at = parse_ts(alert.get("endsAt")) or now
             incident.add("close", "alerta resuelta en Alertmanager", True,
                          {"endsAt": alert.get("endsAt")}, t=now)
             self._save(incident)
-            if incident.finished:
-                self._live.pop(fingerprint, None)
             return incident
 
     # ---- diagnose / recover / verify / escalate ---------------------------------------
@@ -205,11 +203,25 @@ class Runbook:
         return touched
 
     # ---- internals ----------------------------------------------------------------------
+    def _open(self, fingerprint: str) -> Incident | None:
+        """The incident whose alert (this fingerprint) has not resolved yet."""
+        live = self._live.get(fingerprint)
+        found = live if live is not None and live.resolved_at is None else None
+        found = found or self.store.open_for(fingerprint)
+        # a finished incident whose "resolved" was never received stops deduping after 15 min
+        stale = found and found.finished and time.time() - found.timeline[-1]["t"] > 900
+        return None if stale else found
+
     def _correlated(self, key: str, dag_id: str | None) -> Incident | None:
-        """An open incident of the same type and DAG still being handled (not finished)."""
+        """An incident of the same type and DAG still being handled or still firing.
+
+        A sibling alert (warning then critical) must not open a second response while the
+        first is working; a firing after the first one resolved and finished is a new incident.
+        """
         for incident in list(self._live.values()):
-            if (incident.type == key and incident.labels.get("dag_id") == dag_id
-                    and incident.resolved_at is None and not incident.finished):
+            if incident.type != key or incident.labels.get("dag_id") != dag_id:
+                continue
+            if not incident.finished or incident.resolved_at is None:
                 return incident
         return None
 
@@ -234,8 +246,6 @@ class Runbook:
     def _finish(self, incident: Incident) -> Incident:
         with self._lock:
             self._save(incident)
-            if incident.resolved_at is not None:
-                self._live.pop(incident.fingerprint, None)
         return incident
 
     def _save(self, incident: Incident) -> None:
