@@ -101,12 +101,12 @@ def precheck() -> None:
     """
     from opsbook import stack
 
+    if not runbook.automation_enabled():
+        raise DrillRefused("la automatización está apagada: 'opsbook runbook automation on'")
     if not stack.is_healthy():
         broken = [n for n, c in stack.status()["components"].items() if not c["healthy"]]
         raise DrillRefused(f"la pila no está sana ({', '.join(broken) or 'sin arrancar'}): "
                            "arréglala antes del simulacro (opsbook stack up / status)")
-    if not runbook.automation_enabled():
-        raise DrillRefused("la automatización está apagada: 'opsbook runbook automation on'")
     store = IncidentStore(runbook.incidents_dir())
     if any(not i.finished for i in store.all()  # an orphan (receiver restarted) goes stale
            if time.time() - store.path(i.id).stat().st_mtime < 900):
