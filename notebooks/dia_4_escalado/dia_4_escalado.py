@@ -342,8 +342,10 @@ display(Markdown(f"""
 3. **Comprobar la compatibilidad de forma automática antes de publicar**: la propuesta v4
    renombra `name` y elimina `created_at`; `opsbook schema check --mode BACKWARD` la rechaza
    (salida {rejected.returncode}) con {len(v4_reasons)} motivo(s): «{v4_reasons[0].reason}».
-   La alternativa compatible habría sido declarar `aliases: ["name"]` en `full_name` o darle un
-   valor por defecto, y mantener `created_at`.
+   Declarando `aliases: ["name"]` en `full_name` pasa BACKWARD
+   ({"sí" if fixed_verdicts["BACKWARD"] else "no"}) pero no FORWARD
+   ({"sí" if fixed_verdicts["FORWARD"] else "no"}): habría que actualizar antes a los consumidores,
+   o mantener `name` y `created_at` para ser FULL.
 4. **Migrar de forma progresiva y explícita**: los datos antiguos se suben a la versión actual
    al cargarlos ({load["records_by_version"].get("v1", 0)} registros v1 del CSV legado están
    ahora en la tabla v3 con `updated_at` = `created_at`), con {len(walk["errors_after"])} errores
