@@ -141,6 +141,8 @@ def airflow_env_overrides(cfg: Settings = settings) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
         # DAG releases as a versioned git bundle, next to an unversioned folder (contrast).
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+        # Clones of versioned bundles stay in this stack's var (default: a shared /tmp folder).
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(cfg.airflow_home / "dag_bundles"),
     }
 
 
