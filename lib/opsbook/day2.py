@@ -166,9 +166,11 @@ llegaron, completos, correctos y a tiempo**. Hoy lo medimos: la ejecución limpi
 {s['sucia_cuarentena']:.0f} filas a cuarentena (calidad {s['sucia_calidad']:.3f}) **y aun así
 terminó en `success`**: sin la métrica de calidad ese problema sería invisible, como lo sería
 para un monitor web que solo mira si el proceso responde. La ejecución con el deadline tardó
-{s['deadline_s']:.0f} s frente a un SLA de {s['sla_s']:.0f} s: la puntualidad (frescura) es una
-métrica de primera clase en datos. Por eso el dashboard tiene éxito/fallo, duración por
-etapa, registros por etapa, rendimiento, calidad, errores por componente y SLA
+{s['deadline_s']:.0f} s frente a un SLA de {s['sla_s']:.0f} s, y {s['sla_missed_runs']} de las
+{len(s['runs'])} ejecuciones de hoy incumplieron su deadline (en una máquina cargada también las
+"normales"): la puntualidad (frescura) es una métrica de primera clase en datos.
+Por eso el dashboard tiene éxito/fallo, duración por etapa, registros por etapa, rendimiento,
+calidad, errores por componente y SLA
 ({s['metrics_covered']} métricas del catálogo), más la salud de Airflow (latidos del
 scheduler, errores de importación).
 
@@ -177,7 +179,7 @@ scheduler, errores de importación).
 Según el impacto y la persistencia, no por la mera existencia de un error. El primer fallo es
 **warning**: la alerta `PipelineDagFailed` llegó al webhook {s['alert_latency_s']:.1f} s después
 del fallo (suelo físico: `for` {s['for_s']:.0f} s + `group_wait` {s['group_wait_s']:.0f} s) y
-se resolvió sola {s['resolve_s']:.0f} s después, sin despertar a nadie. Pasa a **critical**
+se resolvió sola {s['alert_resolve_s']:.0f} s después, sin despertar a nadie. Pasa a **critical**
 cuando persiste: dos fallos en 15 min sin un éxito (`PipelineDagFailingRepeatedly`), dos
 incumplimientos de SLA en 30 min, tres errores de carga en 10 min (los reintentos se agotan),
 más del 25 % de filas en cuarentena, 2 h sin datos nuevos, o el scheduler sin latir (el
