@@ -28,10 +28,12 @@ _TEMPLATE = '''"""Release {version} of {dag_id}: which code version runs each ta
 
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from airflow.sdk import dag, task
 
 VERSION = "{version}"
+MARKERS = Path("{markers}")
 
 
 @dag(dag_id="{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
@@ -39,7 +41,9 @@ VERSION = "{version}"
      default_args={{"owner": "equipo-datos", "retries": 2, "retry_delay": timedelta(seconds=2)}})
 def demo():
     @task
-    def inicio(params=None):
+    def inicio(params=None, run_id=None):
+        MARKERS.mkdir(parents=True, exist_ok=True)
+        (MARKERS / ("{dag_id}__" + run_id.replace(":", "_"))).write_text(VERSION)
         time.sleep(float(params["wait_s"]))
         return VERSION
 
@@ -52,6 +56,15 @@ def demo():
 
 demo()
 '''
+
+
+def markers_dir(cfg: Settings = settings) -> Path:
+    """Where each demo run's first task writes the code version it started with."""
+    return cfg.var / "dag_release_markers"
+
+
+def _marker(cfg: Settings, dag_id: str, run_id: str) -> Path:
+    return markers_dir(cfg) / (f"{dag_id}__" + run_id.replace(":", "_"))
 
 
 def repo_dir(cfg: Settings = settings) -> Path:
@@ -84,14 +97,15 @@ def release(version: str, cfg: Settings = settings) -> str:
     if not (repo / ".git").exists():
         repo.mkdir(parents=True, exist_ok=True)
         _git(cfg, "init", "-q", "-b", "main")
-    (repo / f"{DAG_GIT}.py").write_text(_TEMPLATE.format(version=version, dag_id=DAG_GIT))
+    source = _TEMPLATE.format(version=version, dag_id=DAG_GIT, markers=markers_dir(cfg))
+    (repo / f"{DAG_GIT}.py").write_text(source)
     _git(cfg, "add", "-A")
     if _git(cfg, "status", "--porcelain"):
         _git(cfg, "commit", "-q", "-m", f"release {version}")
     plain_dir(cfg).mkdir(parents=True, exist_ok=True)
     target = plain_dir(cfg) / f"{DAG_PLAIN}.py"
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(_TEMPLATE.format(version=version, dag_id=DAG_PLAIN))
+    tmp.write_text(_TEMPLATE.format(version=version, dag_id=DAG_PLAIN, markers=markers_dir(cfg)))
     tmp.replace(target)
     return _git(cfg, "rev-parse", "HEAD")
 
@@ -145,14 +159,10 @@ def versioning_experiment(cfg: Settings = settings, wait_s: float = 20,
         runs = {(b, "A"): client.trigger(d, {"wait_s": wait_s})
                 for b, d in ((GIT_BUNDLE, DAG_GIT), (PLAIN_BUNDLE, DAG_PLAIN))}
 
-        def inicio_running(dag_id: str, run_id: str) -> bool:
-            tis = {t["task_id"]: t["state"] for t in client.task_instances(dag_id, run_id)}
-            return tis.get("inicio") == "running"
-
-        for (bundle, _), run_id in runs.items():
+        for (bundle, _), run_id in runs.items():  # 'inicio' is executing v1 code
             dag_id = DAG_GIT if bundle == GIT_BUNDLE else DAG_PLAIN
-            _wait(lambda d=dag_id, r=run_id: inicio_running(d, r), f"{dag_id} en marcha",
-                  timeout_s, 0.5)
+            marker = _marker(cfg, dag_id, run_id)
+            _wait(marker.exists, f"{dag_id} en marcha", timeout_s, 0.3)
         sha2 = release("v2", cfg)
         _wait(lambda: dag_at(DAG_GIT, sha2), "el DAG versionado en v2", timeout_s)
         runs[(GIT_BUNDLE, "B")] = client.trigger(DAG_GIT, {"wait_s": 1})
