@@ -60,3 +60,15 @@ def test_worker_kill_is_survived_without_double_runs(celery_stack):
     assert res["max_tries"] == 2 and res["double_success"] == []
     assert res["retry_s"] is not None and res["retry_s"] < 120
     assert set(celery_mode.worker_ping(celery_stack).values()) == {True}  # restored
+
+
+def test_git_bundle_pins_a_running_run_while_the_plain_folder_does_not(celery_stack):
+    from opsbook import dag_releases
+
+    rows = {(r["bundle"], r["run"]): r for r in dag_releases.versioning_experiment(
+        celery_stack, wait_s=10)}
+    assert {r["state"] for r in rows.values()} == {"success"}
+    assert (rows["releases", "A"]["inicio"], rows["releases", "A"]["fin"]) == ("v1", "v1")
+    assert rows["releases", "B"]["fin"] == "v2"
+    assert rows["releases", "A"]["bundle_version"] != rows["releases", "B"]["bundle_version"]
+    assert (rows["plain", "A"]["inicio"], rows["plain", "A"]["fin"]) == ("v1", "v2")
