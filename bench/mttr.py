@@ -44,7 +44,7 @@ def main() -> None:
         print(f"baseline (reinicio manual sin detección): {baseline:.1f} s")
         rows = []
         for i in range(N):
-            drills.precheck()
+            drills.precheck("pipeline_down")
             result = drills.pipeline_down(with_run=False)
             if not result.get("incident") or result["incident"]["status"] != "recovered":
                 sys.exit(f"drill {i + 1} no se recuperó: {result.get('still_broken')}")

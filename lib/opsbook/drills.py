@@ -93,8 +93,12 @@ class Drill:
 
 
 # ---- preconditions and clean-up ---------------------------------------------------------
-def precheck() -> None:
+def precheck(kind: str | None = None) -> None:
     """Refuse to drill on an unhealthy stack or with automation off.
+
+    Also waits (bounded) until the DAG is idle and, when ``kind`` is given, until the alert
+    of the previous incident of that kind resolved: Alertmanager sends nothing new for an
+    alert that never stopped firing, so a fault injected before that would go unanswered.
 
     Raises:
         DrillRefused: with the Spanish reason and the command that fixes it.
@@ -111,6 +115,14 @@ def precheck() -> None:
     if any(not i.finished for i in store.all()  # an orphan (receiver restarted) goes stale
            if time.time() - store.path(i.id).stat().st_mtime < 900):
         raise DrillRefused("hay un incidente en curso: espera a que el runbook termine")
+    deadline = time.monotonic() + 300
+    while kind and any(i.type == kind and i.resolved_at is None and i.finished
+                       and time.time() - store.path(i.id).stat().st_mtime < 900
+                       for i in store.all()):
+        if time.monotonic() > deadline:
+            raise DrillRefused(f"la alerta del último incidente {kind} sigue activa: espera a "
+                               "que se resuelva antes de repetir el simulacro")
+        time.sleep(1.0)
     deadline = time.monotonic() + 600
     while active_runs():
         if time.monotonic() > deadline:
@@ -172,7 +184,7 @@ def run(name: str, **kwargs: Any) -> dict[str, Any]:
 
     if name not in DRILLS:
         raise ValueError(f"simulacro {name!r} desconocido: usa uno de {', '.join(DRILLS)}")
-    precheck()
+    precheck(name)
     drill = Drill(name)
     try:
         return getattr(drill_scenarios, name)(drill, **kwargs)
