@@ -51,12 +51,12 @@ def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True)
     """
     procs = health.stack_processes(cfg)
     if sup.is_running(cfg):
-        try:
-            proxy = sup.rpc(cfg, timeout=timeout_s)
-            proxy.supervisor.stopAllProcesses(True)
-            proxy.supervisor.shutdown()
-        except (OSError, xmlrpc.client.Error):
-            pass  # verified below by pid either way
+        for call in ("stopAllProcesses", "shutdown"):
+            try:
+                method = getattr(sup.rpc(cfg, timeout=timeout_s).supervisor, call)
+                method(True) if call == "stopAllProcesses" else method()
+            except (OSError, xmlrpc.client.Error):
+                pass  # verified below by pid either way
     known = {p.pid: p for p in procs}
     for proc in health.stack_processes(cfg):  # children spawned while stopping
         known.setdefault(proc.pid, proc)
