@@ -118,6 +118,18 @@ def save_status(runs: dict[str, DayRun]) -> Path:
     return path
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _failing_line(traceback: list[str]) -> str:
+    """The ``---->`` source line of an IPython traceback (a bare ``assert`` has no message)."""
+    for line in reversed(_ANSI.sub("", "\n".join(traceback)).splitlines()):
+        if line.lstrip().startswith("---->"):
+            number, _, code = line.split("---->", 1)[1].strip().partition(" ")
+            return f"línea {number}: {code.strip()}" if number.isdigit() else f"{number} {code}"
+    return ""
+
+
 def run_one(notebook: Path, parameters: dict[str, Any] | None = None,
             timeout_s: float | None = None, progress: bool = True) -> DayRun:
     """Execute one notebook with papermill in its own folder with the ``opsbook`` kernel.
@@ -148,7 +160,7 @@ def run_one(notebook: Path, parameters: dict[str, Any] | None = None,
         run.status = "passed"
     except PapermillExecutionError as exc:
         run.status, run.failed_cell, run.cell_index = "failed", exc.exec_count, exc.cell_index
-        run.error = f"{exc.ename}: {exc.evalue}"[:500]
+        run.error = f"{exc.ename}: {exc.evalue or _failing_line(exc.traceback)}"[:500]
     except Exception as exc:  # kernel missing, timeout, unreadable notebook...
         run.status = "failed"
         hint = " (¿kernel 'opsbook' registrado? ejecuta make setup)" if "kernel" in str(

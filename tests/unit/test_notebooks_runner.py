@@ -36,17 +36,21 @@ def workbook(tmp_path, monkeypatch):
     _notebook(root / "dia_2_roto", ["x = 1", "raise ValueError('fallo a propósito')",
                                     "print('nunca')"])
     _notebook(root / "dia_3_final", ["print('sigue', factor)"])
+    _notebook(root / "dia_4_assert", ["valor = 2", "assert valor == 3"])
     (root / "dia_3_final" / "otro.ipynb").write_text("{}")  # not a day notebook: ignored
     return root
 
 
 def test_run_continues_after_a_failure_and_records_the_cell(workbook, tmp_path):
     found = notebooks.discover(notebooks_dir=workbook)
-    assert [p.stem for p in found] == ["dia_1_bien", "dia_2_roto", "dia_3_final"]
+    assert [p.stem for p in found] == ["dia_1_bien", "dia_2_roto", "dia_3_final", "dia_4_assert"]
     # the failing day comes first: the next one must still run
-    runs = notebooks.run_all(only=["dia_2", "dia_3"], notebooks_dir=workbook, progress=False)
+    runs = notebooks.run_all(only=["dia_2", "dia_3", "dia_4"], notebooks_dir=workbook,
+                             progress=False)
     assert [(r.name, r.status) for r in runs] == [("dia_2_roto", "failed"),
-                                                  ("dia_3_final", "passed")]
+                                                  ("dia_3_final", "passed"),
+                                                  ("dia_4_assert", "failed")]
+    assert runs[2].error == "AssertionError: línea 1: assert valor == 3", "bare assert: show it"
     failed = runs[0]
     assert failed.cell_index == 3 and failed.failed_cell is not None  # title, params, x=1, raise
     assert failed.error.startswith("ValueError: fallo a propósito")
@@ -56,7 +60,8 @@ def test_run_continues_after_a_failure_and_records_the_cell(workbook, tmp_path):
                               progress=False)
     assert first[0].status == "passed"
     status = json.loads((tmp_path / "evidencia/html/estado.json").read_text())
-    assert [row["name"] for row in status] == ["dia_1_bien", "dia_2_roto", "dia_3_final"]
+    assert [row["name"] for row in status] == ["dia_1_bien", "dia_2_roto", "dia_3_final",
+                                               "dia_4_assert"]
 
     rows = notebooks.export_all()
     page = (tmp_path / "evidencia" / rows[0].html).read_text()
