@@ -62,6 +62,15 @@ def test_promtool_check_prometheus_config(tmp_path):
         str(r) in proc.stdout for r in RULES), proc.stdout
 
 
+def test_promtool_check_compose_config_syntax():
+    """The compose copy (container paths for the rules, so syntax only)."""
+    config = MON / "prometheus" / "prometheus.yml"
+    if not config.exists():
+        pytest.skip("sin monitoring/prometheus/prometheus.yml (configuración de compose)")
+    proc = _run(_tool("promtool"), "check", "config", "--syntax-only", str(config))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_amtool_check_config():
     proc = _run(_tool("amtool"), "check-config", str(AM_CONFIG))
     assert proc.returncode == 0, proc.stdout + proc.stderr
