@@ -48,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     for i, slide in enumerate(report.slides, 1):
         print(f"  {i:2d}. {slide.title}")
     if report.missing_days:
-        print("AVISO: sin resumen de los días " + ", ".join(map(str, report.missing_days))
-              + " (sus diapositivas lo dicen)")
+        days = ", ".join(map(str, report.missing_days))
+        which = f"del día {days}" if len(report.missing_days) == 1 else f"de los días {days}"
+        print(f"AVISO: sin resumen {which} (sus diapositivas lo dicen)")
     if args.actualizar_docs:
         from opsbook.day5 import update_success_metrics
 
