@@ -129,7 +129,11 @@ def clear_failed_tasks(ctx: dict[str, Any]) -> Outcome:
     run_id = _failed_run_id(dag_id, ctx)
     if run_id is None:
         return Outcome(True, {"dag_id": dag_id, "accion": "ninguna (no hay ejecuciones fallidas)"})
-    cleared = airflow_api.clear_task_instances(dag_id, run_id, dry_run=False, only_failed=True)
+    try:
+        cleared = airflow_api.clear_task_instances(dag_id, run_id, dry_run=False,
+                                                   only_failed=True)
+    except Exception as exc:  # noqa: BLE001 - see _rerun_fresh
+        return _rerun_fresh(dag_id, run_id, ctx, exc)
     ctx["run_id"] = run_id
     _wait_state_left(dag_id, run_id, "failed")
     return Outcome(True, {"dag_id": dag_id, "run_id": run_id,
@@ -147,12 +151,36 @@ def rerun_logical_date(ctx: dict[str, Any]) -> Outcome:
     run_id = ctx.get("run_id") or diagnostics._latest_run_id(dag_id)
     if run_id is None:
         return Outcome(False, f"{dag_id}: no hay ejecución que relanzar")
-    with api_client() as client:
-        DagRunApi(client).clear_dag_run(dag_id, run_id,
-                                        DAGRunClearBody(dry_run=False, only_failed=False))
+    try:
+        with api_client() as client:
+            DagRunApi(client).clear_dag_run(dag_id, run_id,
+                                            DAGRunClearBody(dry_run=False, only_failed=False))
+    except Exception as exc:  # noqa: BLE001 - see _rerun_fresh
+        return _rerun_fresh(dag_id, run_id, ctx, exc)
     ctx["run_id"] = run_id
     _wait_state_left(dag_id, run_id, "success")
     return Outcome(True, {"dag_id": dag_id, "run_id": run_id, "accion": "relanzada"})
+
+
+def _rerun_fresh(dag_id: str, run_id: str, ctx: dict[str, Any], exc: Exception) -> Outcome:
+    """Fallback when clearing fails: trigger a new run with the same conf (same date).
+
+    Airflow 3.3.2 answers 500 to a clear while the run's ``DAGRUN_QUEUED_AT`` deadline is still
+    pending (``_recalculate_dagrun_queued_at_deadlines``: ``timedelta(seconds=<dict>)``). The
+    pipeline loads one date per transaction, idempotently, so a new run of the same date is
+    an equivalent re-run.
+    """
+    from opsbook import airflow_api
+
+    if "500" not in str(exc):
+        raise exc
+    runs = [r for r in airflow_api.dag_runs(dag_id, limit=20) if r["dag_run_id"] == run_id]
+    conf = (runs[0].get("conf") if runs else None) or {}
+    new_id = airflow_api.trigger_dag(dag_id, conf)
+    ctx["run_id"] = new_id
+    return Outcome(True, {"dag_id": dag_id, "run_id_fallido": run_id, "run_id_nuevo": new_id,
+                          "accion": "limpiar falló (HTTP 500 de Airflow con deadline pendiente):"
+                                    " nueva ejecución con la misma configuración"})
 
 
 def _wait_state_left(dag_id: str, run_id: str, old: str, timeout_s: float = 30.0) -> None:
