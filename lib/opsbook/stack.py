@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -207,13 +208,30 @@ def up(
             raise StackError(
                 f"'airflow db migrate' falló (código {code}): mira {cfg.log_dir / 'db-migrate.log'}"
             )
+    phases = {"migrated_s": round(time.monotonic() - t0, 1)}
     for prog in airflow_side:
         if now.get(prog.name, {}).get("statename") not in ("RUNNING", "STARTING"):
             rpc.supervisor.startProcess(prog.name, False)
     left = max(5.0, timeout_s - (time.monotonic() - t0))
+    # Warm the execution API as soon as the api-server listens, overlapping the wait for the
+    # scheduler/dag-processor/triggerer heartbeats instead of adding its ~7 s at the end.
+    warm: dict = {}
+
+    def _warm() -> None:
+        try:
+            warm["s"] = warm_execution_api(cfg, max(120.0, left))
+        except StackError as exc:
+            warm["error"] = exc
+
+    thread = threading.Thread(target=_warm, name="warm-execution-api", daemon=True)
+    thread.start()
     wait_healthy(cfg, progs, lambda: states(cfg), component_health, left, progress)
-    warm_s = warm_execution_api(cfg, timeout_s=max(120.0, timeout_s - (time.monotonic() - t0)))
-    record = {**read_mode(cfg), "up_seconds": round(time.monotonic() - t0, 1)}
+    phases["healthy_s"] = round(time.monotonic() - t0, 1)
+    thread.join(max(120.0, timeout_s - (time.monotonic() - t0)))
+    if "s" not in warm:
+        raise warm.get("error") or StackError("la API de ejecución no respondió a tiempo")
+    warm_s = warm["s"]
+    record = {**read_mode(cfg), **phases, "up_seconds": round(time.monotonic() - t0, 1)}
     record["warm_execution_api_seconds"] = round(warm_s, 2)
     mode_path(cfg).write_text(json.dumps(record, indent=2))
     return status(cfg)
