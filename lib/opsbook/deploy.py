@@ -39,6 +39,10 @@ STEPS = (
 )
 
 
+NEW_SLOT_NICE = 15
+"""CPU niceness of the new slot while it boots: the serving slot keeps the CPU (2 cores)."""
+
+
 class DeployError(RuntimeError):
     """A deploy step failed; the previous version keeps serving."""
 
@@ -266,7 +270,10 @@ def deploy(
     result = {"ok": False, "release": release, "from": old, "to": new, "failed_step": None,
               "reason": "", "steps": []}
     old_progs = live_programs(old, cfg)
-    new_progs = [dataclasses.replace(p, env={**p.env, **(green_env or {})})
+    # The new slot boots at low CPU priority so the serving slot keeps answering; it is
+    # reniced to 0 once smoke-tested, just before it takes the traffic.
+    new_progs = [dataclasses.replace(p, env={**p.env, **(green_env or {})},
+                                     command=[_nice(), "-n", str(NEW_SLOT_NICE), *p.command])
                  for p in slot_programs(new, cfg, release)]
     switched = False
     actions: list[Callable[[], str]] = [
@@ -274,8 +281,8 @@ def deploy(
         lambda: _start(new_progs, old_progs, old, new, cfg, timeout_s),
         lambda: _health(slot_url(new, cfg), cfg, timeout_s),
         lambda: _smoke(slot_url(new, cfg), cfg, smoke_dag, timeout_s),
-        lambda: _switch(new, cfg),
-        lambda: _retire(new_progs, new, cfg),
+        lambda: _switch(new, new_progs, cfg),
+        lambda: _retire(new_progs, old_progs, new, cfg),
     ]
     for number, (name, action) in enumerate(zip(STEPS, actions, strict=True), start=1):
         if on_step:
@@ -320,7 +327,39 @@ def _start(new_progs: list[Program], old_progs: list[Program], old: str, new: st
     return f"{', '.join(p.name for p in new_progs)} escuchando en {slot_url(new, cfg)}"
 
 
-def _switch(new: str, cfg: Settings) -> str:
+def _nice() -> str:
+    import shutil
+
+    return shutil.which("nice") or "/usr/bin/nice"
+
+
+def _renice(progs: list[Program], cfg: Settings, nice: int = 0) -> int:
+    """Set the CPU niceness of a slot's processes; returns how many changed.
+
+    Args:
+        progs: the slot's programs.
+        cfg: settings.
+        nice: 0 for the slot about to serve; high for a slot being retired.
+    """
+    from opsbook import supervisor_conf as sup
+
+    changed = 0
+    for prog in progs:
+        pid = sup.rpc(cfg).supervisor.getProcessInfo(prog.name)["pid"]
+        if not pid:
+            continue
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                proc.nice(nice)
+                changed += 1
+            except psutil.Error:
+                pass  # not root: lowering niceness is not allowed; the slot still serves
+    return changed
+
+
+def _switch(new: str, new_progs: list[Program], cfg: Settings) -> str:
+    reniced = _renice(new_progs, cfg)
     previous = fd.front_door_port(cfg)
     fd.front_door_upstream(slot_port(new, cfg), cfg)
     try:
@@ -330,10 +369,13 @@ def _switch(new: str, cfg: Settings) -> str:
         raise
     if not http_ok(f"{cfg.front_door_url}/api/v2/monitor/health", timeout=5):
         raise DeployError("la puerta de entrada no responde tras el cambio")
-    return f"nginx -t OK, nginx -s reload: {cfg.front_door_url} → {slot_url(new, cfg)}"
+    return (f"prioridad normal para {reniced} procesos; nginx -t OK, nginx -s reload: "
+            f"{cfg.front_door_url} → {slot_url(new, cfg)}")
 
 
-def _retire(new_progs: list[Program], new: str, cfg: Settings) -> str:
+def _retire(new_progs: list[Program], old_progs: list[Program], new: str,
+            cfg: Settings) -> str:
+    _renice(old_progs, cfg, 19)  # its last requests and shutdown must not slow the new slot
     drained = _drain(cfg, timeout_s=30)
     _apply_slots({new: new_progs}, cfg)  # stops the old slot's programs (SIGTERM, graceful)
     return f"{drained}; versión anterior parada y retirada"
