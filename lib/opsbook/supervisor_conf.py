@@ -10,6 +10,8 @@ the running supervisord through its XML-RPC interface over that socket.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import socket
@@ -47,6 +49,17 @@ def spec_dir(cfg: Settings = settings) -> Path:
 def _esc(value: str) -> str:
     """Escape ``%`` for supervisord's string interpolation."""
     return str(value).replace("%", "%%")
+
+
+def spec_text(prog: Program, cfg: Settings = settings, base_env: dict | None = None) -> str:
+    """JSON spec (argv + full environment) of one program, as written for the launcher."""
+    env = {**(base_env or {}), **prog.env, STACK_MARK: str(cfg.var)}
+    return json.dumps({"argv": prog.command, "env": env}, indent=1, sort_keys=True)
+
+
+def spec_digest(prog: Program, cfg: Settings = settings, base_env: dict | None = None) -> str:
+    """Short SHA-256 of :func:`spec_text` (changes whenever argv or environment change)."""
+    return hashlib.sha256(spec_text(prog, cfg, base_env).encode()).hexdigest()[:16]
 
 
 def render(programs: list[Program], cfg: Settings = settings) -> str:
@@ -91,6 +104,9 @@ def render(programs: list[Program], cfg: Settings = settings) -> str:
         lines += [
             f"[program:{prog.name}]",
             f"command={_esc(' '.join(command))}",
+            # The spec's digest makes a changed argv/env a changed section, so `apply`
+            # (reread + update) restarts exactly the programs whose spec changed.
+            f'environment=OPSBOOK_SPEC_DIGEST="{spec_digest(prog, cfg)}"',
             f"directory={_esc(prog.directory or cfg.root)}",
             "autostart=false",
             f"autorestart={'true' if prog.autorestart else 'false'}",
@@ -128,10 +144,10 @@ def write(programs: list[Program], base_env: dict[str, str], cfg: Settings = set
     for old in spec_dir(cfg).glob("*.json"):
         if old.name not in wanted:
             old.unlink()
+    programs = [dataclasses.replace(p, env={**base_env, **p.env}) for p in programs]
     for prog in programs:
-        env = {**base_env, **prog.env, STACK_MARK: str(cfg.var)}
         path = spec_dir(cfg) / f"{prog.name}.json"
-        text = json.dumps({"argv": prog.command, "env": env}, indent=1, sort_keys=True)
+        text = spec_text(prog, cfg)
         if not path.exists() or path.read_text() != text:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as fh:

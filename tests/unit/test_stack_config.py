@@ -157,3 +157,23 @@ def test_airflow_env(cfg):
     assert api_url == f"http://127.0.0.1:{cfg.ports.airflow}/execution/"
     with pytest.raises(ValueError, match="executor"):
         airflow_env(cfg, executor="kubernetes")
+
+
+def test_env_change_changes_only_that_program_section(cfg):
+    import dataclasses as dc
+
+    from opsbook import stack, supervisor_conf
+
+    progs = stack.with_env(stack.components.airflow_programs(cfg), cfg, "local")
+    before = configparser.RawConfigParser()
+    before.read_string(supervisor_conf.render(progs, cfg))
+    changed = [
+        dc.replace(p, env={**p.env, "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor"})
+        if p.name == "scheduler"
+        else p
+        for p in progs
+    ]
+    after = configparser.RawConfigParser()
+    after.read_string(supervisor_conf.render(changed, cfg))
+    assert dict(before["program:scheduler"]) != dict(after["program:scheduler"])
+    assert dict(before["program:api-server"]) == dict(after["program:api-server"])
