@@ -112,9 +112,12 @@ def precheck(kind: str | None = None) -> None:
         raise DrillRefused(f"la pila no está sana ({', '.join(broken) or 'sin arrancar'}): "
                            "arréglala antes del simulacro (opsbook stack up / status)")
     store = IncidentStore(runbook.incidents_dir())
-    if any(not i.finished for i in store.all()  # an orphan (receiver restarted) goes stale
-           if time.time() - store.path(i.id).stat().st_mtime < 900):
-        raise DrillRefused("hay un incidente en curso: espera a que el runbook termine")
+    deadline = time.monotonic() + 300
+    while any(not i.finished for i in store.all()  # an orphan (receiver restarted) goes stale
+              if time.time() - store.path(i.id).stat().st_mtime < 900):
+        if time.monotonic() > deadline:
+            raise DrillRefused("hay un incidente en curso: espera a que el runbook termine")
+        time.sleep(1.0)
     deadline = time.monotonic() + 300
     while kind and any(i.type == kind and i.resolved_at is None and i.finished
                        and time.time() - store.path(i.id).stat().st_mtime < 900
