@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from airflow.sdk import dag, task
 
 
-@dag(dag_id="smoke", schedule=None, catchup=False, tags=["opsbook", "smoke"])
+@dag(
+    dag_id="smoke",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["opsbook", "smoke"],
+    default_args={"owner": "equipo-plataforma", "retries": 2},
+)
 def smoke():
     @task
     def ping() -> int:

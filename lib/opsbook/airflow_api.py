@@ -170,6 +170,44 @@ def dag_runs(dag_id: str, limit: int = 50, url: str | None = None) -> list[dict]
     return [run.to_dict() for run in resp.dag_runs]
 
 
+ACTIVE_STATES = {"queued", "running"}
+"""DAG run states that are still in flight."""
+
+
+def settle(dag_id: str, timeout_s: float = 600, url: str | None = None) -> None:
+    """Unpause a DAG and wait until it has no run in flight, the scheduler's own included.
+
+    A ``@daily`` DAG with ``catchup=False`` gets a scheduled run for the latest interval as
+    soon as it is unpaused. Anything that measures one run's effect (metric deltas, row
+    counts) must first let that run finish, or it measures two runs. This waits, bounded,
+    for the run the scheduler owes (``next_dagrun_run_after`` in the past) to appear, then
+    for every queued/running run to end.
+
+    Raises:
+        TimeoutError: runs still in flight at the deadline (Spanish message).
+    """
+    from datetime import UTC, datetime
+
+    api = DAGApi(api_client(url))
+    unpause(dag_id, url)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        due = api.get_dag(dag_id).next_dagrun_run_after
+        owed = due is not None and due <= datetime.now(UTC)
+        busy = any(
+            str(getattr(r["state"], "value", r["state"])) in ACTIVE_STATES
+            for r in dag_runs(dag_id, limit=10, url=url)
+        )
+        if not owed and not busy:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{dag_id!r} sigue con ejecuciones en curso tras {timeout_s:.0f} s: "
+                "revisa el scheduler (opsbook stack status)"
+            )
+        time.sleep(1)
+
+
 def import_errors(url: str | None = None, bundle_name: str | None = None) -> list[dict]:
     """Current DAG import errors (``filename``, ``bundle_name``, ``stack_trace`` …)."""
     resp = ImportErrorApi(api_client(url)).get_import_errors(limit=100, bundle_name=bundle_name)

@@ -115,6 +115,10 @@ def airflow_env(cfg: Settings = settings, executor: str = "local") -> dict[str, 
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
         "AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL": "0",
         "AIRFLOW__DAG_PROCESSOR__STALE_DAG_THRESHOLD": "10",
+        # The 30 s default is exceeded on a busy 2-core machine (seen: tasks bounced back to the
+        # queue with "DagBag import timeout"); parse-time cost itself is checked by day 1's suite.
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "180",
         "PYTHONWARNINGS": "ignore",
         # glibc keeps up to 8×cores malloc arenas in threaded processes (api-server, triggerer);
         # two are plenty here and cut resident memory.

@@ -93,6 +93,7 @@ def service_programs(cfg: Settings = settings) -> list[Program]:
             [py, "-m", "opsbook.alert_receiver"],
             autorestart=True,
             port=cfg.ports.webhook,
+            health_url=f"{cfg.webhook_url}/-/ready",
             stopwaitsecs=5,
         ),
         Program(

@@ -58,9 +58,15 @@ def _metric_expr(m: catalog.Metric) -> str:
 def snapshot() -> dict[str, float]:
     """Current value of every catalog metric of the DAG (timers: observation count).
 
-    Also ``airflow_dagrun_failed_count`` (Airflow's own count of failed runs). Missing series
+    First lets any run in flight finish (:func:`opsbook.airflow_api.settle`: unpausing the
+    daily DAG makes the scheduler start its own run), so the next delta is one run's. Also
+    ``airflow_dagrun_failed_count`` (Airflow's own count of failed runs). Missing series
     read as 0.
     """
+    from opsbook import airflow_api
+
+    airflow_api.wait_for_dag(DAG_ID, timeout_s=300)
+    airflow_api.settle(DAG_ID)
     values = {m.name: prom.value(_metric_expr(m), 0.0) for m in catalog.METRICS}
     values["airflow_dagrun_failed_count"] = prom.value(
         f'sum(airflow_dagrun_failed_count{{dag_id="{DAG_ID}"}})', 0.0)

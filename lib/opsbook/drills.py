@@ -126,12 +126,11 @@ def precheck(kind: str | None = None) -> None:
             raise DrillRefused(f"la alerta del último incidente {kind} sigue activa: espera a "
                                "que se resuelva antes de repetir el simulacro")
         time.sleep(1.0)
-    deadline = time.monotonic() + 600
-    while active_runs():
-        if time.monotonic() > deadline:
-            raise DrillRefused(f"{DAG_ID} tiene ejecuciones en curso ({active_runs()}): "
-                               "espera a que terminen")
-        time.sleep(2.0)
+    try:  # includes the scheduled run the scheduler creates when the DAG is unpaused
+        airflow_api.settle(DAG_ID, timeout_s=600)
+    except TimeoutError as exc:
+        raise DrillRefused(f"{DAG_ID} tiene ejecuciones en curso ({active_runs()}): "
+                           "espera a que terminen") from exc
 
 
 def active_runs() -> list[str]:

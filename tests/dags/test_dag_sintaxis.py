@@ -20,11 +20,7 @@ from opsbook.dag_policy import PARSE_BUDGET_CPU_S, RULES, over_budget, violation
 from opsbook.dagtests import dag_folder
 
 FILES = [p.name for p in dag_files(dag_folder())]
-WAIVERS = {
-    ("smoke.py", "owner"): "DAG de humo de plataforma: falta default_args owner (pedido al "
-                           "equipo de plataforma)",
-    ("smoke.py", "retries"): "DAG de humo de plataforma: falta default_args retries=2",
-}
+WAIVERS: dict[tuple[str, str], str] = {}
 
 
 def report_of(dag_reports, name):

@@ -1,7 +1,7 @@
 """pipeline_ventas on the live stack: trigger through the REST API, then find the 14 metrics.
 
 The DAG is scheduled ``@daily`` with catchup off, so unpausing it creates one scheduled run
-too; the test first waits until no run is active, takes the counters as a baseline, then
+too; the test first lets it finish (``airflow_api.settle``), takes the counters as a baseline, then
 triggers its own run with a fresh seed and checks the *increase* of every counter.
 """
 
@@ -13,18 +13,6 @@ import pytest
 from opsbook import airflow_api, catalog, prom
 
 DAG_ID = "pipeline_ventas"
-ACTIVE = {"queued", "running"}
-
-
-def _state(run: dict) -> str:
-    return str(getattr(run["state"], "value", run["state"])).split(".")[-1].lower()
-
-
-def _wait_idle(timeout_s: float = 600) -> None:
-    deadline = time.monotonic() + timeout_s
-    while any(_state(r) in ACTIVE for r in airflow_api.dag_runs(DAG_ID, limit=10)):
-        assert time.monotonic() < deadline, "pipeline_ventas sigue con ejecuciones activas"
-        time.sleep(2)
 
 
 def _series(metric: catalog.Metric) -> str:
@@ -52,8 +40,7 @@ def _stable_counters(timeout_s: float = 60) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def pipeline_run(live_stack):
     airflow_api.wait_for_dag(DAG_ID, timeout_s=300)
-    airflow_api.unpause(DAG_ID)
-    _wait_idle()
+    airflow_api.settle(DAG_ID)
     before = _stable_counters()
     n_rows, bad = 2400, 0.1
     conf = {"n_rows": n_rows, "bad_fraction": bad, "seed": int(time.time()) % 1_000_000}
@@ -107,7 +94,7 @@ def test_slow_run_misses_its_deadline_and_counts_an_sla_violation(pipeline_run):
     """``slow_seconds`` past the DeadlineAlert → the triggerer's callback counts one violation."""
     from opsbook.settings import settings
 
-    _wait_idle()
+    airflow_api.settle(DAG_ID)
     series = _series(catalog.get("sla_violations"))
     before = _stable_counters()[catalog.get("sla_violations").name]
     run_id = airflow_api.trigger_dag(DAG_ID, {"n_rows": 200, "slow_seconds": settings.sla_seconds
