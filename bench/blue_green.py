@@ -16,13 +16,16 @@ from __future__ import annotations
 import argparse
 
 from opsbook import deploy, stack, zero_downtime
+from opsbook import supervisor_conf as sup
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=20.0, help="peticiones por segundo")
     args = parser.parse_args()
-    started = not stack.is_healthy()
+    # A stack whose traffic is on green is not "healthy" for stack.up (blue is retired):
+    # bring the traffic back to blue instead of re-planning the stack in another mode.
+    started = not sup.is_running()
     if started:
         stack.up(timeout_s=900, progress=False)
     try:
