@@ -35,6 +35,16 @@ def register(subparsers) -> None:
         "compose-env", help="escribe var/compose.env (secretos para docker compose)"
     )
     p_ce.set_defaults(func=_compose_env)
+    p_sc = sub.add_parser("scale", help="añade o quita workers Celery en vivo (modo celery)")
+    p_sc.add_argument("--workers", type=int, required=True, help="número de workers deseado")
+    p_sc.add_argument("--concurrency", type=int, default=2, help="ranuras por worker")
+    p_sc.set_defaults(func=_scale)
+
+
+def _scale(args) -> int:
+    from opsbook.commands.scale import scale_handler
+
+    return scale_handler(args)
 
 
 def _print_status(st: dict) -> None:
