@@ -327,6 +327,11 @@ def _start(new_progs: list[Program], old_progs: list[Program], old: str, new: st
     deadline = time.monotonic() + timeout_s
     url = f"{slot_url(new, cfg)}/api/v2/monitor/health"
     while not http_ok(url):
+        dead = [p.name for p in new_progs
+                if _running(cfg).get(p.name) in ("EXITED", "FATAL", "BACKOFF", "STOPPED")]
+        if dead:  # a release that cannot even boot: fail now, not at the deadline
+            raise DeployError(f"{', '.join(dead)} terminó al arrancar: mira "
+                              f"{cfg.log_dir / (dead[0] + '.log')}")
         if time.monotonic() > deadline:
             raise DeployError(f"{new} no responde en {timeout_s:.0f} s: mira {cfg.log_dir}")
         time.sleep(0.5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from opsbook import deploy, service_configs, zero_downtime
 
@@ -19,9 +21,13 @@ def blue_serving(live_stack):
     assert res["ok"], res.get("reason")
 
 
-def test_failing_green_is_rolled_back_and_blue_keeps_serving(blue_serving):
+def test_failing_green_is_rolled_back_and_blue_keeps_serving(blue_serving, tmp_path):
     cfg = blue_serving
-    broken = {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": "/nonexistent/passwords.json"}
+    # A release shipped with the wrong users file: it boots and reports healthy, but nobody
+    # can log in, so its smoke test (step 4) fails and it must never get traffic.
+    wrong = tmp_path / "passwords.json"
+    wrong.write_text(json.dumps({"admin": "no-es-la-clave", "student": "tampoco"}))
+    broken = {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(wrong)}
     res = zero_downtime.deploy_under_load("v-rota", RATE, cfg, green_env=broken, echo=None)
     assert not res["ok"] and res["failed_step"] == 4, res["reason"]
     assert service_configs.front_door_port(cfg) == cfg.ports.airflow  # never switched
