@@ -356,3 +356,17 @@ display(Markdown(f"""
 
 # %% [markdown]
 # ## Escalado horizontal y despliegue blue-green
+#
+# Esta parte del día se ejecuta todavía fuera del cuaderno, con los mismos helpers que usarán
+# sus celdas (`notebooks/dia_4_escalado/secciones/escalado_deploy.py` es su borrador):
+#
+# ```bash
+# opsbook stack up --executor celery --workers 2   # CeleryExecutor + PostgreSQL + Redis
+# opsbook stack scale --workers 3                  # añade o retira workers en vivo
+# ./deploy-zero-downtime.sh v2                     # blue-green en seis pasos, con registro
+# opsbook stack up                                 # vuelve al modo por defecto (Local + SQLite)
+# ```
+#
+# `make test` los comprueba contra la pila real en `tests/integration/test_celery.py` y
+# `tests/integration/test_blue_green.py` (despliegue bajo carga sin peticiones fallidas y
+# rollback de una versión green que no pasa su prueba de humo).
