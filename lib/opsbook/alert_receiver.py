@@ -169,8 +169,15 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve(host: str = HOST, port: int | None = None) -> ThreadingHTTPServer:
-    """Create the server (not started); ``serve_forever()`` runs it."""
-    server = ThreadingHTTPServer((host, port or settings.ports.webhook), Handler)
+    """Create the server (not started); ``serve_forever()`` runs it.
+
+    Args:
+        host: address to bind (loopback).
+        port: ``None`` for the stack's webhook port; ``0`` for any free port (tests).
+    """
+    server = ThreadingHTTPServer(
+        (host, settings.ports.webhook if port is None else port), Handler
+    )
     server.daemon_threads = True
     return server
 

@@ -328,7 +328,7 @@ def scale(
     ]
     for name in to_start:
         if states.get(name) not in ("RUNNING", "STARTING"):
-            rpc.supervisor.startProcess(name, False)
+            sup.start_process(rpc, name)
     hosts = {worker_hostname(n, cfg) for n in range(1, workers + 1)}
     deadline = time.monotonic() + timeout_s
     while True:

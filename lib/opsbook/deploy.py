@@ -312,18 +312,13 @@ def deploy(
 
 def _start(new_progs: list[Program], old_progs: list[Program], old: str, new: str,
            cfg: Settings, timeout_s: float) -> str:
-    import xmlrpc.client
 
     from opsbook import supervisor_conf as sup
 
     _apply_slots({old: old_progs, new: new_progs}, cfg)
     rpc = sup.rpc(cfg)
     for prog in new_progs:
-        try:
-            rpc.supervisor.startProcess(prog.name, False)
-        except xmlrpc.client.Fault as exc:
-            if "ALREADY_STARTED" not in exc.faultString:
-                raise
+        sup.start_process(rpc, prog.name)
     deadline = time.monotonic() + timeout_s
     url = f"{slot_url(new, cfg)}/api/v2/monitor/health"
     while not http_ok(url):

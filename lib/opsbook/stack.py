@@ -196,7 +196,7 @@ def up(
     airflow_side = [p for p in progs if p.name not in components.SERVICE_COMPONENTS]
     for prog in services:
         if now.get(prog.name, {}).get("statename") not in ("RUNNING", "STARTING"):
-            rpc.supervisor.startProcess(prog.name, False)
+            sup.start_process(rpc, prog.name)
     if migrate is not None:
         left = max(5.0, timeout_s - (time.monotonic() - t0))
         try:
@@ -211,7 +211,7 @@ def up(
     phases = {"migrated_s": round(time.monotonic() - t0, 1)}
     for prog in airflow_side:
         if now.get(prog.name, {}).get("statename") not in ("RUNNING", "STARTING"):
-            rpc.supervisor.startProcess(prog.name, False)
+            sup.start_process(rpc, prog.name)
     left = max(5.0, timeout_s - (time.monotonic() - t0))
     # Warm the execution API as soon as the api-server listens, overlapping the wait for the
     # scheduler/dag-processor/triggerer heartbeats instead of adding its ~7 s at the end.

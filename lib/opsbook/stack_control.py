@@ -148,11 +148,7 @@ def start_component(name: str, cfg: Settings = settings, timeout_s: float = 120.
     """
     _known(name, cfg)
     t0 = time.monotonic()
-    try:
-        sup.rpc(cfg).supervisor.startProcess(name, False)
-    except xmlrpc.client.Fault as exc:
-        if "ALREADY_STARTED" not in exc.faultString:
-            raise
+    sup.start_process(sup.rpc(cfg), name)
     while not component_health(cfg).get(name):
         if time.monotonic() - t0 > timeout_s:
             raise StackError(f"'{name}' no quedó sano en {timeout_s:.0f} s: mira {cfg.log_dir}")

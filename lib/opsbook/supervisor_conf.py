@@ -189,6 +189,23 @@ def rpc(cfg: Settings = settings, timeout: float = 10.0):
     return xmlrpc.client.ServerProxy("http://localhost", transport=transport, allow_none=True)
 
 
+def start_process(proxy, name: str) -> None:
+    """Start one program without waiting; a program already started counts as done.
+
+    ``supervisorctl update`` may start a changed program on its own between a state read and
+    the start request, so ``ALREADY_STARTED`` is the idempotent outcome, not an error.
+
+    Args:
+        proxy: the XML-RPC proxy from :func:`rpc`.
+        name: supervisord program name.
+    """
+    try:
+        proxy.supervisor.startProcess(name, False)
+    except xmlrpc.client.Fault as exc:
+        if "ALREADY_STARTED" not in exc.faultString:
+            raise
+
+
 def is_running(cfg: Settings = settings) -> bool:
     """Whether a supervisord answers on the stack's socket."""
     if not socket_path(cfg).exists():
