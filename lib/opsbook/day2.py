@@ -67,36 +67,6 @@ def snapshot() -> dict[str, float]:
 
     airflow_api.wait_for_dag(DAG_ID, timeout_s=300)
     airflow_api.settle(DAG_ID)
-    _await_callbacks(airflow_api.dag_runs(DAG_ID, limit=5))
-    return _read()
-
-
-CALLBACK_FLUSH_S = 8.0
-"""Run end → its DAG callback's counter queryable: callback 1–2 s after the run ends (in the
-dag-processor), StatsD → bridge immediate, one 1 s scrape; 8 s leaves margin on a busy host."""
-
-
-def _await_callbacks(runs: list[dict[str, Any]], timeout_s: float = 60.0) -> None:
-    """Wait until the success/failure callback of the latest finished run is in Prometheus.
-
-    A run's state turns terminal *before* its DAG callback counts it, so a snapshot taken right
-    after :func:`opsbook.airflow_api.settle` could miss it and credit it to the next run. Waits
-    past the latest end time plus :data:`CALLBACK_FLUSH_S`, then until two reads agree.
-    """
-    ends = [r["end_date"].timestamp() for r in runs if r.get("end_date")]
-    deadline = time.monotonic() + timeout_s
-    if ends:
-        time.sleep(max(0.0, max(ends) + CALLBACK_FLUSH_S - time.time()))
-    last = _read()
-    while time.monotonic() < deadline:
-        time.sleep(2.0)
-        now = _read()
-        if now == last:
-            return
-        last = now
-
-
-def _read() -> dict[str, float]:
     values = {m.name: prom.value(_metric_expr(m), 0.0) for m in catalog.METRICS}
     values["airflow_dagrun_failed_count"] = prom.value(
         f'sum(airflow_dagrun_failed_count{{dag_id="{DAG_ID}"}})', 0.0)
