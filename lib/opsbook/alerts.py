@@ -4,7 +4,13 @@ Why this module exists: the day-2 notebook, the alert-flow test and the latency 
 measure the same path (Prometheus rule → Alertmanager → ``opsbook.alert_receiver``). This
 module reads the two real sources — Prometheus ``/api/v1/alerts`` (pending/firing) and the
 receiver's ``GET /notifications`` (what Alertmanager delivered, with receive timestamps) — and
-records when each stage was first observed, by polling with a deadline.
+records when each stage happened, by polling with a deadline.
+
+The instants of the Prometheus stages (pending, firing, resolved) are read from the
+``ALERTS`` series Prometheus writes at every rule evaluation (raw samples of a range vector,
+with their evaluation timestamps), not from the moment a poll happens to look. A caller that
+starts following late (after a slow step, on a loaded machine) therefore gets the same trace
+as one that watched from the start; the webhook stages carry the receiver's own timestamps.
 """
 
 from __future__ import annotations
@@ -155,11 +161,12 @@ class AlertTrace:
     Attributes:
         alertname: the alert followed.
         origin: reference instant (e.g. when the failure metric was emitted or the run ended).
-        pending: first poll that saw it pending (or ``activeAt`` when it went straight to firing).
+        pending: first rule evaluation that wrote it pending (``ALERTS``).
         active_at: Prometheus's own ``activeAt`` (condition first true).
-        firing: first poll that saw it firing.
+        firing: first rule evaluation that wrote it firing (``ALERTS``).
         received: webhook receive time of the first ``firing`` notification.
-        resolved: first poll that saw it inactive again after firing.
+        resolved: first rule evaluation that no longer found it firing (the last firing
+            sample plus one evaluation interval).
         resolved_received: webhook receive time of the ``resolved`` notification.
         receiver_path: webhook path used (``/alerts/warning`` or ``/alerts/critical``).
         labels: labels of the alert.
@@ -190,19 +197,63 @@ def _parse_ts(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+def history(alertname: str, since: float, match: dict[str, str] | None = None,
+            url: str | None = None) -> dict[str, list[float]]:
+    """Evaluation timestamps at which Prometheus wrote the alert pending / firing.
+
+    Reads the raw samples of ``ALERTS{alertname=...}`` (one per rule evaluation while the
+    alert is active) from ``since`` to now.
+
+    Args:
+        alertname: alert name.
+        since: Unix time of the oldest sample wanted.
+        match: extra labels that must match.
+        url: Prometheus base URL (default: the stack's).
+
+    Returns:
+        ``{"pending": [...], "firing": [...]}``, each sorted ascending.
+    """
+    from opsbook import prom, signals
+
+    window = max(int(time.time() - since) + 2, 2)
+    samples: dict[str, list[float]] = {"pending": [], "firing": []}
+    for series in prom.raw_query(signals.alert_samples(alertname, window, match), url):
+        kind = series["metric"].get("alertstate")
+        if kind in samples:
+            samples[kind] += [float(ts) for ts, _ in series.get("values", []) if float(ts) >= since]
+    return {k: sorted(v) for k, v in samples.items()}
+
+
+def _apply_history(trace: AlertTrace, seen: dict[str, list[float]], current: str,
+                   eval_s: float) -> None:
+    """Set pending / firing / resolved of ``trace`` from the ``ALERTS`` samples."""
+    if seen["pending"]:
+        trace.pending = seen["pending"][0]
+        trace.active_at = trace.active_at or trace.pending  # written at the same evaluation
+    if seen["firing"]:
+        trace.firing = seen["firing"][0]
+        trace.pending = trace.pending or trace.active_at or trace.firing
+        if current != "firing" and seen["firing"][-1] < time.time() - eval_s:
+            trace.resolved = seen["firing"][-1] + eval_s
+
+
 def follow(alertname: str, origin: float, match: dict[str, str] | None = None,
            until: str = "resolved_received", timeout_s: float = 180.0,
            interval_s: float = 0.2) -> AlertTrace:
     """Poll Prometheus and the webhook until the alert reaches ``until`` (or the deadline).
 
+    Stage instants come from the sources' own timestamps (``ALERTS`` samples, webhook
+    receive times), so following late gives the same trace as following from ``origin``.
+
     Args:
         alertname: alert to follow.
-        origin: reference instant for the latencies (Unix seconds).
+        origin: reference instant for the latencies (Unix seconds); samples and
+            notifications older than ``origin - 1`` belong to an earlier episode.
         match: extra labels identifying the alert (e.g. ``dag_id``).
         until: last stage to wait for: ``firing``, ``received``, ``resolved`` or
             ``resolved_received``.
         timeout_s: deadline in seconds.
-        interval_s: polling period (bounds the resolution of the poll-observed stages).
+        interval_s: polling period.
 
     Returns:
         The trace.
@@ -216,21 +267,17 @@ def follow(alertname: str, origin: float, match: dict[str, str] | None = None,
     trace = AlertTrace(alertname, origin)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        now = time.time()
         current, alert = state(alertname, match)
         if alert is not None:
             trace.labels = {k: v for k, v in alert["labels"].items() if k != "alertname"}
             trace.active_at = trace.active_at or _parse_ts(alert["activeAt"])
-            if current == "pending" and trace.pending is None:
-                trace.pending = now
-            if current == "firing" and trace.firing is None:
-                trace.firing = now
-                trace.pending = trace.pending or trace.active_at
-        elif trace.firing is not None and trace.resolved is None:
-            trace.resolved = now
+        _apply_history(trace, history(alertname, origin - 1, match), current,
+                       settings.scrape_interval_s)
         entries = notifications(since=origin - 1)
         if trace.received is None and (hit := find_delivery(entries, alertname, "firing", match)):
             trace.received, trace.receiver_path = hit["received_at"], hit["receiver_path"]
+            trace.labels = trace.labels or {k: v for k, v in hit["alert"]["labels"].items()
+                                            if k != "alertname"}
         if trace.resolved_received is None and trace.received is not None and (
                 hit := find_delivery(entries, alertname, "resolved", match)):
             trace.resolved_received = hit["received_at"]

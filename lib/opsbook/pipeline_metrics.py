@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from opsbook import catalog
+from opsbook import callback_ledger, catalog
 
 DAG_ID = "pipeline_ventas"
 
@@ -78,20 +78,28 @@ def _run_seconds(context: dict) -> float:
     return max((end - start).total_seconds(), 0.0) if start else 0.0
 
 
-def on_dag_success(context: dict) -> None:
-    """DAG ``on_success_callback``: count the success and the run's wall time."""
+def _dag_outcome(context: dict, state: str) -> None:
     init_stats()
     dag_id = context["dag"].dag_id if context.get("dag") else DAG_ID
-    emit("dag_success", 1, dag_id)
+    emit("dag_success" if state == "success" else "dag_failure", 1, dag_id)
     emit("dag_duration", _run_seconds(context), dag_id)
+    run_id = getattr(context.get("dag_run"), "run_id", None) or context.get("run_id")
+    if run_id:
+        callback_ledger.record(dag_id, str(run_id), state)
+
+
+def on_dag_success(context: dict) -> None:
+    """DAG ``on_success_callback``: count the success and the run's wall time.
+
+    Then records the run in :mod:`opsbook.callback_ledger`, so readers of per-run metric
+    deltas know this run's counters have been sent.
+    """
+    _dag_outcome(context, "success")
 
 
 def on_dag_failure(context: dict) -> None:
-    """DAG ``on_failure_callback``: count the failure and the run's wall time."""
-    init_stats()
-    dag_id = context["dag"].dag_id if context.get("dag") else DAG_ID
-    emit("dag_failure", 1, dag_id)
-    emit("dag_duration", _run_seconds(context), dag_id)
+    """DAG ``on_failure_callback``: count the failure and the run's wall time (and record it)."""
+    _dag_outcome(context, "failed")
 
 
 async def record_sla_violation(dag_id: str = DAG_ID, **_: Any) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from opsbook.settings import HOST, Settings, settings
+from opsbook.signals import BRIDGE_JOB
 
 COMMITTED_WEBHOOK = "http://127.0.0.1:9095"
 """Webhook base URL written in the committed ``alertmanager.yml`` (replaced by the real one)."""
@@ -60,7 +61,7 @@ def prometheus_config(cfg: Settings = settings) -> dict:
             ]
         },
         "scrape_configs": [
-            job("statsd-bridge", cfg.ports.bridge),
+            job(BRIDGE_JOB, cfg.ports.bridge),
             job("prometheus", cfg.ports.prometheus),
             job("alertmanager", cfg.ports.alertmanager),
         ],

@@ -198,6 +198,27 @@ def alert_state(alertname: str) -> str:
     return f'ALERTS{{alertname="{alertname}"}}'
 
 
+def alert_samples(alertname: str, window_s: int, match: dict[str, str] | None = None) -> str:
+    """Range selector of the raw ``ALERTS`` samples of one alert (one per rule evaluation).
+
+    Args:
+        alertname: alert name.
+        window_s: seconds back from now.
+        match: extra labels that must match (e.g. ``{"dag_id": "pipeline_ventas"}``).
+    """
+    labels = [f'alertname="{alertname}"', *(f'{k}="{v}"' for k, v in (match or {}).items())]
+    return f"ALERTS{{{','.join(labels)}}}[{int(window_s)}s]"
+
+
+BRIDGE_JOB = "statsd-bridge"
+"""Scrape job of the StatsD bridge (same name as prom/statsd-exporter's in the compose file)."""
+
+
+def last_scrape(job: str = BRIDGE_JOB) -> str:
+    """Unix time of the latest scrape of a job (the timestamp of its ``up`` sample)."""
+    return f'timestamp(up{{job="{job}"}})'
+
+
 # ---- alert rules (read from the rule files, never copied) ---------------------------------
 
 
