@@ -55,14 +55,24 @@ def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 900.0,
                   with_run: bool = True) -> dict[str, Any]:
     """Kill -9 the scheduler, trigger a run that must wait, let the runbook restart it.
 
+    The scheduler's orphaned children (LocalExecutor workers) are reaped right after the
+    kill and reported (``reaped`` in the result; a survivor makes the drill fail).
+
     MTTR = from the kill to the runbook's verification (new scheduler heartbeating).
     ``with_run=False`` (the MTTR bench) skips the delayed DAG run.
     """
     ok, ds = False, today()
     d.record.update({"ds": ds, "rows_expected": n_rows})
     try:
-        pid = kill_scheduler()
-        d.record["fault_at"] = d.event("kill -9 del scheduler", True, {"pid": pid})
+        kill = kill_scheduler()
+        pid = kill["pid"]
+        d.record["fault_at"] = d.event("kill -9 del scheduler", True, {"pid": pid},
+                                       at=kill["killed_at"])
+        d.record["reaped"] = {k: kill[k] for k in ("orphans", "terminated", "killed",
+                                                   "survivors")}
+        d.event("hijos huérfanos del scheduler recogidos", not kill["survivors"],
+                {"huerfanos": len(kill["orphans"]), "con_sigterm": len(kill["terminated"]),
+                 "con_sigkill": len(kill["killed"]), "supervivientes": kill["survivors"]})
         d.record["root_cause"] = (f"Proceso scheduler (pid {pid}) terminado con SIGKILL: sin "
                                   "scheduler ninguna ejecución nueva se programa")
         run_id = None
@@ -74,7 +84,7 @@ def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 900.0,
         inc = d.wait_until(lambda i: i.finished, timeout_s, "recuperado o escalado")
         d.record["healthy_at"] = inc.recovered_at
         if run_id is None:
-            ok = inc.status == "recovered"
+            ok = inc.status == "recovered" and not kill["survivors"]
             d.record.pop("rows_expected")
             return d.result(ok, [])
         state = airflow_api.wait_for_run(DAG_ID, run_id, timeout_s)
@@ -83,7 +93,8 @@ def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 900.0,
         d.add_run(run_id, counts["cargadas"])
         d.event("la ejecución retrasada terminó", state == "success",
                 {"run_id": run_id, "estado": state, **counts})
-        ok = inc.status == "recovered" and state == "success" and counts["cargadas"] == n_rows
+        ok = (inc.status == "recovered" and state == "success" and counts["cargadas"] == n_rows
+              and not kill["survivors"])
     finally:
         broken = restore_stack()
         d.event("pila sana al terminar" if not broken else "pila con fallos", not broken,

@@ -7,13 +7,13 @@ Alertmanager → the stack's receiver → :func:`opsbook.runbook.on_notification
 inside the stack diagnoses and recovers. The drill records its own events next to the
 incident's timeline, checks row counts (nothing lost) and writes the post-mortem. It refuses
 to start on an unhealthy stack and always ends by putting the stack back or saying exactly
-what is still broken.
+what is still broken. A ``kill -9`` leaves the victim's children running as orphans that
+supervisord never stops, so the drill reaps them by pid right after the kill (see
+:mod:`opsbook.reaper`) and reports them in its timeline.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -41,9 +41,17 @@ class Drill:
         self.incident: Incident | None = None
         self.store = IncidentStore(runbook.incidents_dir())
 
-    def event(self, step: str, ok: bool | None = True, detail: Any = None) -> float:
-        """Append a timestamped drill event (phase ``drill``) and return its time."""
-        now = time.time()
+    def event(self, step: str, ok: bool | None = True, detail: Any = None,
+              at: float | None = None) -> float:
+        """Append a timestamped drill event (phase ``drill``) and return its time.
+
+        Args:
+            step: what happened (Spanish).
+            ok: whether it went as expected (``None``: neutral).
+            detail: JSON-ready detail.
+            at: epoch time of the event when it happened earlier than now.
+        """
+        now = time.time() if at is None else at
         self.events.append({"t": now, "ts": iso(now), "phase": "drill", "step": step, "ok": ok,
                             "duration_s": None, "detail": detail})
         return now
@@ -202,15 +210,23 @@ def pipeline_down(**kwargs: Any) -> dict[str, Any]:
     return drill_scenarios.pipeline_down(Drill("pipeline_down"), **kwargs)
 
 
-def kill_scheduler() -> int:
-    """``kill -9`` the real scheduler process; returns its pid."""
-    from opsbook import stack
+def kill_scheduler() -> dict[str, Any]:
+    """``kill -9`` the real scheduler process, then reap the children it leaves behind.
+
+    The LocalExecutor's worker processes (and any task supervisor under them) survive a
+    ``kill -9`` of the scheduler, re-parented to init, where nothing would ever stop them;
+    they are recorded before the kill and reaped by pid after it (see :mod:`opsbook.reaper`).
+
+    Returns:
+        :func:`opsbook.reaper.kill_tree`'s report: ``pid``, ``killed_at``, ``orphans``,
+        ``terminated``, ``killed``, ``survivors``.
+    """
+    from opsbook import reaper, stack
 
     pid = stack.component_pid("scheduler")
     if not pid:
         raise DrillRefused("no hay proceso scheduler que matar")
-    os.kill(pid, signal.SIGKILL)
-    return pid
+    return reaper.kill_tree(pid)
 
 
 def save_evidence(result: dict[str, Any]) -> dict[str, str]:

@@ -4,8 +4,8 @@ Why this module exists: "up" means *healthy*, not "a process exists": Airflow's
 ``/api/v2/monitor/health`` must report every component healthy, Prometheus and Alertmanager
 ``/-/ready``, the bridge ``/metrics``. ``down`` must prove no process survived, and a test
 must prove every listening socket is on 127.0.0.1; both need to know which processes are
-ours, which this module answers (the supervisord tree plus every process carrying the
-stack's environment mark, so orphans are found too).
+ours, which this module answers (the supervisord tree plus its strays: orphans found by
+supervisord's session, the environment mark, or a path under the stack's ``var`` directory).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import psutil
 
 from opsbook.programs import Program
 from opsbook.settings import HOST, Settings, settings
-from opsbook.supervisor_conf import STACK_MARK, supervisord_pid
+from opsbook.supervisor_conf import STACK_MARK, conf_path, supervisord_pid
 
 AIRFLOW_JSON_KEYS = {
     "scheduler": "scheduler",
@@ -103,33 +103,101 @@ def program_healthy(prog: Program, state: str, airflow: dict | None) -> bool:
     return True
 
 
-def stack_processes(cfg: Settings = settings) -> list[psutil.Process]:
-    """Every live process of this stack: the supervisord tree plus env-marked orphans.
+def _supervised(cfg: Settings) -> tuple[dict[int, psutil.Process], int | None]:
+    """The live supervisord of this stack and its tree; also returns its pid (its session)."""
+    pid = supervisord_pid(cfg)
+    if not pid:
+        return {}, None
+    try:
+        root = psutil.Process(pid)
+        if str(conf_path(cfg)) not in " ".join(root.cmdline()):
+            return {}, None  # a stale pid file: that pid now belongs to someone else
+        return {root.pid: root, **{c.pid: c for c in root.children(recursive=True)}}, pid
+    except psutil.Error:
+        return {}, None
+
+
+def _under(path: str, var: Path) -> bool:
+    if not path.startswith("/"):
+        return False
+    p = Path(path)
+    return p == var or var in p.parents
+
+
+def _argv_names(argv: list[str], var: Path) -> bool:
+    """Whether an argument is a path under ``var`` (``--flag=<path>`` too).
+
+    A shell command string that merely mentions the path (``bash -c "... var ..."``) is not.
+    """
+    for arg in argv:
+        if arg.startswith("-") and "=" in arg:
+            arg = arg.split("=", 1)[1]
+        if _under(arg, var):
+            return True
+    return False
+
+
+def _stray_reason(proc: psutil.Process, cfg: Settings, session: int | None) -> str | None:
+    """Why a process outside the supervisord tree belongs to this stack (None: it does not).
+
+    The rules only ever match this stack's own ``var`` path or its own supervisord session,
+    so another engineer's stack (another ``var``) is never matched.
+    """
+    if session and os.getsid(proc.pid) == session:
+        return "sesión de supervisord"  # re-parented orphan while supervisord still runs
+    env = proc.environ()
+    if env.get(STACK_MARK) == str(cfg.var):
+        return "marca de entorno"
+    if _argv_names(proc.cmdline(), cfg.var):
+        return "argumento bajo var/"
+    # setproctitle wiped the environment (Airflow children): a file open under var/ (the
+    # metadata DB, a task log) still says whose it is
+    if not env and any(_under(f.path, cfg.var) for f in proc.open_files()):
+        return "fichero abierto bajo var/"
+    return None
+
+
+def stray_processes(cfg: Settings = settings) -> list[tuple[psutil.Process, str]]:
+    """Processes of this stack that supervisord does not know (orphans), with the reason.
+
+    A ``kill -9`` leaves the victim's children re-parented to init: supervisord never stops
+    them. They are found by supervisord's session, the environment mark, an argument under
+    the stack's ``var`` directory, or (environment wiped by ``setproctitle``) a file open
+    under it. The caller and its ancestors are never included.
 
     Args:
         cfg: settings whose ``var`` path identifies the stack.
     """
-    found: dict[int, psutil.Process] = {}
-    pid = supervisord_pid(cfg)
-    if pid:
-        try:
-            root = psutil.Process(pid)
-            if "supervisord" in " ".join(root.cmdline()):
-                found[root.pid] = root
-                for child in root.children(recursive=True):
-                    found[child.pid] = child
-        except psutil.Error:
-            pass
-    mark = str(cfg.var)
+    return _strays(cfg, *_supervised(cfg))
+
+
+def _strays(cfg: Settings, tree: dict[int, psutil.Process],
+            session: int | None) -> list[tuple[psutil.Process, str]]:
     me = {os.getpid(), *(p.pid for p in psutil.Process().parents())}
-    for proc in psutil.process_iter(["pid"]):
-        if proc.pid in found or proc.pid in me:
+    found: list[tuple[psutil.Process, str]] = []
+    for proc in psutil.process_iter():
+        if proc.pid in tree or proc.pid in me:
             continue
         try:
-            if proc.environ().get(STACK_MARK) == mark:
-                found[proc.pid] = proc
-                for child in proc.children(recursive=True):
-                    found[child.pid] = child
+            reason = _stray_reason(proc, cfg, session)
+        except (OSError, psutil.Error):
+            continue
+        if reason:
+            found.append((proc, reason))
+    return found
+
+
+def stack_processes(cfg: Settings = settings) -> list[psutil.Process]:
+    """Every live process of this stack: the supervisord tree plus its strays and their children.
+
+    Args:
+        cfg: settings whose ``var`` path identifies the stack (see :func:`stray_processes`).
+    """
+    found, session = _supervised(cfg)
+    for proc, _reason in _strays(cfg, dict(found), session):
+        found[proc.pid] = proc
+        try:
+            found.update({c.pid: c for c in proc.children(recursive=True)})
         except psutil.Error:
             continue
     return [p for p in found.values() if p.is_running()]

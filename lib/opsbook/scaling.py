@@ -11,14 +11,12 @@ worker, checking that no task ran to success twice.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from datetime import UTC, datetime
 
 import psutil
 
-from opsbook import celery_mode
+from opsbook import celery_mode, reaper
 from opsbook.dagruns import DagRunClient, parse_ts, wall_time_s
 from opsbook.settings import Settings, settings
 
@@ -100,18 +98,11 @@ def kill_worker_tree(pid: int) -> dict:
     Returns:
         ``{"main_pid", "orphans": [pids], "survivors": [pids]}`` (survivors should be empty).
     """
-    main = psutil.Process(pid)
-    children = main.children(recursive=True)
-    os.kill(pid, signal.SIGKILL)
-    orphans = [c for c in children if c.is_running()]
-    for child in orphans:
-        try:
-            os.kill(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    _, alive = psutil.wait_procs(orphans + [main], timeout=10)
-    return {"main_pid": pid, "orphans": sorted(c.pid for c in orphans),
-            "survivors": sorted(p.pid for p in alive)}
+    # SIGKILL for the orphans too (grace 0): the whole worker machine "dies" at once; the
+    # process group also catches a pool child forked while the tree was being read
+    report = reaper.kill_tree(pid, grace_s=0)
+    return {"main_pid": pid, "orphans": [o["pid"] for o in report["orphans"]],
+            "survivors": report["survivors"]}
 
 
 def _wait_for_tasks_on(proc: psutil.Process, min_running_s: float, timeout_s: float) -> dict:

@@ -12,7 +12,7 @@ import xmlrpc.client
 
 import psutil
 
-from opsbook import health
+from opsbook import health, reaper
 from opsbook import supervisor_conf as sup
 from opsbook.settings import Settings, settings
 from opsbook.stack_state import (
@@ -36,7 +36,11 @@ def _describe(procs: list[psutil.Process]) -> list[dict]:
 
 
 def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True) -> dict:
-    """Stop every program and supervisord, then verify by pid that nothing survived.
+    """Stop every program and supervisord, sweep the strays, verify by pid that nothing survived.
+
+    Strays are processes of this stack that supervisord does not know (children re-parented
+    to init after a ``kill -9``; see :func:`opsbook.health.stray_processes`): they are
+    reaped by pid (SIGTERM, SIGKILL after a grace) and reported.
 
     Args:
         cfg: the settings.
@@ -44,12 +48,16 @@ def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True)
         strict: raise when a process survives even SIGKILL.
 
     Returns:
-        ``{"stopped": n, "killed": [{pid, cmd}...], "survivors": [{pid, cmd}...]}``.
+        ``{"stopped": n, "killed": [{pid, cmd}...], "survivors": [{pid, cmd}...],
+        "strays": [{pid, cmd, reason}...]}``.
 
     Raises:
         StackError: (``strict``) a process of the stack is still alive at the end.
     """
-    procs = health.stack_processes(cfg)
+    strays = health.stray_processes(cfg)
+    swept = reaper.reap([p for p, _ in strays])
+    reasons = {p.pid: why for p, why in strays}
+    procs = health.stack_processes(cfg)  # a stray that survived the sweep is retried below
     if sup.is_running(cfg):
         for call in ("stopAllProcesses", "shutdown"):
             try:
@@ -72,7 +80,10 @@ def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True)
     for stale in (sup.socket_path(cfg), sup.pid_path(cfg)):
         if not survivors:
             stale.unlink(missing_ok=True)
-    result = {"stopped": len(known), "killed": killed, "survivors": _describe(survivors)}
+    result = {"stopped": len(known) + len(swept["orphans"]), "killed": killed,
+              "survivors": _describe(survivors),
+              "strays": [{**o, "reason": reasons.get(o["pid"], "hijo de huérfano")}
+                         for o in swept["orphans"]]}
     if survivors and strict:
         raise StackError(f"quedan procesos de la pila vivos tras 'down': {result['survivors']}")
     return result

@@ -107,6 +107,11 @@ assert runbook.automation_enabled()
 # `AirflowSchedulerDown` ve que el contador de heartbeat deja de cambiar; el runbook comprueba
 # el proceso, la salud de Airflow, la base de metadatos y los recursos, rearranca el
 # scheduler con supervisord y verifica que **un scheduler nuevo** late.
+#
+# Un `kill -9` mata un proceso, no a sus hijos: los workers del LocalExecutor quedarían vivos
+# como huérfanos que supervisord ya no conoce. El simulacro anota el árbol de procesos antes
+# de matar y, justo después, recoge por pid a los hijos que quedan (paso «hijos huérfanos del
+# scheduler recogidos»).
 
 # %%
 results = {}
@@ -127,6 +132,7 @@ if "pipeline_down" in results:
     assert r["incident"]["status"] == "recovered"
     assert r["rows_loaded"] == r["rows_expected"]
     assert r["impact"]["runs_delayed"] >= 1
+    assert r["reaped"]["orphans"] and r["reaped"]["survivors"] == []  # ningún huérfano vivo
 
 # %% [markdown]
 # ### 3.2 `data_corruption`: un archivo de aterrizaje corrupto

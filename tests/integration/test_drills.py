@@ -2,10 +2,12 @@
 
 Each drill injects a real fault and only observes: the alert goes through Prometheus and
 Alertmanager to the stack's receiver, whose runbook diagnoses and recovers. These tests check
-the outcome the course promises: recovered, row counts intact, stack healthy at the end, and
-a post-mortem generated from the recorded timeline.
+the outcome the course promises: recovered, row counts intact, stack healthy at the end, no
+orphan of the killed process left running, and a post-mortem generated from the recorded
+timeline.
 """
 
+import subprocess
 import threading
 
 import pytest
@@ -40,12 +42,31 @@ def test_drill_refuses_when_automation_is_off(live_stack):
     assert drills.restore_stack() == []
 
 
+def process_group(pgid):
+    """Live (non-zombie) pids in a process group, read with ps: independent of the reaper."""
+    out = subprocess.run(["ps", "-eo", "pid=,pgid=,stat="], capture_output=True, text=True,
+                         check=True).stdout
+    return [int(pid) for pid, group, stat in (line.split()[:3] for line in out.splitlines())
+            if int(group) == pgid and not stat.startswith("Z")]
+
+
 def test_pipeline_down(live_stack):
+    from opsbook import health
+
     result = drills.run("pipeline_down")
     check_common(result, "pipeline_down")
     assert result["ok"], [e for e in result["events"] if e["ok"] is False]
     assert result["mttr_s"] > 0 and result["impact"]["runs_delayed"] >= 1
     assert result["rows_loaded"] == result["rows_expected"]
+    # kill -9 of the scheduler leaves its LocalExecutor workers behind: the drill reaps them
+    killed = next(e for e in result["events"] if e["step"] == "kill -9 del scheduler")
+    reaped = result["reaped"]
+    assert reaped["orphans"], "the killed scheduler had no children: nothing was checked"
+    assert reaped["survivors"] == []
+    assert all(o["pid"] != killed["detail"]["pid"] for o in reaped["orphans"])
+    # supervisord starts the scheduler as its process group's leader: nothing is left in it
+    assert process_group(killed["detail"]["pid"]) == []
+    assert [(p.pid, why) for p, why in health.stray_processes(live_stack)] == []
     drills.save_evidence(result)
 
 

@@ -80,6 +80,8 @@ def _down(args: argparse.Namespace) -> int:
     from opsbook import stack
 
     result = stack.down(strict=False)
+    for proc in result["strays"]:
+        print(f"AVISO: huérfano de la pila barrido {proc['pid']} ({proc['reason']}): {proc['cmd']}")
     for proc in result["killed"]:
         print(f"AVISO: proceso {proc['pid']} no paró a tiempo; enviado SIGKILL: {proc['cmd']}")
     if result["survivors"]:

@@ -1,0 +1,185 @@
+"""The reaper against real process trees: ``kill -9`` of a parent leaves its children running;
+:func:`opsbook.reaper.kill_tree` records them first and leaves none behind.
+
+Also :func:`opsbook.health.stray_processes`, which ``opsbook stack down`` uses to sweep such
+orphans: it must find processes that name or hold this stack's ``var`` directory and nothing
+that belongs to another one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from opsbook import health, reaper
+from opsbook.settings import settings
+
+pytestmark = pytest.mark.unit
+
+SLEEPER = "import time; time.sleep(120)"
+STUBBORN = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "print('listo', flush=True); time.sleep(120)")
+DETACHER = ("import subprocess, sys; "
+            f"p = subprocess.Popen([sys.executable, '-c', {SLEEPER!r}]); print(p.pid)")
+# A parent with three children: one that exits on SIGTERM, one that ignores it, and one
+# already re-parented away from the parent (its intermediate exited) but still in its group.
+PARENT = f"""
+import subprocess, sys, time
+py = sys.executable
+plain = subprocess.Popen([py, '-c', {SLEEPER!r}])
+stubborn = subprocess.Popen([py, '-c', {STUBBORN!r}], stdout=subprocess.PIPE)
+stubborn.stdout.readline()
+detacher = subprocess.Popen([py, '-c', {DETACHER!r}], stdout=subprocess.PIPE)
+detached = int(detacher.stdout.readline())
+detacher.wait()
+print(plain.pid, stubborn.pid, detached, flush=True)
+time.sleep(120)
+"""
+
+
+def running(pid: int) -> bool:
+    """Independent of psutil: the process exists and is not a zombie (/proc state)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_gone(pids: list[int], timeout_s: float = 10.0) -> list[int]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and any(running(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if running(p)]
+
+
+@pytest.fixture
+def tree():
+    """A real process tree; yields (parent Popen, [plain, stubborn, detached] pids)."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE,
+                              start_new_session=True)  # a group leader, like supervisord's
+    children = [int(x) for x in parent.stdout.readline().split()]
+    yield parent, children
+    for pid in [parent.pid, *children]:  # never leave a test process behind
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    parent.wait()
+
+
+def test_plain_kill_9_leaves_the_children_running(tree):
+    # the defect the reaper exists for: SIGKILL of the parent does not reach its children
+    parent, children = tree
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    time.sleep(0.5)
+    assert all(running(p) for p in children)
+    assert all(psutil.Process(p).ppid() != parent.pid for p in children)
+
+
+def test_kill_tree_reaps_every_orphan(tree):
+    parent, children = tree
+    plain, stubborn, detached = children
+    report = reaper.kill_tree(parent.pid, grace_s=1.0)
+    parent.wait()
+    assert not running(parent.pid)
+    assert wait_gone(children) == []
+    assert {o["pid"] for o in report["orphans"]} == set(children)
+    assert plain in report["terminated"] and detached in report["terminated"]
+    assert report["killed"] == [stubborn]  # ignored SIGTERM: SIGKILL after the grace
+    assert report["survivors"] == []
+    assert report["pid"] == parent.pid and report["killed_at"] <= time.time()
+
+
+def test_reap_touches_only_the_given_processes(tree):
+    parent, children = tree
+    bystander = subprocess.Popen([sys.executable, "-c", SLEEPER])
+    try:
+        report = reaper.reap([psutil.Process(children[0])], grace_s=0)
+        assert report["killed"] == [children[0]] and report["terminated"] == []
+        assert wait_gone([children[0]]) == []
+        assert running(bystander.pid) and running(parent.pid)
+        assert all(running(p) for p in children[1:])
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_reap_skips_a_process_that_already_exited():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    handle = psutil.Process(proc.pid)
+    proc.wait()
+    assert reaper.reap([handle], grace_s=0.2) == {
+        "orphans": [], "terminated": [], "killed": [], "survivors": []}
+
+
+@pytest.fixture
+def strays(tmp_path):
+    """Processes that belong to a fake stack in ``tmp_path/var`` and some that do not."""
+    var = tmp_path / "var"
+    (var / "airflow").mkdir(parents=True)
+    other = tmp_path / "other" / "var"
+    other.mkdir(parents=True)
+    # the path comes on stdin: in the argv it would match the argv rule instead
+    holder = ("import sys, time; f = open(sys.stdin.readline().strip(), 'a'); "
+              "print('listo', flush=True); time.sleep(120)")
+    specs = {
+        # cmdline names a file under var/ (like prometheus --config.file=<var>/run/...)
+        "argv": ([sys.executable, "-c", SLEEPER, f"--config.file={var}/run/x.yml"], None),
+        # environment wiped (setproctitle), metadata DB open under var/
+        "open_file": ([sys.executable, "-c", holder], {}, var / "airflow" / "airflow.db"),
+        # the stack's environment mark
+        "mark": ([sys.executable, "-c", SLEEPER], {"OPSBOOK_STACK_ID": str(var)}),
+        # not ours: another stack's mark, files and paths; a shell string mentioning var/
+        "other_mark": ([sys.executable, "-c", SLEEPER], {"OPSBOOK_STACK_ID": str(other)}),
+        "other_file": ([sys.executable, "-c", holder], {}, other / "airflow.db"),
+        "other_argv": ([sys.executable, "-c", SLEEPER, f"{var}-old/run/x.yml"], None),
+        "shell_string": ([sys.executable, "-c", SLEEPER, f"OPSBOOK_VAR_DIR={var} x"], None),
+        "kernel": ([sys.executable, "-c", holder], {"OPSBOOK_VAR_DIR": str(var)},
+                   var / "warehouse.db"),  # a notebook kernel reading the stack's warehouse
+    }
+    procs = {}
+    for name, (argv, env, *held) in specs.items():
+        procs[name] = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, text=True)
+        if held:
+            procs[name].stdin.write(f"{held[0]}\n")
+            procs[name].stdin.flush()
+            assert procs[name].stdout.readline().strip() == "listo"
+    yield dataclasses.replace(settings, var=var), procs
+    for proc in procs.values():
+        proc.kill()
+        proc.wait()
+
+
+def test_stray_processes_match_only_this_stacks_var_dir(strays):
+    cfg, procs = strays
+    found = {p.pid: why for p, why in health.stray_processes(cfg)}
+    names = {name for name, proc in procs.items() if proc.pid in found}
+    assert names == {"argv", "open_file", "mark"}
+    assert found[procs["open_file"].pid] == "fichero abierto bajo var/"
+    assert found[procs["mark"].pid] == "marca de entorno"
+    assert found[procs["argv"].pid] == "argumento bajo var/"
+
+
+def test_down_sweeps_the_strays_and_spares_other_stacks(strays):
+    from opsbook.stack_control import down
+
+    cfg, procs = strays
+    result = down(cfg, timeout_s=10)
+    ours = {"argv", "open_file", "mark"}
+    swept = {o["pid"]: o["reason"] for o in result["strays"]}
+    assert swept == {procs[n].pid: why for n, why in (
+        ("argv", "argumento bajo var/"), ("open_file", "fichero abierto bajo var/"),
+        ("mark", "marca de entorno"))}
+    assert result["survivors"] == [] and result["stopped"] == 3
+    assert wait_gone([procs[n].pid for n in ours]) == []
+    assert all(running(p.pid) for n, p in procs.items() if n not in ours)
