@@ -105,8 +105,9 @@ def precheck(kind: str | None = None) -> None:
     """Refuse to drill on an unhealthy stack or with automation off.
 
     Also waits (bounded) until the DAG is idle and, when ``kind`` is given, until the alert
-    of the previous incident of that kind resolved: Alertmanager sends nothing new for an
-    alert that never stopped firing, so a fault injected before that would go unanswered.
+    of the previous incident of that kind resolved and Alertmanager holds no active alert of
+    that kind (:func:`firing_alerts`): Alertmanager sends nothing new for an alert that never
+    stopped firing, so a fault injected before that would go unanswered.
 
     Raises:
         DrillRefused: with the Spanish reason and the command that fixes it.
@@ -127,9 +128,9 @@ def precheck(kind: str | None = None) -> None:
             raise DrillRefused("hay un incidente en curso: espera a que el runbook termine")
         time.sleep(1.0)
     deadline = time.monotonic() + 300
-    while kind and any(i.type == kind and i.resolved_at is None and i.finished
-                       and time.time() - store.path(i.id).stat().st_mtime < 900
-                       for i in store.all()):
+    while kind and (any(i.type == kind and i.resolved_at is None and i.finished
+                        and time.time() - store.path(i.id).stat().st_mtime < 900
+                        for i in store.all()) or firing_alerts(kind)):
         if time.monotonic() > deadline:
             raise DrillRefused(f"la alerta del último incidente {kind} sigue activa: espera a "
                                "que se resuelva antes de repetir el simulacro")
@@ -139,6 +140,32 @@ def precheck(kind: str | None = None) -> None:
     except TimeoutError as exc:
         raise DrillRefused(f"{DAG_ID} tiene ejecuciones en curso ({active_runs()}): "
                            "espera a que terminen") from exc
+
+
+def firing_alerts(kind: str, url: str | None = None) -> list[str]:
+    """Names of the alerts Alertmanager holds active now that open incidents of ``kind``.
+
+    An alert firing without an incident (it fired while automation was off, or right after
+    ``stack up`` while the new scheduler had not yet sent its first heartbeat) would swallow
+    the drill's fault just the same: Alertmanager notifies nothing new for it.
+
+    Args:
+        kind: incident type of the catalog (``pipeline_down`` ...).
+        url: Alertmanager base URL (default: this stack's).
+    """
+    import json
+    import urllib.request
+
+    from opsbook.incidents import catalog
+    from opsbook.settings import settings
+
+    base = url or settings.alertmanager_url
+    query = f"{base}/api/v2/alerts?active=true&silenced=false&inhibited=false"
+    with urllib.request.urlopen(query, timeout=5) as resp:  # noqa: S310 - loopback
+        alerts = json.load(resp)
+    cat = catalog()
+    return sorted({a["labels"].get("alertname", "?") for a in alerts
+                   if (m := cat.match(a.get("labels", {}))) is not None and m.key == kind})
 
 
 def active_runs() -> list[str]:
