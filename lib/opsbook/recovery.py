@@ -37,6 +37,7 @@ def restart_component(name: str, ctx: dict[str, Any], timeout_s: float = 60.0) -
     ctx["restarted_at"] = time.time()
     if before:
         stack.stop_component(name)
+    reaped = _reap_strays()
     # ask supervisord to start it without waiting for health: verification measures that
     from opsbook import supervisor_conf
 
@@ -46,10 +47,23 @@ def restart_component(name: str, ctx: dict[str, Any], timeout_s: float = 60.0) -
     while time.monotonic() < deadline:
         pid = stack.component_pid(name)
         if pid and pid != before and diagnostics.psutil.pid_exists(pid):
-            return Outcome(True, {"componente": name, "pid_anterior": before, "pid_nuevo": pid})
+            return Outcome(True, {"componente": name, "pid_anterior": before, "pid_nuevo": pid,
+                                  "huerfanos_recogidos": reaped})
         time.sleep(0.5)
     return Outcome(False, {"componente": name, "pid_anterior": before, "pid": pid,
                            "error": f"no arrancó en {timeout_s:.0f} s"})
+
+
+def _reap_strays() -> list[int]:
+    """Stop this stack's orphans (children of a crashed component) before restarting it.
+
+    A component that crashed (``kill -9``, OOM killer) leaves its children re-parented to
+    init; supervisord never stops them and they keep memory and slots. Returns their pids.
+    """
+    from opsbook import health, reaper
+
+    strays = [proc for proc, _reason in health.stray_processes(settings)]
+    return [o["pid"] for o in reaper.reap(strays, grace_s=1.0)["orphans"]] if strays else []
 
 
 def restart_scheduler(ctx: dict[str, Any]) -> Outcome:

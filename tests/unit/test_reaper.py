@@ -183,3 +183,16 @@ def test_down_sweeps_the_strays_and_spares_other_stacks(strays):
     assert result["survivors"] == [] and result["stopped"] == 3
     assert wait_gone([procs[n].pid for n in ours]) == []
     assert all(running(p.pid) for n, p in procs.items() if n not in ours)
+
+
+def test_scheduler_restart_reaps_the_orphans_of_the_crash(monkeypatch):
+    from opsbook import recovery
+
+    child = subprocess.Popen([sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "listo"  # TERM ignored, like a LocalExecutor worker
+    proc = psutil.Process(child.pid)
+    monkeypatch.setattr(health, "stray_processes", lambda cfg: [(proc, "huérfano de prueba")])
+    assert recovery._reap_strays() == [child.pid]
+    assert child.wait(timeout=10) == -signal.SIGKILL
+    monkeypatch.setattr(health, "stray_processes", lambda cfg: [])
+    assert recovery._reap_strays() == []
