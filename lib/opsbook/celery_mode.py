@@ -220,19 +220,23 @@ def celery_app(cfg: Settings = settings):
     return app
 
 
-def worker_ping(cfg: Settings = settings, timeout_s: float = 3.0) -> dict[str, bool]:
+def worker_ping(
+    cfg: Settings = settings, timeout_s: float = 3.0, expected: int | None = None
+) -> dict[str, bool]:
     """``celery inspect ping`` of this stack's workers.
 
     Args:
         cfg: settings.
         timeout_s: seconds to wait for the replies.
+        expected: stop waiting as soon as this many workers replied (default: wait the
+            whole ``timeout_s``, so every live worker is heard).
 
     Returns:
         Celery node name → True for every worker that answered ``pong``.
     """
     app = celery_app(cfg)
     try:
-        replies = app.control.inspect(timeout=timeout_s).ping() or {}
+        replies = app.control.inspect(timeout=timeout_s, limit=expected).ping() or {}
     finally:
         app.close()
     return {node: reply.get("ok") == "pong" for node, reply in sorted(replies.items())}
@@ -332,7 +336,8 @@ def scale(
     hosts = {worker_hostname(n, cfg) for n in range(1, workers + 1)}
     deadline = time.monotonic() + timeout_s
     while True:
-        pong = worker_ping(cfg, timeout_s=2.0)
+        # Removed workers were stopped (and waited for) above, so the wanted replies suffice.
+        pong = worker_ping(cfg, timeout_s=2.0, expected=len(hosts) or None)
         alive = {h for h, ok in pong.items() if ok}
         if hosts <= alive and not (alive - hosts):
             break

@@ -101,6 +101,11 @@ class DagRunClient:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/tries"
         return self._json("GET", path)["task_instances"]
 
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        """Value of one XCom of a task instance (by default what the task returned)."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+        return self._json("GET", path)["value"]
+
     def close(self) -> None:
         """Close the HTTP connection pool."""
         self.http.close()

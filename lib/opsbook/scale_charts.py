@@ -11,36 +11,50 @@ from typing import Any
 from opsbook.loadgen import LoadReport
 
 
-def speedup_chart(rows: list[dict]) -> Any:
-    """Bar chart of wall time and speed-up per (workers × slots) for each fan-out DAG.
+def speedup_chart(rows: list[dict], cores: int | None = None) -> Any:
+    """Wall time, speed-up and (CPU-bound DAG) cores used per (workers × slots) configuration.
 
     Args:
         rows: output of :func:`opsbook.scaling.scale_out_experiment`.
+        cores: CPU cores of the machine (the ceiling line of the third panel).
 
     Returns:
         The matplotlib figure.
     """
+    import os
+
     import matplotlib.pyplot as plt
 
+    cores = cores or os.cpu_count() or 1
     dags = list(dict.fromkeys(r["dag_id"] for r in rows))
     configs = list(dict.fromkeys(f"{r['workers']}×{r['concurrency']}" for r in rows))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     width = 0.8 / max(1, len(dags))
     for i, dag in enumerate(dags):
         mine = [r for r in rows if r["dag_id"] == dag]
         xs = [configs.index(f"{r['workers']}×{r['concurrency']}") + i * width for r in mine]
         axes[0].bar(xs, [r["wall_s"] for r in mine], width, label=dag)
         axes[1].bar(xs, [r["speedup"] for r in mine], width, label=dag)
+        if any("cores_used" in r for r in mine):
+            axes[2].bar([configs.index(f"{r['workers']}×{r['concurrency']}") for r in mine],
+                        [r.get("cores_used", 0) for r in mine], 0.5, label=dag,
+                        color=f"C{i}")
     for ax in axes:
-        ax.set_xticks([c + width * (len(dags) - 1) / 2 for c in range(len(configs))], configs)
         ax.set_xlabel("workers × ranuras por worker")
         ax.legend()
+    for ax in axes[:2]:
+        ax.set_xticks([c + width * (len(dags) - 1) / 2 for c in range(len(configs))], configs)
+    axes[2].set_xticks(range(len(configs)), configs)
     axes[0].set_ylabel("tiempo de la ejecución (s, encolada → fin)")
     axes[0].set_title("Duración del fan-out de 16 tareas")
     axes[1].set_ylabel("aceleración frente a 1×2 (veces)")
-    axes[1].axhline(2.0, color="grey", linestyle="--", linewidth=1)
-    axes[1].text(0, 2.05, "2 núcleos", color="grey")
-    axes[1].set_title("Aceleración: E/S escala, CPU choca con 2 núcleos")
+    axes[1].axhline(1.0, color="grey", linestyle=":", linewidth=1)
+    axes[1].set_title("Aceleración: la E/S escala, la CPU no")
+    axes[2].axhline(cores, color="grey", linestyle="--", linewidth=1)
+    axes[2].text(-0.4, cores * 1.02, f"{cores} núcleos (techo)", color="grey")
+    axes[2].set_ylim(0, cores * 1.25)
+    axes[2].set_ylabel("núcleos ocupados por el cálculo (CPU s / s)")
+    axes[2].set_title("CPU usada por el fan-out de CPU")
     fig.tight_layout()
     return fig
 

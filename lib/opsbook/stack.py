@@ -181,11 +181,16 @@ def up(
     for folder in (cfg.log_dir, cfg.run_dir, drill_dags_dir(cfg)):
         folder.mkdir(parents=True, exist_ok=True)
     service_configs.write_all(cfg)
-    if not sup.is_running(cfg):  # cold start: the front door points at the blue api-server
+    # The plan has only the blue slot: a green slot left serving by a deploy is dropped on a
+    # (re)plan, so the front door goes back to blue (a mode switch restarts it anyway).
+    repoint = service_configs.front_door_port(cfg) != cfg.ports.airflow
+    if repoint or not sup.is_running(cfg):
         service_configs.front_door_upstream(cfg.ports.airflow, cfg)
     progs = plan(cfg, executor, workers)
     check_ports(cfg, progs, states(cfg))
-    apply_programs(progs, cfg, {**wanted, "started_at": time.time()})
+    apply_programs(progs, cfg, {**wanted, "started_at": time.time(), "live_slots": ["blue"]})
+    if repoint and states(cfg).get("front-door", {}).get("statename") == "RUNNING":
+        service_configs.reload_front_door(cfg)
     now = states(cfg)
     rpc = sup.rpc(cfg)
     migrate = None

@@ -10,8 +10,10 @@ and the raw report for the charts.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from opsbook import deploy
 from opsbook.loadgen import LoadGenerator, LoadReport, fetch_token
@@ -19,6 +21,29 @@ from opsbook.settings import Settings, settings
 
 TAIL_S = 3.0
 """Seconds of load kept after the operation ends (the chart shows the recovery)."""
+
+PASSWORDS_VAR = "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"
+"""Airflow's users file (name → password): what :func:`broken_release_env` gets wrong."""
+
+
+def broken_release_env(folder: Path) -> dict[str, str]:
+    """Environment of a release that boots healthy but fails its smoke test (step 4).
+
+    The release ships a users file that exists and is valid, with the course users and the
+    wrong passwords: the api-server starts and reports healthy, but nobody can log in, so the
+    smoke test cannot even get a token. (A missing file would crash it at boot instead, at
+    step 2, which is a different failure.) Pass the result as ``green_env``.
+
+    Args:
+        folder: where to write the wrong ``passwords.json`` (e.g. a temporary directory).
+
+    Returns:
+        ``{AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: <path>}``.
+    """
+    path = Path(folder) / "passwords_equivocadas.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"admin": "no-es-la-clave", "student": "tampoco"}))
+    return {PASSWORDS_VAR: str(path)}
 
 
 def _token(cfg: Settings) -> str:
@@ -51,6 +76,11 @@ def naive_restart_under_load(
 ) -> dict:
     """Restart the serving api-server in place (stop, start) while ``rate`` req/s hit it.
 
+    The restart counts as done when the api-server answers through the front door *and* its
+    execution API is built (its first ``/execution`` request blocks it ~7 s; a deploy warms
+    the new slot the same way before the switch). Otherwise the cold server would stall under
+    the next user of that API, e.g. the workers running a deploy's smoke test.
+
     Returns:
         ``{"component", "restart_s", "load", "report"}``.
     """
@@ -75,6 +105,8 @@ def _stop(name: str, cfg: Settings) -> None:
 
 
 def _start_and_wait(name: str, cfg: Settings, timeout_s: float) -> None:
+    import httpx
+
     from opsbook import supervisor_conf as sup
     from opsbook.health import http_ok
 
@@ -85,6 +117,8 @@ def _start_and_wait(name: str, cfg: Settings, timeout_s: float) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{name} no volvió a responder en {timeout_s:.0f} s")
         time.sleep(0.5)
+    httpx.get(f"{cfg.front_door_url}/execution/health",
+              timeout=max(5.0, deadline - time.monotonic())).raise_for_status()
 
 
 def compare(blue_green: dict, naive: dict) -> dict:

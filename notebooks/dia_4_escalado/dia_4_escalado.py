@@ -34,16 +34,21 @@ n_v3 = 100            # registros escritos con el esquema actual v3
 semilla = 7           # semilla del generador de datos legacy
 ruta_carga = "dag"    # "dag": pipeline_ventas en el stack; "directa": load_customers sin Airflow
 timeout_dag_s = 600   # plazo para que termine la tarea customers de pipeline_ventas
+espera_io_s = 1.0             # segundos que espera cada tarea del fan-out de E/S
+rondas_cpu = 4_500_000        # hashes SHA-256 por tarea del fan-out de CPU (≈ 1 s de CPU)
+tasa_rps = 20.0               # peticiones/s a la puerta de entrada durante los despliegues
+espera_caida_s = 8.0          # duración de las tareas del simulacro kill -9 de un worker
+espera_retiro_s = 5.0         # duración de las tareas mientras se retira un worker en caliente
 
 # %%
 import pandas as pd
 from IPython.display import Markdown, display
-
-from opsbook import customers, evidence, versioning, versioning_nb
+from opsbook import customers, day4, evidence, versioning, versioning_nb
 from opsbook.avro_compat import check
 from opsbook.schema_registry import DataLossError, registry
 
 versioning_nb.validate_params(n_v1, n_v2, n_v3, semilla, ruta_carga, timeout_dag_s)
+day4.check_params(espera_io_s, rondas_cpu, tasa_rps, espera_caida_s, espera_retiro_s)
 reg = registry()
 pd.set_option("display.max_colwidth", 120)
 print("versiones registradas:", [f"v{v}" for v in reg.versions], "· actual: v" + str(reg.latest))
@@ -355,18 +360,253 @@ display(Markdown(f"""
 """))
 
 # %% [markdown]
-# ## Escalado horizontal y despliegue blue-green
+# ## Escalado horizontal con CeleryExecutor
 #
-# Esta parte del día se ejecuta todavía fuera del cuaderno, con los mismos helpers que usarán
-# sus celdas (`notebooks/dia_4_escalado/secciones/escalado_deploy.py` es su borrador):
+# **Escalar en vertical** es darle más CPU o memoria a la misma máquina: sencillo, pero con
+# techo (el hardware) y a menudo con parada. **Escalar en horizontal** es añadir instancias que
+# trabajan en paralelo: más coordinación, pero sin techo teórico y sin parada. En Airflow el
+# escalado horizontal lo da el `CeleryExecutor`: el scheduler deja cada tarea en una cola de
+# **Redis** y cualquier **worker** libre la recoge; los metadatos viven en **PostgreSQL**, que sí
+# admite varios schedulers y workers a la vez (SQLite no).
 #
-# ```bash
-# opsbook stack up --executor celery --workers 2   # CeleryExecutor + PostgreSQL + Redis
-# opsbook stack scale --workers 3                  # añade o retira workers en vivo
-# ./deploy-zero-downtime.sh v2                     # blue-green en seis pasos, con registro
-# opsbook stack up                                 # vuelve al modo por defecto (Local + SQLite)
-# ```
+# Cambiamos la pila a modo Celery con 2 workers (lo mismo que
+# `opsbook stack up --executor celery --workers 2`). La salud de los workers no aparece en
+# `/api/v2/monitor/health`: se comprueba con `celery inspect ping`. Y, como el resto de la pila,
+# los workers solo escuchan en `127.0.0.1` (se arrancan con `--skip-serve-logs`: su servidor de
+# logs escucharía en todas las interfaces).
+
+# %%
+import tempfile
+
+from opsbook import (
+    celery_mode,
+    dag_releases,
+    deploy,
+    health,
+    scale_charts,
+    scaling,
+    stack,
+    worker_loss,
+    zero_downtime,
+)
+
+estado = stack.up(executor="celery", workers=2, timeout_s=900, progress=False)
+pong = celery_mode.worker_ping()
+expuestos = health.non_loopback_listeners()
+print("modo:", estado["mode"], "· workers:", pong, "· escuchando fuera de 127.0.0.1:", expuestos)
+
+# %%
+assert estado["healthy"] and estado["mode"]["executor"] == "celery"
+assert len(pong) == 2 and all(pong.values())
+assert expuestos == [], "ningún proceso de la pila puede escuchar fuera de 127.0.0.1"
+
+# %% [markdown]
+# ### Retirar un worker en caliente
 #
-# `make test` los comprueba contra la pila real en `tests/integration/test_celery.py` y
-# `tests/integration/test_blue_green.py` (despliegue bajo carga sin peticiones fallidas y
-# rollback de una versión green que no pasa su prueba de humo).
+# Escalar también es **quitar** workers sin perder trabajo. `opsbook stack scale --workers 1`
+# manda SIGTERM al worker 2: Celery hace una *parada en caliente* (deja de aceptar tareas,
+# termina las que está ejecutando y sale). Lo hacemos mientras el worker 2 ejecuta tareas de
+# `fanout_io` que duran `espera_retiro_s` segundos: deben terminar bien **al primer intento**.
+
+# %%
+retiro = worker_loss.warm_shutdown_experiment(sleep_s=espera_retiro_s)
+print(f"retirados: {retiro['removed']} en {retiro['stop_s']} s · proceso terminado: {retiro['worker_exited']}")
+display(pd.DataFrame(retiro["tasks"]).T)
+
+# %%
+assert retiro["state"] == "success" and retiro["removed"] == ["worker-2"] and retiro["worker_exited"]
+assert retiro["tasks"], "el worker 2 no ejecutaba ninguna tarea al retirarlo"
+assert all(t["state"] == "success" and t["try_number"] == 1 for t in retiro["tasks"].values())
+
+# %% [markdown]
+# ### Simulacro: un worker muere a mitad de ejecución (`kill -9`)
+#
+# Volvemos a 2 workers, lanzamos 4 tareas largas y matamos con `kill -9` al worker 2 mientras
+# ejecuta las suyas; después matamos por pid sus procesos hijos huérfanos (en una máquina que se
+# apaga tampoco sobreviven). El scheduler deja de recibir el latido (*heartbeat*) de esas
+# tareas: con la configuración de clase (`task_instance_heartbeat_timeout=20`, comprobación cada
+# 5 s) las marca como fallidas y, como tienen reintentos, las repite en el worker que queda. Con
+# los valores por defecto (300 s) tardaría más de 5 minutos.
+
+# %%
+caida = worker_loss.worker_kill_experiment(victim=2, sleep_s=espera_caida_s, active=4, restore=False)
+evidence.save_json(4, "caida_worker", caida, "Simulacro kill -9 de un worker Celery")
+print(f"detección {caida['detect_s']} s · reintento {caida['retry_s']} s tras el kill -9 · "
+      f"huérfanos eliminados: {caida['cleanup']['orphans']}")
+display(pd.DataFrame(caida["per_task"]).T)
+
+# %%
+assert caida["state"] == "success" and caida["killed_tasks"]
+assert caida["cleanup"]["orphans"] and caida["cleanup"]["survivors"] == [], "quedan procesos huérfanos vivos"
+assert all(v["try1_state"] == "failed" and v["final_state"] == "success" and v["tries"] == 2
+           for v in caida["per_task"].values())
+assert caida["double_success"] == [] and caida["max_tries"] == 2, "ninguna tarea termina bien dos veces"
+assert caida["retry_s"] is not None and caida["retry_s"] < 120
+
+# %% [markdown]
+# ### Experimento: el mismo fan-out con 1×2, 2×2 y 1×8 ranuras
+#
+# Dos DAGs con 16 tareas independientes: `fanout_io` (cada tarea **espera**, como quien llama a
+# una API) y `fanout_cpu` (cada tarea **calcula** una cantidad fija de hashes y devuelve los
+# segundos de CPU que usó). Ejecutamos cada uno con 1 worker de 2 ranuras (la referencia),
+# 2 workers de 2 ranuras y 1 worker de 8 ranuras. El tiempo de cada ejecución sale de la API
+# REST (de *encolada* a *fin*). Para el fan-out de CPU medimos además cuántos **núcleos** ocupó
+# el cálculo de media (segundos de CPU de sus tareas ÷ segundos de reloj).
+
+# %%
+filas = scaling.scale_out_experiment(
+    confs={"fanout_io": {"sleep_s": espera_io_s}, "fanout_cpu": {"rounds": rondas_cpu}},
+    restore=scaling.CONFIGS[-1],
+)
+escalado = day4.scale_frame(filas)
+acel = day4.speedups(filas)
+evidence.save_frame(4, "escalado_fanout", escalado, "Tiempo y aceleración del fan-out por configuración")
+fig = scale_charts.speedup_chart(filas, day4.cores())
+evidence.save_figure(4, "escalado_fanout", fig, "Aceleración E/S frente a CPU y núcleos usados")
+display(escalado)
+
+# %% [markdown]
+# La E/S acelera con cada ranura nueva: las tareas esperan, y esperar en paralelo no cuesta
+# CPU. La CPU se estanca en cuanto los 2 núcleos están llenos: cada tarea calcula ~1 s y gasta
+# además ~1 s de CPU en arrancar su proceso de Airflow; con 2 ranuras aún quedan huecos entre
+# tareas, con 4 ya no, y 8 ranuras no añaden nada. La última columna lo mide: el cálculo nunca
+# ocupa más núcleos de los que tiene la máquina, por muchas ranuras que haya. Ese es el techo de
+# escalar dentro de una sola máquina. Las comprobaciones comparan en relativo y con margen: la
+# máquina es compartida y los tiempos absolutos varían de una ejecución a otra.
+
+# %%
+assert set(escalado["state"]) == {"success"}
+assert acel["io"][4] > 1.2 and acel["io"][8] > 1.5, "la E/S debe acelerar claramente con más ranuras"
+assert acel["cpu"][8] < 0.75 * acel["io"][8], "la CPU escala claramente peor que la E/S"
+assert escalado["cores_used"].dropna().max() <= day4.cores() + 0.1, "nunca más CPU que núcleos"
+
+# %% [markdown]
+# ## Despliegue blue-green sin tiempo de inactividad
+#
+# Los usuarios y los workers entran por la **puerta de entrada** (nginx en `127.0.0.1`), que
+# reenvía al api-server activo (**blue**). Desplegar es
+# (`./deploy-zero-downtime.sh VERSION`, que llama a `opsbook deploy`):
+#
+# 1. comprobar la compatibilidad de los datos (el comprobador de esquemas de la sección anterior);
+# 2. arrancar la versión nueva (**green**) al lado, en otro puerto (en modo Celery, también un
+#    segundo scheduler: PostgreSQL admite varios);
+# 3. health checks de green;
+# 4. pruebas de humo contra green (la API lista los DAGs y un DAG de humo termina bien) y
+#    **calentarla**: la primera petición a su API de ejecución tarda ~7 s y bloquea el servidor;
+# 5. cambiar el tráfico: reescribir el upstream de nginx, `nginx -t` y `nginx -s reload` (las
+#    peticiones en vuelo terminan en los procesos viejos de nginx);
+# 6. drenar y retirar blue.
+#
+# Un generador de carga envía al menos 20 peticiones/s (salud + una llamada autenticada) durante
+# todo el despliegue y cuenta como fallida cada respuesta que no sea 2xx, cada error de conexión
+# y cada respuesta que tarde más de 2 s. Como referencia medimos antes, con la misma carga, un
+# **reinicio ingenuo** del único api-server.
+
+# %%
+ingenuo = zero_downtime.naive_restart_under_load(rate=tasa_rps)
+print(f"reinicio ingenuo: {ingenuo['load']['failed']} de {ingenuo['load']['requests']} peticiones fallidas "
+      f"({ingenuo['load']['longest_outage_s']} s sin servicio)")
+
+# %% [markdown]
+# ### Rollback: una versión green rota nunca recibe tráfico
+#
+# Primero desplegamos, con la misma carga, una versión que trae mal el fichero de usuarios
+# (existe y es válido, pero con otras contraseñas). Arranca y está sana, pero **falla la prueba
+# de humo** (nadie puede autenticarse): el despliegue se detiene en el paso 4, para green, y
+# blue sigue sirviendo sin que los clientes lo noten.
+
+# %%
+rota = zero_downtime.deploy_under_load("v2-rota", rate=tasa_rps, echo=None,
+                                       green_env=zero_downtime.broken_release_env(tempfile.mkdtemp()))
+print("paso fallido:", rota["failed_step"], "·", rota["reason"][:160])
+print("peticiones fallidas durante el intento:", rota["load"]["failed"], "de", rota["load"]["requests"])
+
+# %%
+registro = (evidence.day_dir(4) / deploy.LOG_NAME).read_text()
+assert not rota["ok"] and rota["failed_step"] == 4, rota["reason"]
+assert deploy.active_slot() == "blue", "la puerta de entrada no se movió"
+assert "api-server-green" not in stack.status()["components"], "green quedó parada y retirada"
+assert rota["load"]["failed"] == 0, "el intento fallido no afecta a los clientes"
+assert "FALLO" in registro and "[rollback]" in registro
+
+# %% [markdown]
+# ### El despliegue bueno, bajo la misma carga
+
+# %%
+azul_verde = zero_downtime.deploy_under_load("v2", rate=tasa_rps)
+comparacion = zero_downtime.compare(azul_verde, ingenuo)
+evidence.save_json(4, "despliegue_carga", comparacion, "Peticiones fallidas: blue-green frente a reinicio")
+fig = scale_charts.load_timeline_chart({"blue-green": azul_verde["report"], "reinicio ingenuo": ingenuo["report"]})
+evidence.save_figure(4, "despliegue_carga", fig, "Línea de tiempo de la carga en ambos despliegues")
+display(pd.DataFrame({"blue-green": comparacion["blue_green"], "reinicio ingenuo": comparacion["naive_restart"]}))
+
+# %%
+assert azul_verde["ok"], azul_verde["reason"]
+assert [s["step"] for s in azul_verde["steps"]] == [1, 2, 3, 4, 5, 6]
+assert deploy.active_slot() == "green"
+assert azul_verde["load"]["failed"] == 0, "el despliegue blue-green no debe perder ni una petición"
+assert azul_verde["load"]["achieved_rate"] >= 20
+assert ingenuo["load"]["failed"] > 0, "el reinicio ingenuo sí deja a los clientes sin servicio"
+
+# %% [markdown]
+# ### El código de los DAGs también se despliega: bundles versionados
+#
+# Cambiar los servidores sin caída no basta si el **código del DAG** cambia debajo de una
+# ejecución en curso. Airflow 3 agrupa los DAGs en *bundles*. Publicamos las versiones del DAG
+# `version_demo` como commits de un repositorio git local (`var/dag_releases`, leído con
+# `GitDagBundle`) y, para comparar, el mismo DAG en una carpeta normal sin versiones
+# (`var/dag_plain`). Lanzamos una ejecución **A** con la v1, publicamos la v2 mientras su primera
+# tarea (`inicio`) sigue en marcha, y lanzamos otra ejecución **B**. La tarea `fin` devuelve la
+# versión del código con la que se ejecutó.
+
+# %%
+bundles = dag_releases.versioning_experiment(wait_s=10)
+tabla_bundles = pd.DataFrame(bundles)
+evidence.save_frame(4, "bundles_versionados", tabla_bundles, "Versión del código por ejecución: git frente a carpeta")
+display(tabla_bundles)
+
+# %%
+fila = {(r["bundle"], r["run"]): r for r in bundles}
+assert set(tabla_bundles["state"]) == {"success"}
+assert (fila["releases", "A"]["inicio"], fila["releases", "A"]["fin"]) == ("v1", "v1"), "con git, A termina en v1"
+assert fila["releases", "B"]["fin"] == "v2", "con git, las ejecuciones nuevas usan v2"
+assert (fila["plain", "A"]["inicio"], fila["plain", "A"]["fin"]) == ("v1", "v2"), "sin versiones, A mezcla v1 y v2"
+assert fila["releases", "A"]["bundle_version"] != fila["releases", "B"]["bundle_version"]
+
+# %% [markdown]
+# ### Dejar la pila como la encontramos
+#
+# Volvemos al modo por defecto (LocalExecutor + SQLite, lo mismo que `opsbook stack up`). El
+# cambio de modo reinicia todo Airflow: supervisord para los workers y la versión green, y la
+# puerta de entrada vuelve a blue. Comprobamos que no queda nada de Celery vivo.
+
+# %%
+final = day4.restore_default_mode()
+display({k: v for k, v in final.items() if k != "programs"})
+
+# %%
+assert final["healthy"] and final["executor"] == "local" and final["active_slot"] == "blue"
+assert final["leftover_programs"] == [] and final["old_worker_pids_alive"] == []
+assert final["strays"] == [], "ningún proceso huérfano de la pila"
+assert celery_mode.worker_ping() == {}, "ningún worker Celery de esta pila responde ya"
+
+# %%
+resumen = day4.write_summary(filas, retiro, caida, comparacion, rota, bundles)
+assert resumen["despliegue"]["blue_green_failed"] == 0 and resumen["escalado"]["speedup_io_1x8"] > 1.5
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("worker retirado en caliente sin reintentos:", all(t["try_number"] == 1 for t in retiro["tasks"].values()))
+print("caída de un worker sobrevivida sin ejecuciones dobles:", caida["state"] == "success" and not caida["double_success"])
+print("fan-out E/S acelera con más ranuras:", acel["io"][8] > 1.5)
+print("fan-out CPU escala peor que E/S:", acel["cpu"][8] < 0.75 * acel["io"][8])
+print("peticiones fallidas en blue-green:", comparacion["blue_green"]["failed"])
+print("green rota detenida en el paso:", rota["failed_step"])
+print("ejecución en curso fiel a su versión con GitDagBundle:", fila["releases", "A"]["fin"] == "v1")
+print("pila de vuelta en modo:", final["executor"], "· slot activo:", final["active_slot"])
+
+# %% [markdown]
+# ### Pregunta de verificación: ¿escalar en horizontal o en vertical?
+
+# %%
+display(Markdown(day4.answer(filas, caida, comparacion)))

@@ -7,7 +7,7 @@ import json
 import subprocess
 
 import pytest
-from opsbook import celery_mode, dag_releases, scaling
+from opsbook import celery_mode, dag_releases
 from opsbook.settings import settings
 
 pytestmark = pytest.mark.unit
@@ -72,9 +72,3 @@ def test_releases_are_git_commits_and_the_plain_folder_is_overwritten(cfg):
     plain = (dag_releases.plain_dir(cfg) / f"{dag_releases.DAG_PLAIN}.py").read_text()
     assert 'VERSION = "v2"' in plain
     compile(plain, "plain.py", "exec")
-
-
-def test_notebook_parameters_are_validated():
-    scaling.validate_params(2, 1_000_000, 20, 15)
-    with pytest.raises(ValueError, match="tasa_rps"):
-        scaling.validate_params(2, 1_000_000, 5, 15)
