@@ -30,7 +30,7 @@ export: setup     ## HTML export of the executed notebooks + evidence index
 	@$(BIN)/opsbook notebooks export
 
 lint: setup
-	@$(BIN)/ruff check lib dags tests bench
+	@$(BIN)/ruff check lib dags tests bench scripts notebooks
 
 lock:             ## recompile requirements.txt from requirements.in
 	@$(BIN)/uv pip compile -q --python-version 3.11 requirements.in -o requirements.txt

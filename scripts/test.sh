@@ -10,7 +10,7 @@ stop_stack() { [ "$stack_down_done" = 1 ] || opsbook stack down || true; }
 trap stop_stack EXIT
 set -e
 start=$(date +%s)
-ruff check lib dags tests bench
+ruff check lib dags tests bench scripts notebooks
 opsbook stack up
 pytest -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks "$@"
 # "down leaves no process behind": exit code 1 when a pid survives (even after SIGKILL).

@@ -40,7 +40,6 @@ from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown, display
-
 from opsbook import dag_drill, dag_policy, dagtests, evidence
 from opsbook.airflow_env import airflow_env
 

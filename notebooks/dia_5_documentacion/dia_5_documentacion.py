@@ -32,9 +32,8 @@ dias_requeridos = 0    # días 1–4 que deben tener resumen.json (0 = tolerar d
 
 # %%
 from IPython.display import Image, Markdown, display
-
 from opsbook import audiences, catalog, day5, deck_render, evidence, week_facts
-from opsbook.deck import WIDTH, HEIGHT, build_deck
+from opsbook.deck import HEIGHT, WIDTH, build_deck
 from opsbook.doccheck import docstring_coverage
 
 params = day5.check_params(renderizar, dpi, dias_requeridos)
