@@ -155,3 +155,75 @@ def schema_cli(*args: str) -> subprocess.CompletedProcess:
 def schema_path(name: str) -> str:
     """Absolute path of a packaged schema file (``clientes_v3.avsc``...)."""
     return str(SCHEMA_DIR / name)
+
+
+def write_section_summary(batches: dict[int, list], walk: dict[str, Any], load: dict[str, Any],
+                          load_route: str, modes: Any) -> dict[str, Any]:
+    """Merge the versioning section's measured results into ``evidencia/dia_4/resumen.json``.
+
+    Args:
+        batches: legacy records by version (:func:`opsbook.versioning.legacy_mix`).
+        walk: result of :func:`opsbook.versioning.validate_upgrade_revalidate`.
+        load: result of the customers load (DAG or direct route).
+        load_route: ``"dag"`` or ``"directa"``.
+        modes: :func:`opsbook.versioning.mode_table` (one row per version and mode).
+
+    Returns:
+        The whole merged summary (other sections of the day included).
+    """
+    from opsbook.versioning import write_summary_merged
+
+    compat = {f"{r.version} {r.modo}": bool(r.compatible) for r in modes.itertuples()}
+    v4_backward = modes.query("version == 'v4' and modo == 'BACKWARD'")
+    return write_summary_merged(4, {
+        "schema_compatibility": compat,
+        "versioning": {
+            "legacy_records": {f"v{v}": len(b) for v, b in batches.items()},
+            "errors_before_upgrade": sum(len(e) for e in walk["errors_before"].values()),
+            "errors_after_upgrade": len(walk["errors_after"]),
+            "upgraded_records": len(walk["upgraded"]),
+            "customers_loaded": load["records_loaded"],
+            "customers_loaded_by_version": load["records_by_version"],
+            "files_quarantined": load["files_quarantined"],
+            "load_route": load_route,
+            "v4_backward_compatible": compat["v4 BACKWARD"],
+            "v4_rejection_reasons": int(v4_backward["n_motivos"].iloc[0]),
+        },
+    })
+
+
+def answer(summary: dict[str, Any], cli_exit: int, v4_reasons: list[Any],
+           aliased_verdicts: dict[str, bool]) -> str:
+    """Spanish answer to "¿cómo asegurar la compatibilidad hacia atrás?" from measured figures.
+
+    Args:
+        summary: what :func:`write_section_summary` returned.
+        cli_exit: exit code of ``opsbook schema check --mode BACKWARD`` on the v4 proposal.
+        v4_reasons: the incompatibilities of v4 against v3 (each with a ``reason``).
+        aliased_verdicts: verdict by mode of the v4 proposal with ``aliases``.
+    """
+    v = summary["versioning"]
+    yes = {True: "sí", False: "no"}
+    return f"""
+**Respuesta, con lo medido en esta sección.**
+
+1. **Versionar el esquema explícitamente** y hacer que cada dato diga con qué versión se
+   escribió: los contenedores Avro llevan su esquema y los CSV/JSON lo declaran en el nombre.
+   Así hemos validado {sum(v["legacy_records"].values())} registros legacy contra *su* versión
+   con {v["errors_before_upgrade"]} errores.
+2. **Solo añadir campos opcionales con valor por defecto**, nunca renombrar ni eliminar campos
+   obligatorios: v2 y v3 siguen esa regla y la matriz lo confirma — v3 es compatible en
+   **FULL_TRANSITIVE** con v2 y v1 (cualquier versión lee los datos de cualquier otra).
+3. **Comprobar la compatibilidad de forma automática antes de publicar**: la propuesta v4
+   renombra `name` y elimina `created_at`; `opsbook schema check --mode BACKWARD` la rechaza
+   (salida {cli_exit}) con {len(v4_reasons)} motivo(s): «{v4_reasons[0].reason}».
+   Declarando `aliases: ["name"]` en `full_name` pasa BACKWARD
+   ({yes[aliased_verdicts["BACKWARD"]]}) pero no FORWARD ({yes[aliased_verdicts["FORWARD"]]}):
+   habría que actualizar antes a los consumidores, o mantener `name` y `created_at` para ser FULL.
+4. **Migrar de forma progresiva y explícita**: los datos antiguos se suben a la versión actual
+   al cargarlos ({v["customers_loaded_by_version"].get("v1", 0)} registros v1 del CSV legado
+   están ahora en la tabla v3 con `updated_at` = `created_at`), con {v["errors_after_upgrade"]}
+   errores tras el upgrade; un downgrade que perdería datos se rechaza en lugar de truncar.
+5. **No perder nada en silencio**: los {v["files_quarantined"]} ficheros con esquema
+   incompatible o datos inválidos quedaron en cuarentena con su motivo, y el resto se cargó.
+""".strip()

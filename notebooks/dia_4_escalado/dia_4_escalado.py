@@ -311,22 +311,7 @@ print("en cuarentena:", sorted(load["quarantine"]))
 print(matrix.replace({True: "lee", False: "NO lee"}).to_string())
 
 # %%
-compat = {f"{r.version} {r.modo}": bool(r.compatible) for r in modes.itertuples()}
-summary = versioning.write_summary_merged(4, {
-    "schema_compatibility": compat,
-    "versioning": {
-        "legacy_records": {f"v{v}": len(b) for v, b in batches.items()},
-        "errors_before_upgrade": int(before["errores"].sum()),
-        "errors_after_upgrade": len(walk["errors_after"]),
-        "upgraded_records": len(upgraded),
-        "customers_loaded": load["records_loaded"],
-        "customers_loaded_by_version": load["records_by_version"],
-        "files_quarantined": load["files_quarantined"],
-        "load_route": ruta_carga,
-        "v4_backward_compatible": bool(verdicts.loc["v4", "BACKWARD"]),
-        "v4_rejection_reasons": int(modes.query("version == 'v4' and modo == 'BACKWARD'")["n_motivos"].iloc[0]),
-    },
-})
+summary = versioning_nb.write_section_summary(batches, walk, load, ruta_carga, modes)
 assert summary["versioning"]["errors_after_upgrade"] == 0 and summary["schema_compatibility"]["v4 BACKWARD"] is False
 
 # %% [markdown]
@@ -334,30 +319,7 @@ assert summary["versioning"]["errors_after_upgrade"] == 0 and summary["schema_co
 
 # %%
 v4_reasons = check("BACKWARD", reg.proposal(), [reg.get(3).schema]).incompatibilities
-display(Markdown(f"""
-**Respuesta, con lo medido en esta sección.**
-
-1. **Versionar el esquema explícitamente** y hacer que cada dato diga con qué versión se
-   escribió: los contenedores Avro llevan su esquema y los CSV/JSON lo declaran en el nombre.
-   Así hemos validado {n_v1 + n_v2 + n_v3} registros legacy contra *su* versión con
-   {int(before["errores"].sum())} errores.
-2. **Solo añadir campos opcionales con valor por defecto**, nunca renombrar ni eliminar campos
-   obligatorios: v2 y v3 siguen esa regla y la matriz lo confirma — v3 es compatible en
-   **FULL_TRANSITIVE** con v2 y v1 (cualquier versión lee los datos de cualquier otra).
-3. **Comprobar la compatibilidad de forma automática antes de publicar**: la propuesta v4
-   renombra `name` y elimina `created_at`; `opsbook schema check --mode BACKWARD` la rechaza
-   (salida {rejected.returncode}) con {len(v4_reasons)} motivo(s): «{v4_reasons[0].reason}».
-   Declarando `aliases: ["name"]` en `full_name` pasa BACKWARD
-   ({"sí" if fixed_verdicts["BACKWARD"] else "no"}) pero no FORWARD
-   ({"sí" if fixed_verdicts["FORWARD"] else "no"}): habría que actualizar antes a los consumidores,
-   o mantener `name` y `created_at` para ser FULL.
-4. **Migrar de forma progresiva y explícita**: los datos antiguos se suben a la versión actual
-   al cargarlos ({load["records_by_version"].get("v1", 0)} registros v1 del CSV legado están
-   ahora en la tabla v3 con `updated_at` = `created_at`), con {len(walk["errors_after"])} errores
-   tras el upgrade; un downgrade que perdería datos se rechaza en lugar de truncar.
-5. **No perder nada en silencio**: los {load["files_quarantined"]} ficheros con esquema
-   incompatible o datos inválidos quedaron en cuarentena con su motivo, y el resto se cargó.
-"""))
+display(Markdown(versioning_nb.answer(summary, rejected.returncode, v4_reasons, fixed_verdicts)))
 
 # %% [markdown]
 # ## Escalado horizontal con CeleryExecutor

@@ -54,3 +54,28 @@ def test_fields_table_lists_every_field_of_every_version():
     table = versioning_nb.fields_table()
     assert table.groupby("version").size().to_dict() == {"v1": 3, "v2": 5, "v3": 6}
     assert table.query("campo == 'updated_at'")["derivado_de"].eq("created_at").all()
+
+
+def test_section_summary_and_answer_come_from_the_measured_results(tmp_path, monkeypatch):
+    from opsbook.avro_compat import check
+    from opsbook.schema_registry import registry
+
+    monkeypatch.setenv("OPSBOOK_EVIDENCE_DIR", str(tmp_path))
+    batches = versioning.legacy_mix({1: 7, 2: 4, 3: 2}, seed=3)
+    walk = versioning.validate_upgrade_revalidate(batches)
+    load = {"records_loaded": 13, "records_by_version": {"v1": 7, "v2": 4, "v3": 2},
+            "files_quarantined": 2}
+    summary = versioning_nb.write_section_summary(batches, walk, load, "directa",
+                                                  versioning.mode_table())
+    v = summary["versioning"]
+    assert v["legacy_records"] == {"v1": 7, "v2": 4, "v3": 2} and v["upgraded_records"] == 13
+    assert v["errors_before_upgrade"] == v["errors_after_upgrade"] == 0
+    assert summary["schema_compatibility"]["v4 BACKWARD"] is v["v4_backward_compatible"] is False
+    assert v["v4_rejection_reasons"] >= 1
+    reg = registry()
+    reasons = check("BACKWARD", reg.proposal(), [reg.get(3).schema]).incompatibilities
+    text = versioning_nb.answer(summary, 1, reasons, {"BACKWARD": True, "FORWARD": False})
+    assert "validado 13 registros legacy" in text and "(salida 1)" in text
+    assert f"«{reasons[0].reason}»" in text
+    assert "pasa BACKWARD\n   (sí) pero no FORWARD (no)" in text
+    assert "7 registros v1" in text and "los 2 ficheros" in text
