@@ -227,17 +227,13 @@ def _smoke(url: str, cfg: Settings, smoke_dag: str, timeout_s: float) -> str:
             f"API de ejecución caliente ({warm_s:.1f} s)")
 
 
-def _drain(cfg: Settings, timeout_s: float) -> str:
-    """Wait until nginx keeps only its new worker(s): old ones finished in-flight requests."""
-    master = psutil.Process(int((cfg.run_dir / "nginx.pid").read_text().strip()))
-    deadline = time.monotonic() + timeout_s
-    while True:
-        workers = [c for c in master.children() if "shutting down" in " ".join(c.cmdline())]
-        if not workers:
-            return "nginx sin workers antiguos: conexiones en vuelo terminadas"
-        if time.monotonic() > deadline:
-            return f"{len(workers)} workers antiguos aún drenando (se dejan terminar solos)"
-        time.sleep(0.2)
+def _drain(old_workers: set[int], timeout_s: float) -> str:
+    """Wait until nginx's pre-switch workers finished their in-flight requests and exited."""
+    left = fd.front_door_drained(old_workers, timeout_s)
+    if not left:
+        return (f"nginx sin workers antiguos ({len(old_workers)} drenados): conexiones en "
+                "vuelo terminadas")
+    return f"{len(left)} workers antiguos aún drenando (se dejan terminar solos)"
 
 
 def deploy(
@@ -276,13 +272,14 @@ def deploy(
                                      command=[_nice(), "-n", str(NEW_SLOT_NICE), *p.command])
                  for p in slot_programs(new, cfg, release)]
     switched = False
+    draining: set[int] = set()  # nginx workers that served before the switch
     actions: list[Callable[[], str]] = [
         _compat_check,
         lambda: _start(new_progs, old_progs, old, new, cfg, timeout_s),
         lambda: _health(slot_url(new, cfg), cfg, timeout_s),
         lambda: _smoke(slot_url(new, cfg), cfg, smoke_dag, timeout_s),
-        lambda: _switch(new, new_progs, cfg),
-        lambda: _retire(new_progs, old_progs, new, cfg),
+        lambda: _switch(new, new_progs, cfg, draining),
+        lambda: _retire(new_progs, old_progs, new, cfg, draining),
     ]
     for number, (name, action) in enumerate(zip(STEPS, actions, strict=True), start=1):
         if on_step:
@@ -364,12 +361,12 @@ def _renice(progs: list[Program], cfg: Settings, nice: int = 0) -> int:
     return changed
 
 
-def _switch(new: str, new_progs: list[Program], cfg: Settings) -> str:
+def _switch(new: str, new_progs: list[Program], cfg: Settings, draining: set[int]) -> str:
     reniced = _renice(new_progs, cfg)
     previous = fd.front_door_port(cfg)
     fd.front_door_upstream(slot_port(new, cfg), cfg)
     try:
-        fd.reload_front_door(cfg)
+        draining |= fd.reload_front_door(cfg)
     except Exception:
         fd.front_door_upstream(previous or cfg.ports.airflow, cfg)
         raise
@@ -380,9 +377,10 @@ def _switch(new: str, new_progs: list[Program], cfg: Settings) -> str:
 
 
 def _retire(new_progs: list[Program], old_progs: list[Program], new: str,
-            cfg: Settings) -> str:
+            cfg: Settings, draining: set[int]) -> str:
     _renice(old_progs, cfg, 19)  # its last requests and shutdown must not slow the new slot
-    drained = _drain(cfg, timeout_s=30)
+    # the pre-switch nginx workers may still send requests to the old slot: wait for them
+    drained = _drain(draining, timeout_s=30)
     _apply_slots({new: new_progs}, cfg)  # stops the old slot's programs (SIGTERM, graceful)
     return f"{drained}; versión anterior parada y retirada"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import yaml
@@ -208,19 +209,70 @@ def front_door_port(cfg: Settings = settings) -> int | None:
         return None
 
 
-def reload_front_door(cfg: Settings = settings) -> None:
-    """Validate the nginx config and reload the running front door (``nginx -s reload``).
+def front_door_workers(cfg: Settings = settings) -> set[int]:
+    """Pids of the running front door's nginx worker processes (children of its master)."""
+    import psutil
+
+    master = psutil.Process(int((cfg.run_dir / "nginx.pid").read_text().strip()))
+    return {child.pid for child in master.children()}
+
+
+def reload_front_door(cfg: Settings = settings, timeout_s: float = 10.0) -> set[int]:
+    """Validate the nginx config and reload the running front door, synchronously.
+
+    ``nginx -s reload`` only signals the master and returns; the master then starts new
+    workers with the new config and asks the old ones to finish their requests and exit.
+    Until it has done so the old workers still accept connections with the **old**
+    upstream. This returns once a new worker runs, with the pids of the old workers, so a
+    caller can wait for them (:func:`front_door_drained`) before stopping the old upstream.
+
+    Args:
+        cfg: settings.
+        timeout_s: bound for the master to start its new workers.
+
+    Returns:
+        Pids of the workers that served before the reload (now draining).
 
     Raises:
-        RuntimeError: when the config is invalid or nginx refuses the reload (the running
-            nginx keeps serving its previous config).
+        RuntimeError: when the config is invalid, nginx refuses the reload (the running
+            nginx keeps serving its previous config) or no new worker starts in time.
     """
+    old = front_door_workers(cfg)
     for extra in (["-t", "-q"], ["-s", "reload"]):
         done = subprocess.run(nginx_args(cfg) + extra, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(
                 f"nginx {' '.join(extra)} falló ({done.returncode}): {done.stderr.strip()}"
             )
+    deadline = time.monotonic() + timeout_s
+    while not front_door_workers(cfg) - old:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nginx no arrancó workers nuevos en {timeout_s:g} s tras el "
+                               f"reload: mira {cfg.log_dir / 'front-door.error.log'}")
+        time.sleep(0.05)
+    return old
+
+
+def front_door_drained(old_workers: set[int], timeout_s: float) -> list[int]:
+    """Wait until the given (pre-reload) nginx workers have exited; returns those still alive.
+
+    Args:
+        old_workers: what :func:`reload_front_door` returned.
+        timeout_s: bound of the wait (an old worker finishes its in-flight requests first).
+    """
+    import psutil
+
+    def alive(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + timeout_s
+    while (left := [pid for pid in sorted(old_workers) if alive(pid)]) and (
+            time.monotonic() < deadline):
+        time.sleep(0.1)
+    return left
 
 
 def write_all(cfg: Settings = settings) -> None:

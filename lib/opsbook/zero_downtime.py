@@ -121,15 +121,18 @@ def _start_and_wait(name: str, cfg: Settings, timeout_s: float) -> None:
               timeout=max(5.0, deadline - time.monotonic())).raise_for_status()
 
 
+_COMPARED = ("requests", "failed", "errors", "p50_ms", "p95_ms", "p99_ms", "max_ms",
+             "longest_outage_s")
+"""Load figures compared; ``errors`` counts failures by kind (``http_502``, ``timeout`` …)."""
+
+
 def compare(blue_green: dict, naive: dict) -> dict:
     """Side-by-side summary (JSON-ready) of a deploy under load and the naive baseline."""
     bg, nv = blue_green["load"], naive["load"]
     return {
         "rate_rps": blue_green["report"].rate,
-        "blue_green": {k: bg[k] for k in ("requests", "failed", "p50_ms", "p95_ms", "p99_ms",
-                                           "max_ms", "longest_outage_s")},
-        "naive_restart": {k: nv[k] for k in ("requests", "failed", "p50_ms", "p95_ms",
-                                              "p99_ms", "max_ms", "longest_outage_s")},
+        "blue_green": {k: bg[k] for k in _COMPARED},
+        "naive_restart": {k: nv[k] for k in _COMPARED},
         "deploy_ok": blue_green["ok"],
         "naive_restart_s": naive["restart_s"],
     }
