@@ -13,9 +13,11 @@ process itself never imports Airflow.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import select
+import signal
 import sys
 import time
 from pathlib import Path
@@ -160,9 +162,13 @@ def inspect_folder(folder: str | Path, timeout_s: float = 120.0) -> dict[str, di
             os._exit(0)
         os.close(write_fd)
         raw = _read_until_eof(read_fd, time.monotonic() + timeout_s)
-        if os.waitpid(pid, os.WNOHANG) == (0, 0):  # still running: past the deadline
-            os.kill(pid, 9)
-        os.waitpid(pid, 0)
+        if not raw:  # past the deadline (or died before writing): make sure it is gone
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        # The child closes the pipe just before it exits: EOF does not mean it has exited
+        # yet, so wait for it; it may also be reaped already (SIGCHLD ignored by an ancestor).
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
         reports[path.name] = json.loads(raw) if raw else {
             "file": path.name, "parse_seconds": None, "parse_cpu_seconds": None,
             "dags": [], "lookups": [],
