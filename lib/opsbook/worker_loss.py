@@ -12,6 +12,7 @@ tasks on the other worker, checking that no task ran to success twice.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import psutil
@@ -53,17 +54,28 @@ def kill_worker_tree(pid: int) -> dict:
             "survivors": report["survivors"]}
 
 
-def _wait_for_tasks_on(proc: psutil.Process, min_running_s: float, timeout_s: float) -> dict:
+def _wait_for_tasks_on(proc: psutil.Process, min_running_s: float, timeout_s: float,
+                       of_run: Callable[[], set[str]] | None = None) -> dict:
+    """Wait until ``proc`` runs tasks (of the run, when ``of_run`` lists its TI ids)."""
     deadline = time.monotonic() + timeout_s
     first_seen = None
     while time.monotonic() < deadline:
         running = tasks_on(proc)
+        if of_run is not None and running:
+            # a pool process keeps the title of an earlier task: count only this run's
+            ids = of_run()
+            running = {ti: pid for ti, pid in running.items() if ti in ids}
         if running and first_seen is None:
             first_seen = time.monotonic()
         if running and time.monotonic() - first_seen >= min_running_s:
             return running
         time.sleep(0.3)
     raise TimeoutError(f"el worker {proc.pid} no ejecutó ninguna tarea en {timeout_s:.0f} s")
+
+
+def _running_ids(client: DagRunClient, run_id: str) -> set[str]:
+    """Ids of the task instances of one fan-out run that are running now."""
+    return {t["id"] for t in client.task_instances(DAG_ID, run_id) if t["state"] == "running"}
 
 
 def _since(t0: datetime, value: str | None) -> float | None:
@@ -99,7 +111,9 @@ def warm_shutdown_experiment(
     client = DagRunClient(cfg=cfg)
     try:
         run_id = client.trigger(DAG_ID, {"sleep_s": sleep_s, "active": 4})
-        running = _wait_for_tasks_on(proc, min_running_s=1.0, timeout_s=120)
+        running = _wait_for_tasks_on(
+            proc, min_running_s=1.0, timeout_s=120,
+            of_run=lambda: _running_ids(client, run_id))
         t0 = time.monotonic()
         scaled = celery_mode.scale(1, celery_mode.DEFAULT_CONCURRENCY, cfg)
         stop_s = time.monotonic() - t0
@@ -148,7 +162,8 @@ def worker_kill_experiment(
     try:
         run_id = client.trigger(DAG_ID, {"sleep_s": sleep_s, "active": active})
         proc = _worker_process(victim, cfg)
-        running = _wait_for_tasks_on(proc, min_running_s=2.0, timeout_s=120)
+        running = _wait_for_tasks_on(proc, min_running_s=2.0, timeout_s=120,
+                                     of_run=lambda: _running_ids(client, run_id))
         killed_at = datetime.now(UTC)
         cleanup = kill_worker_tree(proc.pid)
         # Ids of try 1, read before the retry gives each lost task instance a new id.
