@@ -262,15 +262,16 @@ def front_door_drained(old_workers: set[int], timeout_s: float) -> list[int]:
     """
     import psutil
 
-    def alive(pid: int) -> bool:
-        try:
-            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return False
+    from opsbook.reaper import alive
 
+    procs = []
+    for pid in sorted(old_workers):
+        try:
+            procs.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            continue
     deadline = time.monotonic() + timeout_s
-    while (left := [pid for pid in sorted(old_workers) if alive(pid)]) and (
-            time.monotonic() < deadline):
+    while (left := [p.pid for p in procs if alive(p)]) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
 
