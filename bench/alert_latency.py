@@ -5,8 +5,8 @@ P4  emit → queryable: one StatsD packet (the line the DAG's stats client sends
     own ``/metrics`` (what Prometheus scrapes). Physical floor: the scrape interval (a sample
     waits on average half an interval, at most one).
 P5  DAG failure → webhook: the failure packet the DAG's ``on_failure_callback`` sends until the
-    ``PipelineDagFailed`` firing notification reaches ``opsbook.alert_receiver``. Physical
-    floor: the rule's ``for`` + Alertmanager ``group_wait`` (plus up to one scrape and one
+    ``PipelineDagFailed`` firing notification reaches ``opsbook.observability.alert_receiver``.
+    Physical floor: the rule's ``for`` + Alertmanager ``group_wait`` (plus up to one scrape and one
     evaluation interval). Each repetition uses a fresh probe ``dag_id`` (a counter born at 1,
     its own Alertmanager group); the runbook is paused meanwhile.
 
@@ -26,8 +26,9 @@ import time
 import urllib.request
 import uuid
 
-from opsbook import alerts, prom, signals, stack
+from opsbook.observability import alerts, prom, signals
 from opsbook.settings import settings
+from opsbook.stack import lifecycle as stack
 
 
 def bridge_has(series: str, value: float) -> bool:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 
-from opsbook import deploy, stack, zero_downtime
-from opsbook import supervisor_conf as sup
+from opsbook.deploy import bluegreen as deploy
+from opsbook.deploy import zero_downtime
+from opsbook.stack import lifecycle as stack
+from opsbook.stack import supervisor_conf as sup
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ peak memory of transform on 1 M vs 5 M rows (chunked: bounded, not proportional)
 Everything is measured in this run, on the real PostgreSQL at 127.0.0.1:5432 (a throw-away
 database ``ob_pipeline_bench`` created and dropped here) and under a throw-away var folder.
 
-* Loader: ``opsbook.etl.load`` (one transaction, ``COPY ... FROM STDIN`` through psycopg 3)
+* Loader: ``opsbook.pipeline.etl.load`` (one transaction, ``COPY ... FROM STDIN`` through psycopg 3)
   loading the ~1 M valid rows of a generated file.
 * Baseline: one ``INSERT`` per row (``cursor.execute``) in one transaction, on a sample of
   ``NAIVE_SAMPLE`` rows of the same staged data; rows/s is extrapolated to the full size.
@@ -32,7 +32,8 @@ DS = "2026-06-01"
 
 CHILD = r"""
 import json, resource, sys, time
-from opsbook import datagen, etl
+from opsbook.pipeline import datagen
+from opsbook.pipeline import etl
 mode, rows, ds = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 landing = datagen.landing_path(ds)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -67,7 +68,7 @@ def child(mode: str, rows: int, ds: str, var: Path) -> dict:
 
 def naive_insert(url: str, staging_db: str, limit: int) -> tuple[int, float]:
     import psycopg
-    from opsbook import etl, warehouse
+    from opsbook.pipeline import etl, warehouse
 
     chunk = next(etl.staged_chunks(staging_db, chunk_rows=limit))
     chunk = chunk.assign(logical_date="2026-06-02")
@@ -91,7 +92,7 @@ def main() -> int:
         var = Path(tmp) / "var"
         os.environ["OPSBOOK_VAR_DIR"] = str(var)
         sys.path.insert(0, str(ROOT / "lib"))
-        from opsbook import etl, warehouse
+        from opsbook.pipeline import etl, warehouse
 
         t0 = time.perf_counter()
         gen = child("generate", args.rows, DS, var)

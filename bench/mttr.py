@@ -15,9 +15,10 @@ import statistics
 import sys
 import time
 
-from opsbook import drills, stack
-from opsbook.diagnostics import stack_healthy
-from opsbook.recovery import restart_component
+from opsbook.incidents import drills
+from opsbook.incidents.diagnostics import stack_healthy
+from opsbook.incidents.recovery import restart_component
+from opsbook.stack import lifecycle as stack
 
 N = int(os.environ.get("OPSBOOK_MTTR_DRILLS", "3"))
 GOAL_S = 45.0

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import argparse
 
-from opsbook import scaling, stack
-from opsbook.stack_state import read_mode
+from opsbook.deploy import scaling
+from opsbook.stack import lifecycle as stack
+from opsbook.stack.state import read_mode
 
 
 def main() -> None:

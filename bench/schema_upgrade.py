@@ -4,7 +4,8 @@ Both measured in this run on the same 1 M legacy records (a v1/v2/v3 mix, 60/30/
 
 * baseline: plain per-record validation with fastavro (``fastavro.validation.validate`` of each
   record against its version's parsed schema, ``raise_errors=False``) — validation only.
-* opsbook: :func:`opsbook.versioning.validate_and_upgrade` per version — validates every record
+* opsbook: :func:`opsbook.pipeline.versioning.validate_and_upgrade` per version — validates every
+record
   (collecting Spanish errors that name record, field, expected and received type) AND upgrades
   the valid ones to v3.
 * opsbook validation only (``SchemaRegistry.validate``), to separate the two costs.
@@ -25,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
 from fastavro.validation import validate  # noqa: E402
-from opsbook.schema_registry import registry  # noqa: E402
-from opsbook.versioning import legacy_mix, validate_and_upgrade  # noqa: E402
+from opsbook.pipeline.schema_registry import registry  # noqa: E402
+from opsbook.pipeline.versioning import legacy_mix, validate_and_upgrade  # noqa: E402
 
 
 def best_of(repeat: int, fn) -> tuple[float, object]:

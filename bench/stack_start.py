@@ -67,8 +67,9 @@ def bench_ours(offset: int, timeout_s: float, workdir: Path) -> dict:
     os.environ["OPSBOOK_VAR_DIR"] = str(workdir / "var")
     for key in [k for k in os.environ if k.startswith("OPSBOOK_") and k.endswith("_PORT")]:
         del os.environ[key]
-    from opsbook import health, stack
     from opsbook.settings import Settings
+    from opsbook.stack import health
+    from opsbook.stack import lifecycle as stack
 
     cfg = Settings.from_env()
     t0 = time.monotonic()

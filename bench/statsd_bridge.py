@@ -132,7 +132,8 @@ class BridgeTarget:
         self.url = f"http://{HOST}:{web}/metrics"
         env = {**os.environ, "PYTHONPATH": str(ROOT / "lib")}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "opsbook.statsd_bridge", "--udp-port", str(self.udp),
+            [sys.executable, "-m", "opsbook.observability.statsd_bridge",
+             "--udp-port", str(self.udp),
              "--web-port", str(web), "--read-buffer", str(BIG_BUFFER), "--log-level", "error"],
             env=env)
         deadline = time.time() + 60

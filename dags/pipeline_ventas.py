@@ -11,17 +11,19 @@ Tasks (paths and counts travel through XCom, never rows):
 * ``generate_landing`` writes ``var/landing/ventas_<ds>.csv`` unless a file is already there: a
   file dropped by hand (no manifest) is always kept; a generated one is rewritten only when the
   params differ.
-* ``extract`` / ``transform`` / ``load`` call :mod:`opsbook.etl` and emit the stage metrics.
-* ``customers`` loads the customer dimension of the date (:mod:`opsbook.customers`).
+* ``extract`` / ``transform`` / ``load`` call :mod:`opsbook.pipeline.etl` and emit the stage
+metrics. * ``customers`` loads the customer dimension of the date
+(:mod:`opsbook.pipeline.customers`).
 
 DAG success / failure / duration come from DAG-level callbacks, not from a final task: a
 final task cannot report a failed run without either turning the run green (a succeeding leaf
 marks the run success) or failing itself, and it never runs when the run fails for other
 reasons (timeout, marked failed by an operator). The callbacks see the real final state; they
 run 1-2 s later in a child of the dag-processor, so they initialise the stats client
-themselves (:func:`opsbook.pipeline_metrics.init_stats`). The price: the dag-processor must
-parse this file again to run them, and a parse that fails (e.g. the 30 s import timeout on an
-overloaded machine) loses that run's callback; hence the light top-level imports below.
+themselves (:func:`opsbook.observability.pipeline_metrics.init_stats`). The price: the
+dag-processor must parse this file again to run them, and a parse that fails (e.g. the 30 s
+import timeout on an overloaded machine) loses that run's callback; hence the light top-level
+imports below.
 
 Top-level imports are only Airflow and light opsbook modules: pandas, numpy and pandera are
 imported inside the tasks, so parsing the file stays fast even on a loaded machine (the
@@ -47,8 +49,9 @@ from airflow.sdk import (
     task,
 )
 from airflow.sdk.exceptions import AirflowFailException
-from opsbook import pipeline_metrics, pipeline_params
-from opsbook.pipeline_metrics import emit
+from opsbook.observability import pipeline_metrics
+from opsbook.observability.pipeline_metrics import emit
+from opsbook.pipeline import params as pipeline_params
 from opsbook.settings import settings
 
 DAG_ID = "pipeline_ventas"
@@ -107,7 +110,7 @@ def pipeline_ventas():
     @task
     def generate_landing(run_params: dict) -> dict:
         """Write the landing file of the date unless a suitable one is already there."""
-        from opsbook import datagen
+        from opsbook.pipeline import datagen
 
         ds, p = _ds(), pipeline_params.RunParams(**run_params)
         path = datagen.landing_path(ds)
@@ -122,7 +125,7 @@ def pipeline_ventas():
     @task
     def extract(landing: dict) -> dict:
         """Copy the landing file to staging and count its records."""
-        from opsbook import etl
+        from opsbook.pipeline import etl
 
         p = _params()
         try:
@@ -137,7 +140,7 @@ def pipeline_ventas():
     @task
     def transform(extracted: dict) -> dict:
         """Validate in chunks, quarantine bad rows with a reason, dedupe, measure quality."""
-        from opsbook import etl
+        from opsbook.pipeline import etl
 
         p = _params()
         result = etl.transform(extracted["raw_path"], _ds(), fail=p.fail_at == "transform")
@@ -152,14 +155,14 @@ def pipeline_ventas():
     @task
     def customers(run_params: dict) -> dict:
         """Load the customer dimension of the date (sales reference its customer ids)."""
-        from opsbook.customers import load_customers
+        from opsbook.pipeline.customers import load_customers
 
         return load_customers(_ds())
 
     @task
     def load(transformed: dict, customer_counts: dict) -> dict:
         """Replace the date in the warehouse in one transaction (idempotent)."""
-        from opsbook import etl
+        from opsbook.pipeline import etl
 
         p = _params()
         try:

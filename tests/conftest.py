@@ -19,8 +19,8 @@ def live_stack():
     A stack that is already healthy (``make test`` starts it before pytest) is reused and
     left running; otherwise it is started here and stopped at the end of the session.
     """
-    from opsbook import stack
     from opsbook.settings import settings
+    from opsbook.stack import lifecycle as stack
 
     started = False
     if not stack.is_healthy():

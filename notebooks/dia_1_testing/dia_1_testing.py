@@ -40,8 +40,9 @@ from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown, display
-from opsbook import dag_drill, dag_policy, dagtests, evidence
-from opsbook.airflow_env import airflow_env
+from opsbook import evidence
+from opsbook.airflow import dag_drill, dag_policy, dagtests
+from opsbook.airflow.env import airflow_env
 
 params = dagtests.check_params(suite, timeout_s)
 if not 30 <= plazo_simulacro_s <= 1800:
@@ -140,7 +141,7 @@ if simulacro_vivo:
 # %% [markdown]
 # ## 4. Simulacro: tres DAGs rotos a propósito
 #
-# Las muestras se guardan como `.py.txt` en `opsbook/data/broken_dags/` para que ningún
+# Las muestras se guardan como `.py.txt` en `opsbook/airflow/broken_dags/` para que ningún
 # `DagBag` las cargue por accidente. Primero, la puerta de CI: copiamos los DAGs del proyecto
 # más las muestras a una carpeta temporal y apuntamos la suite a ella.
 

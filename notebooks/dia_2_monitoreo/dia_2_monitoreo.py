@@ -37,7 +37,9 @@ import time
 
 import pandas as pd
 from IPython.display import Image, Markdown, display
-from opsbook import alerts, charts, dashboard, day2, evidence, prom, screenshots, signals
+from opsbook import evidence
+from opsbook.course import day2, screenshots
+from opsbook.observability import alerts, charts, dashboard, prom, signals
 from opsbook.settings import settings
 
 day2.check_params(n_rows, dirty_fraction, run_timeout_s, alert_timeout_s)
@@ -56,7 +58,7 @@ except ValueError as exc:
 # %% [markdown]
 # ## 1. Las señales: cada consulta PromQL, escrita una sola vez
 #
-# `opsbook.signals` define cada panel (id, título, unidad, expresión, tipo de panel). El
+# `opsbook.observability.signals` define cada panel (id, título, unidad, expresión, tipo de panel). El
 # dashboard de Grafana (`monitoring/grafana/dashboards/pipeline.json`) se **genera** desde ahí
 # con `grafana-foundation-sdk` (`opsbook dashboard`), y los gráficos de este cuaderno usan las
 # mismas expresiones. Las alertas viven en `monitoring/prometheus/rules/*.yml`.

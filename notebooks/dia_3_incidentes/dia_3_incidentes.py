@@ -32,8 +32,10 @@ timeout_s = 900.0  # plazo máximo de cada espera dentro de un simulacro (60..36
 
 # %%
 from IPython.display import Markdown, display
-from opsbook import day3, drills, evidence, runbook
-from opsbook.incidents import CATEGORIES, catalog
+from opsbook import evidence
+from opsbook.course import day3
+from opsbook.incidents import drills, runbook
+from opsbook.incidents.catalog import CATEGORIES, catalog
 
 day3.check_params(drills_to_run, timeout_s)
 print("simulacros:", drills_to_run)
@@ -41,7 +43,7 @@ print("simulacros:", drills_to_run)
 # %% [markdown]
 # ## 1. El catálogo de incidentes
 #
-# El catálogo es **un archivo de datos** (`lib/opsbook/data/incidents.yml`), no una cadena de
+# El catálogo es **un archivo de datos** (`lib/opsbook/incidents/incidents.yml`), no una cadena de
 # `if`. El motor del runbook lo lee: para cada tipo sabe qué alerta lo detecta (la etiqueta
 # `incident_type` que ponen las reglas de Prometheus), qué chequeos ejecutar y qué acciones
 # probar, en orden. Los tipos con `automatico = False` solo se diagnostican y se escalan: volver
@@ -72,8 +74,8 @@ for name, text in cat.metrics.items():
 # %% [markdown]
 # ## 2. El runbook forma parte del stack
 #
-# El receptor de alertas (`python -m opsbook.alert_receiver`) corre bajo supervisord junto a
-# Airflow y llama a `opsbook.runbook.on_notification` con cada notificación. Por eso también
+# El receptor de alertas (`python -m opsbook.observability.alert_receiver`) corre bajo supervisord junto a
+# Airflow y llama a `opsbook.incidents.runbook.on_notification` con cada notificación. Por eso también
 # un fallo **no anunciado** se remedia solo. Un interruptor (`opsbook runbook automation
 # off`) apaga la remediación para discutir en clase; con él apagado los simulacros se niegan a
 # empezar, porque nadie respondería:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The syllabus's ``runbook.py``, kept thin: the logic lives in ``opsbook.runbook``.
+"""The syllabus's ``runbook.py``, kept thin: the logic lives in ``opsbook.incidents.runbook``.
 
 Usage (with the project's venv):
     python notebooks/dia_3_incidentes/runbook.py catalog | incidents | show ID | postmortem ID
@@ -12,7 +12,7 @@ Same as ``opsbook runbook ...`` / ``opsbook drill ...``.
 
 import sys
 
-from opsbook.cli import main
+from opsbook.cli.main import main
 
 if __name__ == "__main__":
     args = sys.argv[1:]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Gestor de versiones de datos de clientes (el ``data_version_manager.py`` del temario).
 
-Script fino sobre ``opsbook.versioning`` / ``opsbook.schema_registry``: toda la lógica vive
+Script fino sobre ``opsbook.pipeline.versioning`` / ``opsbook.pipeline.schema_registry``: toda la lógica vive
 en la librería y este fichero solo la expone.
 
 Uso:
@@ -23,8 +23,8 @@ import sys
 
 def demo(n_per_version: int = 1000) -> int:
     """Validate legacy data, upgrade it to the latest version and validate again."""
-    from opsbook.schema_registry import registry
-    from opsbook.versioning import legacy_mix, validate_upgrade_revalidate
+    from opsbook.pipeline.schema_registry import registry
+    from opsbook.pipeline.versioning import legacy_mix, validate_upgrade_revalidate
 
     batches = legacy_mix({1: n_per_version, 2: n_per_version, 3: n_per_version})
     result = validate_upgrade_revalidate(batches)
@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     """Run the demo without arguments, else delegate to ``opsbook schema``."""
     if not argv:
         return demo()
-    from opsbook.cli import main as opsbook_main
+    from opsbook.cli.main import main as opsbook_main
 
     return opsbook_main(["schema", *argv])
 

@@ -43,9 +43,12 @@ espera_retiro_s = 5.0         # duración de las tareas mientras se retira un wo
 # %%
 import pandas as pd
 from IPython.display import Markdown, display
-from opsbook import customers, day4, evidence, versioning, versioning_nb
-from opsbook.avro_compat import check
-from opsbook.schema_registry import DataLossError, registry
+from opsbook import evidence
+from opsbook.course import day4
+from opsbook.course import day4_versioning as versioning_nb
+from opsbook.pipeline import customers, versioning
+from opsbook.pipeline.avro_compat import check
+from opsbook.pipeline.schema_registry import DataLossError, registry
 
 versioning_nb.validate_params(n_v1, n_v2, n_v3, semilla, ruta_carga, timeout_dag_s)
 day4.check_params(espera_io_s, rondas_cpu, tasa_rps, espera_caida_s, espera_retiro_s)
@@ -57,7 +60,7 @@ print("versiones registradas:", [f"v{v}" for v in reg.versions], "· actual: v" 
 # ## Versionado de datos y esquemas
 #
 # Los clientes llegan desde sistemas de distintas épocas. Cada época escribió con su **versión
-# de esquema**, y cada versión es un fichero Avro (`.avsc`) en `lib/opsbook/schemas/`:
+# de esquema**, y cada versión es un fichero Avro (`.avsc`) en `lib/opsbook/pipeline/schemas/`:
 #
 # * **v1** (sistema legado): `id`, `name`, `created_at`.
 # * **v2**: añade `email` y `updated_at`, **opcionales con valor por defecto** (`null`).
@@ -240,7 +243,7 @@ assert "full_name" in rejected.stdout
 # ### 4. Datos legacy por el pipeline hasta la tabla v3
 #
 # `pipeline_ventas` carga también la dimensión de clientes (tarea `customers` →
-# `opsbook.customers.load_customers`). En la zona de aterrizaje dejamos, para la fecha que
+# `opsbook.pipeline.customers.load_customers`). En la zona de aterrizaje dejamos, para la fecha que
 # procesa la ejecución, un CSV **v1** del sistema legado, un JSON Lines **v2**, un contenedor
 # Avro **v3** y dos ficheros malos: uno escrito con la propuesta **v4** (incompatible) y un v2
 # con un `id` de tipo texto. Cada fichero se valida contra su versión, se sube a v3 y se carga
@@ -248,7 +251,7 @@ assert "full_name" in rejected.stdout
 
 # %%
 if ruta_carga == "dag":
-    from opsbook import stack
+    from opsbook.stack import lifecycle as stack
     assert stack.is_healthy(), "el stack no está sano: opsbook stack up, o usa ruta_carga='directa'"
 fecha = versioning_nb.today()
 landing = customers.landing_folder(fecha)
@@ -340,17 +343,11 @@ display(Markdown(versioning_nb.answer(summary, rejected.returncode, v4_reasons, 
 # %%
 import tempfile
 
-from opsbook import (
-    celery_mode,
-    dag_releases,
-    deploy,
-    health,
-    scale_charts,
-    scaling,
-    stack,
-    worker_loss,
-    zero_downtime,
-)
+from opsbook.airflow import releases as dag_releases
+from opsbook.deploy import bluegreen as deploy
+from opsbook.deploy import scale_charts, scaling, worker_loss, zero_downtime
+from opsbook.stack import celery_mode, health
+from opsbook.stack import lifecycle as stack
 
 estado = stack.up(executor="celery", workers=2, timeout_s=900, progress=False)
 pong = celery_mode.worker_ping()

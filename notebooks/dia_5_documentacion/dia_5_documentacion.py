@@ -32,9 +32,11 @@ dias_requeridos = 0    # días 1–4 que deben tener resumen.json (0 = tolerar d
 
 # %%
 from IPython.display import Image, Markdown, display
-from opsbook import audiences, catalog, day5, deck_render, evidence, week_facts
-from opsbook.deck import HEIGHT, WIDTH, build_deck
-from opsbook.doccheck import docstring_coverage
+from opsbook import evidence
+from opsbook.course import audiences, day5, deck_render, week_facts
+from opsbook.course.deck import HEIGHT, WIDTH, build_deck
+from opsbook.course.doccheck import docstring_coverage
+from opsbook.observability import catalog
 
 params = day5.check_params(renderizar, dpi, dias_requeridos)
 params
@@ -43,7 +45,7 @@ params
 # ## 1. Los hechos de la semana
 #
 # Todo lo que sigue sale de `evidencia/dia_N/resumen.json`. El esquema de claves esperado por día
-# está en `docs/esquema_resumen.md` (y en `opsbook.week_facts.SCHEMA`). Un día sin resumen no
+# está en `docs/esquema_resumen.md` (y en `opsbook.course.week_facts.SCHEMA`). Un día sin resumen no
 # se inventa: aparece como «sin datos».
 
 # %%

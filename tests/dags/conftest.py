@@ -2,7 +2,7 @@
 
 The integrity/policy suite never imports Airflow in the pytest process: the session fixture
 below creates a temporary ``var`` (empty ``AIRFLOW_HOME``, its own secrets, StatsD off, the
-``AIRFLOW_VAR_*``/``AIRFLOW_CONN_*`` doubles of ``opsbook.dagtests.PARSE_ENV``) and runs the
+``AIRFLOW_VAR_*``/``AIRFLOW_CONN_*`` doubles of ``opsbook.airflow.dagtests.PARSE_ENV``) and runs the
 DAG inspector there, which imports Airflow once and forks one child per DAG file, like the
 dag-processor. ``OPSBOOK_DAGTEST_FOLDER`` points the suite at another folder (the day-1
 drill and ``tests/unit/test_dagtests.py`` use it with the deliberately broken samples).
@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from opsbook.dagtests import dag_folder, inspect_dags
+from opsbook.airflow.dagtests import dag_folder, inspect_dags
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ day-1 notebook, which runs this suite with ``--junitxml``).
 
 Checks: the file imports (no ``DagBag`` import errors: syntax, missing module, cycle), it
 defines at least one DAG, its top-level code fits the parse budget (CPU seconds, measured in a
-fresh fork per file like the dag-processor), and the policy rules of ``opsbook.dag_policy``
+fresh fork per file like the dag-processor), and the policy rules of ``opsbook.airflow.dag_policy``
 (owner, tags, retries >= 2, no cycles, explicit catchup, fixed start_date, no Variable /
 Connection lookups at parse time).
 
@@ -15,9 +15,9 @@ suite fail until the waiver is removed.
 from __future__ import annotations
 
 import pytest
-from opsbook.dag_inspect import dag_files
-from opsbook.dag_policy import PARSE_BUDGET_CPU_S, RULES, over_budget, violations
-from opsbook.dagtests import dag_folder
+from opsbook.airflow.dag_inspect import dag_files
+from opsbook.airflow.dag_policy import PARSE_BUDGET_CPU_S, RULES, over_budget, violations
+from opsbook.airflow.dagtests import dag_folder
 
 FILES = [p.name for p in dag_files(dag_folder())]
 WAIVERS: dict[tuple[str, str], str] = {}

@@ -77,7 +77,7 @@ RUNS = {
 
 @pytest.fixture(scope="module")
 def dag_result(tmp_path_factory) -> dict:
-    from opsbook.airflow_env import airflow_env
+    from opsbook.airflow.env import airflow_env
     from opsbook.settings import settings
 
     var = tmp_path_factory.mktemp("pipeline_dag") / "var"
@@ -115,7 +115,7 @@ def test_structure_matches_expected_dependency_map(dag_result):
 
 @pytest.mark.slow
 def test_retries_owner_schedule_and_params(dag_result):
-    from opsbook.pipeline_params import DEFAULTS
+    from opsbook.pipeline.params import DEFAULTS
 
     tasks, dag = dag_result["tasks"], dag_result["dag"]
     for task_id in EXPECTED_DOWNSTREAM:
@@ -133,14 +133,14 @@ def test_deadline_alert_counts_sla_violations(dag_result):
 
     dag = dag_result["dag"]
     assert dag["deadline_reference"] == "DagRunQueuedAtDeadline"
-    assert dag["deadline_callback"] == "opsbook.pipeline_metrics.record_sla_violation"
+    assert dag["deadline_callback"] == "opsbook.observability.pipeline_metrics.record_sla_violation"
     assert dag["deadline_kwargs"] == {"dag_id": "pipeline_ventas"}
     assert dag["deadline_seconds"] == settings.sla_seconds
 
 
 @pytest.mark.slow
 def test_dag_test_succeeds_on_clean_data_and_loads_valid_rows(dag_result):
-    from opsbook.warehouse import Warehouse
+    from opsbook.pipeline.warehouse import Warehouse
 
     run = dag_result["runs"]["clean"]
     print(f"dag.test() clean run: {run['seconds']} s")

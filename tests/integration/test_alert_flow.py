@@ -12,7 +12,7 @@ import time
 import uuid
 
 import pytest
-from opsbook import alerts, prom, signals
+from opsbook.observability import alerts, prom, signals
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

@@ -10,7 +10,10 @@ the rollback (no load, no switch: nothing to undo afterwards).
 from __future__ import annotations
 
 import pytest
-from opsbook import deploy, service_configs, stack, zero_downtime
+from opsbook.deploy import bluegreen as deploy
+from opsbook.deploy import zero_downtime
+from opsbook.stack import lifecycle as stack
+from opsbook.stack import service_configs
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

@@ -31,14 +31,14 @@ def _opsbook(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def local_stack(live_stack):
-    from opsbook.stack_state import read_mode
+    from opsbook.stack.state import read_mode
 
     assert read_mode(live_stack).get("executor") == "local"
     return live_stack
 
 
 def test_stack_scale_refuses_outside_celery_mode_and_says_how_to_switch(local_stack):
-    from opsbook.stack_state import read_mode
+    from opsbook.stack.state import read_mode
 
     before = read_mode(local_stack)["programs"]
     done = _opsbook("stack", "scale", "--workers", "2")

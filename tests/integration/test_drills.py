@@ -11,8 +11,8 @@ import subprocess
 import threading
 
 import pytest
-from opsbook import drills, runbook
-from opsbook.timeline import IncidentStore
+from opsbook.incidents import drills, runbook
+from opsbook.incidents.timeline import IncidentStore
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -51,7 +51,7 @@ def process_group(pgid):
 
 
 def test_pipeline_down(live_stack):
-    from opsbook import health
+    from opsbook.stack import health
 
     result = drills.run("pipeline_down")
     check_common(result, "pipeline_down")
@@ -73,9 +73,9 @@ def test_pipeline_down(live_stack):
 def test_warehouse_check_and_wait_action_follow_a_real_outage(live_stack):
     # data_corruption and db_unreachable run end to end in the day-3 notebook (nbval); here
     # their building blocks are checked against the real warehouse without a DAG run
-    from opsbook.diagnostics import warehouse
-    from opsbook.recovery import wait_for_warehouse
-    from opsbook.warehouse import open_warehouse
+    from opsbook.incidents.diagnostics import warehouse
+    from opsbook.incidents.recovery import wait_for_warehouse
+    from opsbook.pipeline.warehouse import open_warehouse
 
     wh = open_warehouse()
     assert warehouse({}).ok
@@ -91,8 +91,8 @@ def test_warehouse_check_and_wait_action_follow_a_real_outage(live_stack):
 
 
 def test_await_data_fix_waits_for_a_clean_landing_file(live_stack):
-    from opsbook import datagen
-    from opsbook.recovery import await_data_fix
+    from opsbook.incidents.recovery import await_data_fix
+    from opsbook.pipeline import datagen
 
     ds = "2020-01-01"
     path = datagen.landing_path(ds)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from opsbook import airflow_api, catalog, prom
+from opsbook.airflow import client as airflow_api
+from opsbook.observability import catalog, prom
 
 DAG_ID = "pipeline_ventas"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from opsbook import dashboard, prom, signals
+from opsbook.observability import dashboard, prom, signals
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -14,7 +14,7 @@ PANELS = dashboard.panel_queries()
 
 @pytest.fixture(scope="module")
 def pipeline_run(live_stack):
-    from opsbook import airflow_api
+    from opsbook.airflow import client as airflow_api
 
     airflow_api.wait_for_dag("pipeline_ventas", timeout_s=300)
     run_id = airflow_api.trigger_dag("pipeline_ventas", conf={"n_rows": 400,

@@ -36,7 +36,7 @@ def prom(live_stack):
 @pytest.fixture(scope="module")
 def smoke_run(live_stack, prom):
     """Trigger ``smoke`` once through the official client and wait for its end."""
-    from opsbook import airflow_api
+    from opsbook.airflow import client as airflow_api
 
     before = _prom_value(prom, 'airflow_dagrun_duration_count{dag_id="smoke"}') or 0.0
     airflow_api.wait_for_dag("smoke", timeout_s=120)
@@ -46,7 +46,7 @@ def smoke_run(live_stack, prom):
 
 
 def test_smoke_dag_succeeds_via_rest(smoke_run):
-    from opsbook import airflow_api
+    from opsbook.airflow import client as airflow_api
 
     assert smoke_run["state"] == "success"
     tis = airflow_api.task_instances("smoke", smoke_run["run_id"])
@@ -73,7 +73,7 @@ def test_scheduler_heartbeat_in_prometheus(live_stack, prom):
 
 def test_viewer_gets_403_on_trigger(live_stack):
     from airflow_client.client.exceptions import ForbiddenException
-    from opsbook import airflow_api
+    from opsbook.airflow import client as airflow_api
 
     with pytest.raises(ForbiddenException) as info:
         airflow_api.trigger_dag("smoke", user="student", unpause_first=False)
@@ -81,7 +81,7 @@ def test_viewer_gets_403_on_trigger(live_stack):
 
 
 def test_every_listening_port_is_loopback(live_stack):
-    from opsbook import health
+    from opsbook.stack import health
 
     sockets = health.listening_sockets(live_stack)
     ports = {s["port"] for s in sockets if s["proto"] == "tcp"}
@@ -90,7 +90,7 @@ def test_every_listening_port_is_loopback(live_stack):
 
 
 def test_status_reports_every_component_healthy(live_stack):
-    from opsbook import stack
+    from opsbook.stack import lifecycle as stack
 
     st = stack.status()
     assert st["healthy"] is True
@@ -107,8 +107,8 @@ def test_front_door_proxies_to_api_server(live_stack):
 
 def test_drill_bundle_reports_a_broken_dag_live(live_stack):
     """A broken file dropped in the drill bundle shows up as an import error (repo untouched)."""
-    from opsbook import airflow_api
-    from opsbook.airflow_env import drill_dags_dir
+    from opsbook.airflow import client as airflow_api
+    from opsbook.airflow.env import drill_dags_dir
 
     broken = drill_dags_dir(live_stack) / "opsbook_test_roto.py"
     broken.write_text("from airflow.sdk import dag\n\n@dag(schedule=None\ndef roto(): pass\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from opsbook import alerts, signals
+from opsbook.observability import alerts, signals
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ import types
 
 import pytest
 import requests
-from opsbook import alert_receiver
+from opsbook.observability import alert_receiver
 
 pytestmark = pytest.mark.unit
 
@@ -60,9 +60,9 @@ def test_runbook_hook_called_unless_automation_off(server, monkeypatch):
     url, tmp = server
     seen: list[dict] = []
     done = threading.Event()
-    fake = types.ModuleType("opsbook.runbook")
+    fake = types.ModuleType("opsbook.incidents.runbook")
     fake.on_notification = lambda n: (seen.append(n), done.set())
-    monkeypatch.setitem(sys.modules, "opsbook.runbook", fake)
+    monkeypatch.setitem(sys.modules, "opsbook.incidents.runbook", fake)
     requests.post(f"{url}/alerts/critical", json=PAYLOAD, timeout=5)
     assert done.wait(10) and seen == [PAYLOAD]
     (tmp / "off").write_text("off")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from opsbook import callback_ledger, pipeline_metrics
+from opsbook.observability import callback_ledger, pipeline_metrics
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,9 @@ import json
 import subprocess
 
 import pytest
-from opsbook import celery_mode, dag_releases
+from opsbook.airflow import releases as dag_releases
 from opsbook.settings import settings
+from opsbook.stack import celery_mode
 
 pytestmark = pytest.mark.unit
 

@@ -94,7 +94,7 @@ def test_no_inline_secrets(compose):
 
 
 def test_compose_prometheus_matches_native_jobs():
-    from opsbook import service_configs
+    from opsbook.stack import service_configs
 
     compose_prom = yaml.safe_load((ROOT / "monitoring/prometheus/prometheus.yml").read_text())
     native = service_configs.prometheus_config()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from opsbook import celery_mode
+from opsbook.stack import celery_mode
 
 pytestmark = pytest.mark.unit
 

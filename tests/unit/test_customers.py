@@ -7,14 +7,14 @@ import json
 
 import fastavro
 import pytest
-from opsbook import customers
-from opsbook.customer_files import (
+from opsbook.pipeline import customers
+from opsbook.pipeline.customer_files import (
     CustomerFileError,
     legacy_records,
     read_customer_file,
     write_customer_file,
 )
-from opsbook.schema_registry import registry
+from opsbook.pipeline.schema_registry import registry
 
 pytestmark = pytest.mark.unit
 DATE = "2026-03-14"
@@ -135,7 +135,7 @@ def test_csv_with_more_cells_than_columns_is_an_error(tmp_path):
 def test_postgresql_warehouse_gets_the_same_table(tmp_path, monkeypatch):
     """Same load against PostgreSQL (the machine's server; skipped only if it is unreachable)."""
     psycopg = pytest.importorskip("psycopg")
-    from opsbook.warehouse import ensure_database
+    from opsbook.pipeline.warehouse import ensure_database
 
     url = "postgresql://postgres@127.0.0.1:5432/ob_test_customers"
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from opsbook import dag_drill, dag_policy, dagtests
+from opsbook.airflow import dag_drill, dag_policy, dagtests
 
 pytestmark = pytest.mark.unit
 
@@ -49,7 +49,7 @@ def test_find_cycle():
 
 
 def test_explicit_catchup_reads_the_source():
-    from opsbook.dag_inspect import explicit_catchup
+    from opsbook.airflow.dag_inspect import explicit_catchup
 
     assert explicit_catchup("@dag(schedule=None, catchup=False)\ndef f(): pass") is True
     assert explicit_catchup("with DAG('x', schedule=None):\n    pass") is False

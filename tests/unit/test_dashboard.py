@@ -1,4 +1,5 @@
-"""The Grafana dashboard is code: reproducible from opsbook.signals and consistent with it."""
+"""The Grafana dashboard is code: reproducible from opsbook.observability.signals and consistent
+with it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 import pytest
 import yaml
-from opsbook import catalog, dashboard, signals
+from opsbook.observability import catalog, dashboard, signals
 from opsbook.settings import settings
 
 pytestmark = pytest.mark.unit

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from opsbook import datagen
+from opsbook.pipeline import datagen
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from opsbook import day4, evidence, zero_downtime
+from opsbook import evidence
+from opsbook.course import day4
+from opsbook.deploy import zero_downtime
 
 pytestmark = pytest.mark.unit
 

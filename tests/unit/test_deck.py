@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from opsbook import deck_render, evidence, week_facts
-from opsbook.deck import build_deck
+from opsbook import evidence
+from opsbook.course import deck_render, week_facts
+from opsbook.course.deck import build_deck
 from pptx import Presentation
 from pptx.util import Emu
 
@@ -136,7 +137,7 @@ def test_facts_accept_teammates_spellings():
     assert week_facts.fmt(1.87, "s") == "1,9 s" and week_facts.fmt(None) == "sin datos"
     facts = week_facts.extract({1: None, 2: None, 3: None, 4: None})
     assert not any(f.present for k, f in facts.items() if k != "metrics_total")
-    assert facts["metrics_total"].source == "opsbook.catalog:METRICS"
+    assert facts["metrics_total"].source == "opsbook.observability.catalog:METRICS"
 
 
 @pytest.mark.slow
@@ -169,7 +170,7 @@ def test_day_present_without_the_key_and_many_schema_checks(evidence_dir):
 
 
 def test_success_metrics_doc_section_is_rewritten_from_the_facts(evidence_dir, tmp_path):
-    from opsbook.day5 import update_success_metrics
+    from opsbook.course.day5 import update_success_metrics
 
     doc = tmp_path / "metricas.md"
     doc.write_text("# Métricas\n\nescrito a mano\n<!-- valores:inicio -->\nviejo\n"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from opsbook.doccheck import PACKAGE_DIR, docstring_coverage
+from opsbook.course.doccheck import PACKAGE_DIR, docstring_coverage
 
 pytestmark = pytest.mark.unit
 THRESHOLD = 95.0

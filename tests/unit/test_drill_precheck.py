@@ -12,7 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from opsbook import drills
+from opsbook.incidents import drills
 
 pytestmark = pytest.mark.unit
 

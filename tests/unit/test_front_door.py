@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from opsbook import service_configs
+from opsbook.stack import service_configs
 
 pytestmark = pytest.mark.unit
 

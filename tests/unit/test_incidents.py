@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-from opsbook import incidents
-from opsbook.incidents import CATEGORIES, SEVERITIES, load_catalog
+from opsbook.incidents import catalog as incidents
+from opsbook.incidents.catalog import CATEGORIES, SEVERITIES, load_catalog
 
 pytestmark = pytest.mark.unit
 
@@ -41,7 +41,7 @@ def test_every_alert_label_of_the_rules_maps_to_a_type():
 
 
 def test_every_step_named_in_the_catalog_exists():
-    from opsbook import diagnostics, recovery
+    from opsbook.incidents import diagnostics, recovery
 
     for t in incidents.catalog().types.values():
         for name in (*t.diagnosis, *t.verify):

@@ -8,7 +8,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from opsbook import evidence, instructor_index, notebooks
+from opsbook import evidence
+from opsbook.course import instructor_index
+from opsbook.course import runner as notebooks
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from opsbook.loadgen import API_PATH, HEALTH_PATH, LoadGenerator
+from opsbook.deploy.loadgen import API_PATH, HEALTH_PATH, LoadGenerator
 
 pytestmark = pytest.mark.unit
 

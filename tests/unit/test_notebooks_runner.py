@@ -6,7 +6,7 @@ import json
 
 import nbformat
 import pytest
-from opsbook import notebooks
+from opsbook.course import runner as notebooks
 
 pytestmark = [pytest.mark.unit, pytest.mark.slow]
 

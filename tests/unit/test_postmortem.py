@@ -1,8 +1,8 @@
 """Post-mortems are computed from the recorded timeline, never typed by hand."""
 
 import pytest
-from opsbook import postmortem
-from opsbook.timeline import Incident
+from opsbook.incidents import postmortem
+from opsbook.incidents.timeline import Incident
 
 pytestmark = pytest.mark.unit
 
@@ -100,7 +100,7 @@ def drill_result():
 
 
 def test_notebook_tables_and_summary_come_from_the_result():
-    from opsbook import day3
+    from opsbook.course import day3
 
     result = drill_result()
     spans = day3.phase_spans(result).set_index("fase")
@@ -115,7 +115,7 @@ def test_notebook_tables_and_summary_come_from_the_result():
 
 
 def test_notebook_parameters_are_validated():
-    from opsbook import day3
+    from opsbook.course import day3
 
     with pytest.raises(ValueError, match="drills_to_run"):
         day3.check_params(["nada"], 600)

@@ -1,7 +1,7 @@
 """The reaper against real process trees: ``kill -9`` of a parent leaves its children running;
-:func:`opsbook.reaper.kill_tree` records them first and leaves none behind.
+:func:`opsbook.stack.reaper.kill_tree` records them first and leaves none behind.
 
-Also :func:`opsbook.health.stray_processes`, which ``opsbook stack down`` uses to sweep such
+Also :func:`opsbook.stack.health.stray_processes`, which ``opsbook stack down`` uses to sweep such
 orphans: it must find processes that name or hold this stack's ``var`` directory and nothing
 that belongs to another one.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from opsbook import health, reaper
 from opsbook.settings import settings
+from opsbook.stack import health, reaper
 
 pytestmark = pytest.mark.unit
 
@@ -171,7 +171,7 @@ def test_stray_processes_match_only_this_stacks_var_dir(strays):
 
 
 def test_down_sweeps_the_strays_and_spares_other_stacks(strays):
-    from opsbook.stack_control import down
+    from opsbook.stack.control import down
 
     cfg, procs = strays
     result = down(cfg, timeout_s=10)
@@ -186,7 +186,7 @@ def test_down_sweeps_the_strays_and_spares_other_stacks(strays):
 
 
 def test_scheduler_restart_reaps_the_orphans_of_the_crash(monkeypatch):
-    from opsbook import recovery
+    from opsbook.incidents import recovery
 
     child = subprocess.Popen([sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "listo"  # TERM ignored, like a LocalExecutor worker

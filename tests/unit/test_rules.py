@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 import yaml
-from opsbook import signals
+from opsbook.observability import signals
 from opsbook.settings import settings
 
 pytestmark = pytest.mark.unit
@@ -52,7 +52,7 @@ def test_promtool_unit_tests_pass():
 
 def test_promtool_check_prometheus_config(tmp_path):
     """The config the stack generates loads and finds every rule file."""
-    from opsbook import service_configs
+    from opsbook.stack import service_configs
 
     config = tmp_path / "prometheus.yml"
     config.write_text(yaml.safe_dump(service_configs.prometheus_config(settings)))

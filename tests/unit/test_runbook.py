@@ -13,9 +13,9 @@ import time
 
 import psutil
 import pytest
-from opsbook import runbook
-from opsbook.runbook import Outcome, Runbook
-from opsbook.timeline import IncidentStore
+from opsbook.incidents import runbook
+from opsbook.incidents.runbook import Outcome, Runbook
+from opsbook.incidents.timeline import IncidentStore
 
 pytestmark = pytest.mark.unit
 

@@ -21,7 +21,8 @@ def cfg(tmp_path):
 
 @pytest.fixture
 def conf(cfg):
-    from opsbook import stack, supervisor_conf
+    from opsbook.stack import lifecycle as stack
+    from opsbook.stack import supervisor_conf
 
     progs = stack.with_env(
         stack.components.airflow_programs(cfg) + stack.components.service_programs(cfg),
@@ -59,7 +60,7 @@ def test_airflow_components_never_autorestart(conf):
 
 
 def test_specs_carry_skip_serve_logs_and_private_env(conf, cfg):
-    from opsbook import supervisor_conf
+    from opsbook.stack import supervisor_conf
 
     _, progs = conf
     spec_dir = supervisor_conf.spec_dir(cfg)
@@ -73,7 +74,7 @@ def test_specs_carry_skip_serve_logs_and_private_env(conf, cfg):
 
 
 def test_supervisord_accepts_the_generated_config(conf, cfg):
-    from opsbook import supervisor_conf
+    from opsbook.stack import supervisor_conf
     from supervisor.options import ServerOptions
 
     opts = ServerOptions()
@@ -83,7 +84,7 @@ def test_supervisord_accepts_the_generated_config(conf, cfg):
 
 
 def test_prometheus_config(cfg):
-    from opsbook import service_configs
+    from opsbook.stack import service_configs
 
     doc = yaml.safe_load(yaml.safe_dump(service_configs.prometheus_config(cfg)))
     interval = f"{cfg.scrape_interval_s:g}s"
@@ -102,7 +103,7 @@ def test_prometheus_config(cfg):
 
 
 def test_alertmanager_webhook_port_follows_settings(cfg, tmp_path):
-    from opsbook import service_configs
+    from opsbook.stack import service_configs
 
     mon = tmp_path / "monitoring"
     (mon / "alertmanager").mkdir(parents=True)
@@ -118,7 +119,7 @@ def test_alertmanager_webhook_port_follows_settings(cfg, tmp_path):
 
 
 def test_alertmanager_fallback_when_file_missing(cfg, tmp_path):
-    from opsbook import service_configs
+    from opsbook.stack import service_configs
 
     fake = dataclasses.replace(cfg, root=tmp_path)
     doc = yaml.safe_load(service_configs.alertmanager_config_text(fake))
@@ -126,7 +127,7 @@ def test_alertmanager_fallback_when_file_missing(cfg, tmp_path):
 
 
 def test_nginx_front_door_is_loopback_and_upstream_switchable(cfg):
-    from opsbook import service_configs
+    from opsbook.stack import service_configs
 
     service_configs.write_all(cfg)
     text = (cfg.run_dir / "nginx.conf").read_text()
@@ -138,7 +139,7 @@ def test_nginx_front_door_is_loopback_and_upstream_switchable(cfg):
 
 
 def test_airflow_env(cfg):
-    from opsbook.airflow_env import airflow_env, drill_dags_dir
+    from opsbook.airflow.env import airflow_env, drill_dags_dir
 
     env = airflow_env(cfg)
     assert env["AIRFLOW_HOME"] == str(cfg.airflow_home)
@@ -162,7 +163,8 @@ def test_airflow_env(cfg):
 def test_env_change_changes_only_that_program_section(cfg):
     import dataclasses as dc
 
-    from opsbook import stack, supervisor_conf
+    from opsbook.stack import lifecycle as stack
+    from opsbook.stack import supervisor_conf
 
     progs = stack.with_env(stack.components.airflow_programs(cfg), cfg, "local")
     before = configparser.RawConfigParser()

@@ -11,9 +11,9 @@ import urllib.request
 
 import pytest
 import yaml
+from opsbook.observability.statsd_bridge import Bridge
+from opsbook.observability.statsd_mapping import Mapper
 from opsbook.settings import settings
-from opsbook.statsd_bridge import Bridge
-from opsbook.statsd_mapping import Mapper
 from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.unit
@@ -197,7 +197,8 @@ def test_live_udp_http_and_sighup_reload(tmp_path):
     udp, web = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
     env = {**os.environ, "PYTHONPATH": str(settings.root / "lib")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "opsbook.statsd_bridge", "--udp-port", str(udp), "--web-port",
+        [sys.executable, "-m", "opsbook.observability.statsd_bridge", "--udp-port", str(udp),
+         "--web-port",
          str(web), "--mapping-config", str(mapping)], env=env, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{web}/metrics"
     try:

@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from opsbook.statsd_lines import escape_metric_name, parse_line
+from opsbook.observability.statsd_lines import escape_metric_name, parse_line
 
 pytestmark = pytest.mark.unit
 

@@ -2,9 +2,9 @@
 
 import pytest
 import yaml
-from opsbook.catalog import METRICS
+from opsbook.observability.catalog import METRICS
+from opsbook.observability.statsd_mapping import Mapper, MappingError, parse_duration
 from opsbook.settings import settings
-from opsbook.statsd_mapping import Mapper, MappingError, parse_duration
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from opsbook import datagen, etl, pipeline_params, validation
+from opsbook.pipeline import datagen, etl, validation
+from opsbook.pipeline import params as pipeline_params
 
 pytestmark = pytest.mark.unit
 

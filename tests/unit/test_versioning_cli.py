@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
-from opsbook.cli import main
-from opsbook.customer_files import legacy_records, read_customer_file, write_customer_file
-from opsbook.schema_registry import SCHEMA_DIR
+from opsbook.cli.main import main
+from opsbook.pipeline.customer_files import legacy_records, read_customer_file, write_customer_file
+from opsbook.pipeline.schema_registry import SCHEMA_DIR
 
 pytestmark = pytest.mark.unit
 V = {n: str(SCHEMA_DIR / f"clientes_v{n}.avsc") for n in (1, 2, 3)}
@@ -36,7 +36,7 @@ def test_check_malformed_schema_is_exit_2_with_parse_error(tmp_path, capsys):
 
 
 def test_console_script_returns_the_exit_code():
-    proc = subprocess.run([sys.executable, "-m", "opsbook.cli", "schema", "check", "--mode",
+    proc = subprocess.run([sys.executable, "-m", "opsbook.cli.main", "schema", "check", "--mode",
                            "BACKWARD", V4, V[3]], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "INCOMPATIBLE" in proc.stdout

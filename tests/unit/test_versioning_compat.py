@@ -8,7 +8,14 @@ import random
 import fastavro
 import pytest
 from fastavro.utils import generate_many
-from opsbook.avro_compat import MODES, SchemaFileError, can_read, check, load_schema_file, parse
+from opsbook.pipeline.avro_compat import (
+    MODES,
+    SchemaFileError,
+    can_read,
+    check,
+    load_schema_file,
+    parse,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -143,7 +150,7 @@ def test_transitive_modes_look_at_every_previous_version(chain, mode, expected):
 
 
 def test_customer_chain_is_full_transitive_and_v4_is_rejected_with_reason(tmp_path):
-    from opsbook.schema_registry import registry
+    from opsbook.pipeline.schema_registry import registry
 
     reg = registry()
     v1, v2, v3 = (reg.get(n).schema for n in (1, 2, 3))
@@ -154,7 +161,7 @@ def test_customer_chain_is_full_transitive_and_v4_is_rejected_with_reason(tmp_pa
     assert any("full_name" in i.path and "valor por defecto" in i.reason
                for i in report.incompatibilities)
     assert not fastavro_reads(v4.raw, v3.raw)
-    from opsbook.versioning import aliased_proposal
+    from opsbook.pipeline.versioning import aliased_proposal
 
     fixed = aliased_proposal()
     assert check("BACKWARD_TRANSITIVE", fixed, [v3, v2, v1]).compatible

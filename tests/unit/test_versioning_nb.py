@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from opsbook import customers, evidence, versioning, versioning_nb
+from opsbook import evidence
+from opsbook.course import day4_versioning as versioning_nb
+from opsbook.pipeline import customers, versioning
 
 pytestmark = pytest.mark.unit
 
@@ -57,8 +59,8 @@ def test_fields_table_lists_every_field_of_every_version():
 
 
 def test_section_summary_and_answer_come_from_the_measured_results(tmp_path, monkeypatch):
-    from opsbook.avro_compat import check
-    from opsbook.schema_registry import registry
+    from opsbook.pipeline.avro_compat import check
+    from opsbook.pipeline.schema_registry import registry
 
     monkeypatch.setenv("OPSBOOK_EVIDENCE_DIR", str(tmp_path))
     batches = versioning.legacy_mix({1: 7, 2: 4, 3: 2}, seed=3)

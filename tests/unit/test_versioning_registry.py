@@ -8,8 +8,8 @@ import fastavro
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opsbook.schema_registry import DataLossError, SchemaRegistry, registry
-from opsbook.versioning import legacy_mix, read_matrix, validate_and_upgrade
+from opsbook.pipeline.schema_registry import DataLossError, SchemaRegistry, registry
+from opsbook.pipeline.versioning import legacy_mix, read_matrix, validate_and_upgrade
 
 pytestmark = pytest.mark.unit
 

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from opsbook import datagen, etl, warehouse
+from opsbook.pipeline import datagen, etl, warehouse
 
 DS = "2026-03-11"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

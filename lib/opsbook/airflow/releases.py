@@ -1,0 +1,184 @@
+"""DAG code shipped as a versioned bundle (``GitDagBundle``) vs the plain, unversioned folder.
+
+Why this module exists: a blue-green deploy replaces the servers, but the DAG code changes
+under running DAG runs too. With Airflow 3's ``GitDagBundle`` (provider
+``apache-airflow-providers-git``) over a local git repository of DAG releases
+(``var/dag_releases``), every DAG run is pinned to the commit it started on: a run that began on
+release v1 finishes on v1 while new runs take v2. The same DAG in a plain local folder
+(``var/dag_plain``, a ``LocalDagBundle``) has no versions: a running run picks up the edited
+code in its next task. The Celery mode adds both bundles (see :func:`bundle_configs`), and
+:func:`versioning_experiment` shows the contrast with two runs per bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from opsbook.settings import Settings, settings
+
+GIT_BUNDLE = "releases"
+PLAIN_BUNDLE = "plain"
+DAG_GIT = "version_demo"
+DAG_PLAIN = "version_demo_plain"
+
+_TEMPLATE = '''"""Release {version} of {dag_id}: which code version runs each task (day 4)."""
+
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow.sdk import dag, task
+
+VERSION = "{version}"
+MARKERS = Path("{markers}")
+
+
+@dag(dag_id="{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
+     tags=["dia4", "versionado"], params={{"wait_s": 20}},
+     default_args={{"owner": "equipo-datos", "retries": 2, "retry_delay": timedelta(seconds=2)}})
+def demo():
+    @task
+    def inicio(params=None, run_id=None):
+        MARKERS.mkdir(parents=True, exist_ok=True)
+        (MARKERS / ("{dag_id}__" + run_id.replace(":", "_"))).write_text(VERSION)
+        time.sleep(float(params["wait_s"]))
+        return VERSION
+
+    @task
+    def fin(version_inicio):
+        return {{"inicio": version_inicio, "fin": VERSION}}
+
+    fin(inicio())
+
+
+demo()
+'''
+
+
+def markers_dir(cfg: Settings = settings) -> Path:
+    """Where each demo run's first task writes the code version it started with."""
+    return cfg.var / "dag_release_markers"
+
+
+def _marker(cfg: Settings, dag_id: str, run_id: str) -> Path:
+    return markers_dir(cfg) / (f"{dag_id}__" + run_id.replace(":", "_"))
+
+
+def repo_dir(cfg: Settings = settings) -> Path:
+    """The local git repository of DAG releases (``var/dag_releases``)."""
+    return cfg.var / "dag_releases"
+
+
+def plain_dir(cfg: Settings = settings) -> Path:
+    """The unversioned DAG folder of the contrast (``var/dag_plain``)."""
+    return cfg.var / "dag_plain"
+
+
+def _git(cfg: Settings, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo_dir(cfg)), "-c", "user.name=opsbook",
+         "-c", "user.email=opsbook@localhost", *args],
+        capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} falló: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def release(version: str, cfg: Settings = settings) -> str:
+    """Publish ``version`` of the demo DAG in both bundles; returns the git commit sha.
+
+    The git bundle gets a new commit; the plain folder's file is simply overwritten.
+    """
+    repo = repo_dir(cfg)
+    if not (repo / ".git").exists():
+        repo.mkdir(parents=True, exist_ok=True)
+        _git(cfg, "init", "-q", "-b", "main")
+    source = _TEMPLATE.format(version=version, dag_id=DAG_GIT, markers=markers_dir(cfg))
+    (repo / f"{DAG_GIT}.py").write_text(source)
+    _git(cfg, "add", "-A")
+    if _git(cfg, "status", "--porcelain"):
+        _git(cfg, "commit", "-q", "-m", f"release {version}")
+    plain_dir(cfg).mkdir(parents=True, exist_ok=True)
+    target = plain_dir(cfg) / f"{DAG_PLAIN}.py"
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(_TEMPLATE.format(version=version, dag_id=DAG_PLAIN, markers=markers_dir(cfg)))
+    tmp.replace(target)
+    return _git(cfg, "rev-parse", "HEAD")
+
+
+def bundle_configs(cfg: Settings = settings) -> list[dict]:
+    """The two extra bundles (git releases + plain folder); creates release v1 if missing."""
+    if not (repo_dir(cfg) / ".git").exists():
+        release("v1", cfg)
+    return [
+        {"name": GIT_BUNDLE, "classpath": "airflow.providers.git.bundles.git.GitDagBundle",
+         "kwargs": {"tracking_ref": "main", "repo_url": str(repo_dir(cfg)),
+                    "refresh_interval": 3}},
+        {"name": PLAIN_BUNDLE, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+         "kwargs": {"path": str(plain_dir(cfg)), "refresh_interval": 3}},
+    ]
+
+
+def _wait(predicate, what: str, timeout_s: float, poll_s: float = 1.0):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            value = predicate()
+        except RuntimeError:
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: no ocurrió en {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def versioning_experiment(cfg: Settings = settings, wait_s: float = 20,
+                          timeout_s: float = 600) -> list[dict]:
+    """Edit the DAG (v1 → v2) while a run is in flight, in both bundles.
+
+    Returns:
+        One row per run: bundle, run (``A`` started on v1 / ``B`` after the release),
+        ``bundle_version`` of the run, and the code version its ``inicio`` and ``fin`` tasks ran.
+    """
+    from opsbook.airflow.dagruns import DagRunClient
+
+    sha1 = release("v1", cfg)
+    client = DagRunClient(cfg=cfg)
+    try:
+        def dag_at(dag_id: str, sha: str | None):
+            dag = client._json("GET", f"/dags/{dag_id}")
+            return sha is None or dag.get("bundle_version") == sha
+
+        _wait(lambda: dag_at(DAG_GIT, sha1), "el DAG versionado en v1", timeout_s)
+        _wait(lambda: dag_at(DAG_PLAIN, None), "el DAG sin versionar", timeout_s)
+        runs = {(b, "A"): client.trigger(d, {"wait_s": wait_s})
+                for b, d in ((GIT_BUNDLE, DAG_GIT), (PLAIN_BUNDLE, DAG_PLAIN))}
+
+        for (bundle, _), run_id in runs.items():  # 'inicio' is executing v1 code
+            dag_id = DAG_GIT if bundle == GIT_BUNDLE else DAG_PLAIN
+            marker = _marker(cfg, dag_id, run_id)
+            _wait(marker.exists, f"{dag_id} en marcha", timeout_s, 0.3)
+        sha2 = release("v2", cfg)
+        _wait(lambda: dag_at(DAG_GIT, sha2), "el DAG versionado en v2", timeout_s)
+        runs[(GIT_BUNDLE, "B")] = client.trigger(DAG_GIT, {"wait_s": 1})
+        runs[(PLAIN_BUNDLE, "B")] = client.trigger(DAG_PLAIN, {"wait_s": 1})
+        rows = []
+        for (bundle, label), run_id in runs.items():
+            dag_id = DAG_GIT if bundle == GIT_BUNDLE else DAG_PLAIN
+            run = client.wait(dag_id, run_id, timeout_s)
+            path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/fin/xcomEntries/return_value"
+            value = {}
+            if run["state"] == "success":
+                value = client._json("GET", path, params={"deserialize": True})["value"]
+                value = json.loads(value) if isinstance(value, str) else value
+            rows.append({"bundle": bundle, "run": label, "state": run["state"],
+                         "bundle_version": (run.get("bundle_version") or "")[:8] or None,
+                         "inicio": value.get("inicio"), "fin": value.get("fin")})
+    finally:
+        client.close()
+    return rows

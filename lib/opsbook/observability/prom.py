@@ -1,0 +1,161 @@
+"""Prometheus queries as pandas DataFrames (``prometheus-api-client``).
+
+Why this module exists: the notebooks, the live tests and the benchmarks ask Prometheus the
+signals of :mod:`opsbook.observability.signals` and want tables, not JSON. This wraps the
+official-ish client (``PrometheusConnect`` + ``MetricSnapshotDataFrame`` /
+``MetricRangeDataFrame``), turns API
+errors into one Spanish exception, and offers :func:`wait_for` — polling with a deadline, the
+only way a test or a notebook waits for Prometheus (never a sleep).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from prometheus_api_client import (
+    MetricRangeDataFrame,
+    MetricSnapshotDataFrame,
+    PrometheusApiClientException,
+    PrometheusConnect,
+)
+
+from opsbook.settings import settings
+
+
+class PromQueryError(RuntimeError):
+    """Prometheus refused or could not answer a query (message in Spanish)."""
+
+
+def client(url: str | None = None) -> PrometheusConnect:
+    """Return a client of the stack's Prometheus (or ``url``)."""
+    return PrometheusConnect(url=url or settings.prometheus_url, disable_ssl=True)
+
+
+def _call(fn: Callable[[], Any], expr: str) -> Any:
+    try:
+        return fn()
+    except PrometheusApiClientException as exc:
+        raise PromQueryError(f"Prometheus rechazó la consulta {expr!r}: {exc}") from exc
+    except OSError as exc:  # requests' ConnectionError is an OSError
+        raise PromQueryError(
+            f"Prometheus no responde en {settings.prometheus_url} ({exc}); ¿está la pila "
+            "arriba? (opsbook stack up)") from exc
+
+
+def raw_query(expr: str, url: str | None = None) -> list[dict[str, Any]]:
+    """Run an instant query and return Prometheus's ``result`` list (vector samples).
+
+    A scalar result is returned as one sample without labels.
+    """
+    result = _call(lambda: client(url).custom_query(query=expr), expr)
+    if result and not isinstance(result[0], dict):  # scalar / string: [ts, value]
+        result = [{"metric": {}, "value": result}]
+    return result
+
+
+def query(expr: str, url: str | None = None) -> pd.DataFrame:
+    """Instant query → one row per series (label columns, ``timestamp``, float ``value``).
+
+    Args:
+        expr: PromQL expression.
+        url: Prometheus base URL (default: the stack's).
+
+    Returns:
+        The samples; an empty frame with ``timestamp``/``value`` columns when there are none.
+
+    Raises:
+        PromQueryError: invalid expression or Prometheus unreachable.
+    """
+    result = raw_query(expr, url)
+    if not result:
+        return pd.DataFrame({"timestamp": pd.Series(dtype="datetime64[ns]"),
+                             "value": pd.Series(dtype="float64")})
+    return MetricSnapshotDataFrame(result).reset_index(drop=True)
+
+
+def _ts(value: datetime | float | pd.Timestamp) -> datetime:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def query_range(expr: str, start: datetime | float, end: datetime | float | None = None,
+                step: str = "1s", url: str | None = None) -> pd.DataFrame:
+    """Range query → long frame indexed by ``timestamp`` (label columns + ``value``).
+
+    Args:
+        expr: PromQL expression.
+        start: first instant (datetime, pandas Timestamp or Unix seconds).
+        end: last instant (default: now).
+        step: resolution (Prometheus duration, e.g. ``"1s"``, ``"15s"``).
+        url: Prometheus base URL (default: the stack's).
+
+    Raises:
+        PromQueryError: invalid expression or Prometheus unreachable.
+    """
+    end_dt = _ts(end) if end is not None else datetime.now(tz=UTC)
+    result = _call(lambda: client(url).custom_query_range(
+        query=expr, start_time=_ts(start), end_time=end_dt, step=step), expr)
+    if not result:
+        return pd.DataFrame({"value": pd.Series(dtype="float64")},
+                            index=pd.DatetimeIndex([], name="timestamp"))
+    return MetricRangeDataFrame(result)
+
+
+def wait_for(expr: str, predicate: Callable[[pd.DataFrame], bool] | None = None,
+             timeout_s: float = 60.0, interval_s: float = 0.5,
+             url: str | None = None) -> pd.DataFrame:
+    """Poll an instant query until ``predicate(frame)`` holds, with a deadline.
+
+    Args:
+        expr: PromQL expression.
+        predicate: condition on the result frame (default: at least one sample).
+        timeout_s: deadline in seconds.
+        interval_s: pause between polls.
+        url: Prometheus base URL (default: the stack's).
+
+    Returns:
+        The first frame satisfying the predicate.
+
+    Raises:
+        TimeoutError: with the last result seen, when the deadline passes.
+    """
+    check = predicate or (lambda frame: not frame.empty)
+    deadline = time.monotonic() + timeout_s
+    last: pd.DataFrame | None = None
+    while True:
+        try:
+            last = query(expr, url)
+            if check(last):
+                return last
+        except PromQueryError:
+            if time.monotonic() >= deadline:
+                raise
+        if time.monotonic() >= deadline:
+            shown = "vacío" if last is None or last.empty else last.to_string(max_rows=5)
+            raise TimeoutError(
+                f"{expr!r} no cumplió la condición en {timeout_s:g} s; último resultado: {shown}")
+        time.sleep(interval_s)
+
+
+def ready(url: str | None = None, timeout_s: float = 2.0) -> bool:
+    """True when Prometheus answers ``/-/ready``."""
+    import requests
+
+    try:
+        return requests.get(f"{url or settings.prometheus_url}/-/ready",
+                            timeout=timeout_s).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def value(expr: str, default: float | None = None, url: str | None = None) -> float | None:
+    """Single number of an instant query (sum of every sample), or ``default`` when empty."""
+    frame = query(expr, url)
+    return float(frame["value"].sum()) if not frame.empty else default

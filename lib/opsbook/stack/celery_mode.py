@@ -1,0 +1,355 @@
+"""The Celery mode of the stack: CeleryExecutor + PostgreSQL metadata DB + Redis broker.
+
+Why this module exists: day 4 scales Airflow horizontally. The default stack runs the
+LocalExecutor on SQLite; ``opsbook stack up --executor celery --workers N`` switches every
+Airflow component to the CeleryExecutor with the metadata database in PostgreSQL (several
+schedulers and workers share it), Redis as broker and the Celery results in PostgreSQL. This
+module holds what that mode adds on top of :func:`opsbook.airflow.env.airflow_env`: the
+configuration overrides, the supervised ``worker-N`` programs, live scaling (removal is a
+Celery *warm shutdown*: running tasks finish first) and the worker health check
+(``celery inspect ping``; Airflow's ``/monitor/health`` does not list Celery workers).
+
+Each stack gets its own Redis key prefix (the PostgreSQL database name), so two stacks sharing
+the machine's Redis never steal each other's tasks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from opsbook.settings import Settings, settings
+from opsbook.stack.programs import Program
+
+DEFAULT_CONCURRENCY = 2
+"""Task slots per worker (``--concurrency``) unless told otherwise."""
+
+HEARTBEAT_TIMEOUT_S = 20
+"""``[scheduler] task_instance_heartbeat_timeout`` in class (default 300 s: ~310 s to retry)."""
+
+HEARTBEAT_DETECTION_S = 5
+"""``[scheduler] task_instance_heartbeat_timeout_detection_interval`` in class (default 10 s)."""
+
+CELERY_PARALLELISM = 16
+"""``[core] parallelism`` in Celery mode: room for 1 worker × 8 slots or 2 × 2 and more."""
+
+WARM_SHUTDOWN_WAIT_S = 180
+"""Seconds supervisord waits for a worker's running tasks before SIGKILL when removing it."""
+
+
+def pg_database(cfg: Settings = settings) -> str:
+    """Name of the PostgreSQL database of ``cfg.pg_dsn`` (``opsbook`` by default).
+
+    Raises:
+        ValueError: when the DSN names no database.
+    """
+    name = urlsplit(cfg.pg_dsn).path.lstrip("/")
+    if not name:
+        raise ValueError(
+            f"OPSBOOK_PG_DSN={cfg.pg_dsn!r} no nombra una base de datos: añade /<nombre> al final"
+        )
+    return name
+
+
+def sqlalchemy_url(cfg: Settings = settings) -> str:
+    """SQLAlchemy URL of the metadata database (psycopg2, shipped by the postgres provider)."""
+    parts = urlsplit(cfg.pg_dsn)
+    return urlunsplit(("postgresql+psycopg2", *parts[1:]))
+
+
+def ensure_database(cfg: Settings = settings) -> bool:
+    """Create the metadata database when it does not exist yet.
+
+    Args:
+        cfg: settings whose ``pg_dsn`` names the database.
+
+    Returns:
+        True when the database was created now, False when it already existed.
+
+    Raises:
+        RuntimeError: when PostgreSQL does not answer (says how to start it).
+    """
+    import psycopg
+    from psycopg import sql
+
+    name = pg_database(cfg)
+    admin = urlunsplit(urlsplit(cfg.pg_dsn)._replace(path="/postgres"))
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+            if exists:
+                return False
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            return True
+    except psycopg.OperationalError as exc:
+        raise RuntimeError(
+            f"PostgreSQL no responde en {admin}: arráncalo (p. ej. `service postgresql start`) "
+            f"o define OPSBOOK_PG_DSN. Detalle: {exc}"
+        ) from exc
+
+
+def redis_key_prefix(cfg: Settings = settings) -> str:
+    """Redis key prefix of this stack's broker (isolates stacks sharing one Redis)."""
+    return f"{pg_database(cfg)}:"
+
+
+def airflow_env_overrides(cfg: Settings = settings) -> dict[str, str]:
+    """Airflow variables that turn the default configuration into the Celery mode.
+
+    Merge them over :func:`opsbook.airflow.env.airflow_env` for every Airflow process
+    (api-servers, schedulers, dag-processor, triggerer, workers, ``db migrate``). The database
+    is created if missing.
+
+    Args:
+        cfg: settings giving the PostgreSQL DSN, the Redis URL and the front-door port.
+
+    Returns:
+        Variable name → value.
+    """
+    from opsbook.airflow.env import dag_bundles
+    from opsbook.airflow.releases import bundle_configs
+
+    ensure_database(cfg)
+    db_url = sqlalchemy_url(cfg)
+    bundles = dag_bundles(cfg) + bundle_configs(cfg)
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+        "AIRFLOW__CORE__PARALLELISM": str(CELERY_PARALLELISM),
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(CELERY_PARALLELISM),
+        # Workers reach the execution API through the front door: a blue-green switch
+        # moves them together with the users, and running tasks survive it.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{cfg.front_door_url}/execution/",
+        "AIRFLOW__CELERY__BROKER_URL": cfg.redis_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{db_url}",
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(DEFAULT_CONCURRENCY),
+        "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+        "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": redis_key_prefix(cfg),
+        # Classroom heartbeat settings: a dead worker's tasks are retried in ~30 s, not ~310 s.
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": str(
+            HEARTBEAT_DETECTION_S
+        ),
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
+        # DAG releases as a versioned git bundle, next to an unversioned folder (contrast).
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+        # Clones of versioned bundles stay in this stack's var (default: a shared /tmp folder).
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(cfg.airflow_home / "dag_bundles"),
+    }
+
+
+def worker_name(n: int) -> str:
+    """Supervisord program name of worker ``n`` (``worker-1``, ``worker-2`` ...)."""
+    return f"worker-{n}"
+
+
+def worker_hostname(n: int, cfg: Settings = settings) -> str:
+    """Celery node name of worker ``n``: ``worker-n@<database>`` (unique per stack)."""
+    return f"{worker_name(n)}@{pg_database(cfg)}"
+
+
+def worker_program(
+    n: int, cfg: Settings = settings, concurrency: int = DEFAULT_CONCURRENCY
+) -> Program:
+    """The supervised program of Celery worker ``n``.
+
+    Args:
+        n: worker number (1-based).
+        cfg: settings.
+        concurrency: task slots of this worker.
+
+    Returns:
+        A :class:`~opsbook.stack.programs.Program` named ``worker-n``; stopping it is a warm
+        shutdown (SIGTERM: running tasks finish first, new ones are not taken).
+    """
+    if n < 1:
+        raise ValueError(f"número de worker {n} inválido: empieza en 1")
+    if concurrency < 1:
+        raise ValueError(f"concurrency={concurrency} inválido: usa 1 o más ranuras")
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    return Program(
+        name=worker_name(n),
+        command=[
+            airflow, "celery", "worker",
+            "--skip-serve-logs",
+            "--concurrency", str(concurrency),
+            "--celery-hostname", worker_hostname(n, cfg),
+            "--without-mingle", "--without-gossip",
+        ],
+        env={"AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency)},
+        autorestart=False,
+        stopsignal="TERM",
+        stopwaitsecs=WARM_SHUTDOWN_WAIT_S,
+        startsecs=3,
+    )
+
+
+def worker_programs(
+    cfg: Settings = settings, workers: int = 2, concurrency: int = DEFAULT_CONCURRENCY
+) -> list[Program]:
+    """The programs of ``workers`` Celery workers (``worker-1`` … ``worker-N``).
+
+    Args:
+        cfg: settings.
+        workers: how many workers (0 is allowed: a stack with no worker queues tasks only).
+        concurrency: task slots per worker.
+
+    Raises:
+        ValueError: for a negative number of workers.
+    """
+    if workers < 0:
+        raise ValueError(f"workers={workers} inválido: usa 0 o más")
+    return [worker_program(n, cfg, concurrency) for n in range(1, workers + 1)]
+
+
+def celery_app(cfg: Settings = settings):
+    """A bare Celery client app on this stack's broker (no Airflow import: fast)."""
+    from celery import Celery
+
+    app = Celery("opsbook-inspect", broker=cfg.redis_url)
+    app.conf.broker_transport_options = {"global_keyprefix": redis_key_prefix(cfg)}
+    app.conf.broker_connection_retry_on_startup = False
+    return app
+
+
+def worker_ping(
+    cfg: Settings = settings, timeout_s: float = 3.0, expected: int | None = None
+) -> dict[str, bool]:
+    """``celery inspect ping`` of this stack's workers.
+
+    Args:
+        cfg: settings.
+        timeout_s: seconds to wait for the replies.
+        expected: stop waiting as soon as this many workers replied (default: wait the
+            whole ``timeout_s``, so every live worker is heard).
+
+    Returns:
+        Celery node name → True for every worker that answered ``pong``.
+    """
+    app = celery_app(cfg)
+    try:
+        replies = app.control.inspect(timeout=timeout_s, limit=expected).ping() or {}
+    finally:
+        app.close()
+    return {node: reply.get("ok") == "pong" for node, reply in sorted(replies.items())}
+
+
+def as_running(progs: list[Program], cfg: Settings = settings) -> list[Program]:
+    """Replace each program's argv and environment by those it is supervised with now.
+
+    Scaling and deploying must never restart a program they do not touch: if the code's
+    configuration drifted since ``stack up``, re-planning would change every spec and
+    supervisord would restart the whole stack. Programs without a spec are kept as given.
+    """
+    from opsbook.stack import supervisor_conf as sup
+
+    out = []
+    for prog in progs:
+        spec = sup.spec_dir(cfg) / f"{prog.name}.json"
+        if spec.exists():
+            data = json.loads(spec.read_text())
+            env = {k: v for k, v in data["env"].items() if k != sup.STACK_MARK}
+            prog = dataclasses.replace(prog, command=data["argv"], env=env)
+        out.append(prog)
+    return out
+
+
+def current_workers(cfg: Settings = settings) -> list[str]:
+    """Names of the ``worker-N`` programs the running stack has (from its recorded mode)."""
+    from opsbook.stack.state import read_mode
+
+    names = [p["name"] for p in read_mode(cfg).get("programs", [])]
+    return sorted((n for n in names if n.startswith("worker-")), key=lambda n: int(n[7:]))
+
+
+def scale(
+    workers: int,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    cfg: Settings = settings,
+    timeout_s: float = 180.0,
+) -> dict:
+    """Add or remove Celery workers of the running Celery-mode stack, live.
+
+    Removed workers get a warm shutdown (SIGTERM: they stop taking tasks and finish the
+    running ones, up to :data:`WARM_SHUTDOWN_WAIT_S`); new workers are started and waited for
+    until they answer ``celery inspect ping``. Workers whose concurrency changes restart.
+
+    Args:
+        workers: desired number of workers (0 or more).
+        concurrency: task slots of every worker.
+        cfg: settings.
+        timeout_s: deadline for the new workers to answer the ping.
+
+    Returns:
+        ``{"added": [...], "removed": [...], "restarted": [...], "workers": {node: ok}}``.
+
+    Raises:
+        RuntimeError: when the stack is not running in Celery mode or a worker never answers.
+    """
+    from opsbook.stack import lifecycle as stack
+    from opsbook.stack import supervisor_conf as sup
+    from opsbook.stack.state import read_mode
+
+    if workers < 0:
+        raise ValueError(f"workers={workers} inválido: usa 0 o más")
+    mode = read_mode(cfg)
+    if mode.get("executor") != "celery" or not sup.is_running(cfg):
+        raise RuntimeError(
+            "la pila no está en modo celery: arráncala con "
+            "`opsbook stack up --executor celery --workers N`"
+        )
+    before = set(current_workers(cfg))
+    wanted = {worker_name(n) for n in range(1, workers + 1)}
+    rpc = sup.rpc(cfg, timeout=WARM_SHUTDOWN_WAIT_S + 30)
+    for name in sorted(before - wanted):  # warm shutdown before removing the program
+        try:
+            rpc.supervisor.stopProcess(name, True)
+        except Exception:  # noqa: BLE001 - already stopped is fine
+            pass
+    others = as_running(
+        [p for p in stack.plan(cfg, "celery", 0) if not p.name.startswith("worker-")], cfg
+    )
+    extra = [p for p in stack.recorded_programs(cfg) if p.name not in {o.name for o in others}]
+    keep = [p for p in extra if not p.name.startswith("worker-")]
+    if keep:  # e.g. a green api-server of a deploy in progress: never scale during one
+        raise RuntimeError(f"hay programas ajenos al plan ({[p.name for p in keep]}): termina "
+                           "el despliegue antes de escalar")
+    new = stack.with_env(
+        worker_programs(cfg, workers, concurrency), cfg, "celery", airflow_env_overrides(cfg)
+    )
+    changes = stack.apply_programs(others + new, cfg, {"executor": "celery", "workers": workers})
+    states = {p["name"]: p["statename"] for p in rpc.supervisor.getAllProcessInfo()}
+    to_start = sorted(wanted, key=lambda n: int(n[7:])) + [
+        n for n in changes.get("added", []) if n not in wanted  # plan grew (a new service)
+    ]
+    for name in to_start:
+        if states.get(name) not in ("RUNNING", "STARTING"):
+            sup.start_process(rpc, name)
+    hosts = {worker_hostname(n, cfg) for n in range(1, workers + 1)}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        # Removed workers were stopped (and waited for) above, so the wanted replies suffice.
+        pong = worker_ping(cfg, timeout_s=2.0, expected=len(hosts) or None)
+        alive = {h for h, ok in pong.items() if ok}
+        if hosts <= alive and not (alive - hosts):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"los workers {sorted(hosts - alive)} no responden al ping tras {timeout_s:.0f} s"
+                f" (o siguen vivos {sorted(alive - hosts)}): mira {cfg.log_dir}/worker-N.log"
+            )
+        time.sleep(1.0)
+    return {
+        "added": sorted(wanted - before),
+        "removed": sorted(before - wanted),
+        "restarted": sorted(set(changes.get("changed", [])) & wanted),
+        "workers": {h: pong[h] for h in sorted(hosts)},
+    }

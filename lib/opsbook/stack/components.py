@@ -1,0 +1,125 @@
+"""The programs of the native stack (what supervisord runs), built from the settings.
+
+Why this module exists: one place lists the stack's processes with their exact argv, restart
+policy and health probe, so :mod:`opsbook.stack.lifecycle` only orchestrates. Airflow components
+never auto-restart (day 3 drills a real outage) and run with ``--skip-serve-logs`` where offered so
+every listening port stays on 127.0.0.1; the monitoring services may auto-restart.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from opsbook.settings import Settings, settings
+from opsbook.stack import service_configs as sc
+from opsbook.stack.programs import Program
+
+AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+SERVICE_COMPONENTS = (
+    "statsd-bridge",
+    "prometheus",
+    "alertmanager",
+    "alert-receiver",
+    "front-door",
+)
+
+
+def venv_bin(name: str) -> str:
+    """Path of an executable installed next to the running Python (the project venv)."""
+    return str(Path(sys.executable).parent / name)
+
+
+def module_available(module: str) -> bool:
+    """Whether ``module`` can be imported (teammates' services may not exist yet)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def airflow_programs(cfg: Settings = settings) -> list[Program]:
+    """api-server, scheduler, dag-processor and triggerer (no auto-restart)."""
+    airflow = venv_bin("airflow")
+    api = [airflow, "api-server", "--host", "127.0.0.1", "--port", str(cfg.ports.airflow)]
+    return [
+        Program(
+            "api-server",
+            api,
+            port=cfg.ports.airflow,
+            health_url=f"{cfg.airflow_url}/api/v2/monitor/health",
+            stopwaitsecs=15,
+        ),
+        Program("scheduler", [airflow, "scheduler", "--skip-serve-logs"], stopwaitsecs=20),
+        Program("dag-processor", [airflow, "dag-processor"], stopwaitsecs=15),
+        Program("triggerer", [airflow, "triggerer", "--skip-serve-logs"], stopwaitsecs=15),
+    ]
+
+
+def service_programs(cfg: Settings = settings) -> list[Program]:
+    """Bridge, Prometheus, Alertmanager, alert receiver and front door (auto-restart on).
+
+    A Python service whose module is not importable yet is skipped with a warning.
+    """
+    py = sys.executable
+    progs = [
+        Program(
+            "statsd-bridge",
+            [py, "-m", "opsbook.observability.statsd_bridge"],
+            autorestart=True,
+            port=cfg.ports.bridge,
+            health_url=cfg.bridge_url,
+            stopwaitsecs=5,
+        ),
+        Program(
+            "prometheus",
+            sc.prometheus_args(cfg),
+            autorestart=True,
+            port=cfg.ports.prometheus,
+            health_url=f"{cfg.prometheus_url}/-/ready",
+            stopwaitsecs=10,
+        ),
+        Program(
+            "alertmanager",
+            sc.alertmanager_args(cfg),
+            autorestart=True,
+            port=cfg.ports.alertmanager,
+            health_url=f"{cfg.alertmanager_url}/-/ready",
+            stopwaitsecs=5,
+        ),
+        Program(
+            "alert-receiver",
+            [py, "-m", "opsbook.observability.alert_receiver"],
+            autorestart=True,
+            port=cfg.ports.webhook,
+            health_url=f"{cfg.webhook_url}/-/ready",
+            stopwaitsecs=5,
+        ),
+        Program(
+            "front-door",
+            sc.nginx_args(cfg),
+            autorestart=True,
+            port=cfg.ports.front_door,
+            health_url=f"{cfg.front_door_url}/api/v2/monitor/health",
+            stopwaitsecs=5,
+        ),
+    ]
+    modules = {"statsd-bridge": "opsbook.observability.statsd_bridge",
+               "alert-receiver": "opsbook.observability.alert_receiver"}
+    kept = []
+    for prog in progs:
+        module = modules.get(prog.name)
+        if module and not module_available(module):
+            print(
+                f"AVISO: '{prog.name}' omitido: el módulo {module} todavía no existe",
+                file=sys.stderr,
+            )
+            continue
+        kept.append(prog)
+    return kept
+
+
+def base_programs(cfg: Settings = settings) -> list[Program]:
+    """Every program of the stack in local mode (services first, then Airflow)."""
+    return service_programs(cfg) + airflow_programs(cfg)

@@ -1,0 +1,173 @@
+"""Stop the whole stack, report its status, and stop/start single components.
+
+Why this module exists: ``down`` must leave **no process behind** (verified by pid, children
+included, stragglers killed and reported), and the day-3 drills stop and start single
+components (``stop_component("scheduler")``) to cause and repair real outages.
+"""
+
+from __future__ import annotations
+
+import time
+import xmlrpc.client
+
+import psutil
+
+from opsbook.settings import Settings, settings
+from opsbook.stack import health, reaper
+from opsbook.stack import supervisor_conf as sup
+from opsbook.stack.state import (
+    StackError,
+    component_health,
+    is_healthy,
+    read_mode,
+    recorded_programs,
+    states,
+)
+
+
+def _describe(procs: list[psutil.Process]) -> list[dict]:
+    out = []
+    for proc in procs:
+        try:
+            out.append({"pid": proc.pid, "cmd": " ".join(proc.cmdline())[:160]})
+        except psutil.Error:
+            out.append({"pid": proc.pid, "cmd": "?"})
+    return out
+
+
+def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True) -> dict:
+    """Stop every program and supervisord, sweep the strays, verify by pid that nothing survived.
+
+    Strays are processes of this stack that supervisord does not know (children re-parented
+    to init after a ``kill -9``; see :func:`opsbook.stack.health.stray_processes`): they are
+    reaped by pid (SIGTERM, SIGKILL after a grace) and reported.
+
+    Args:
+        cfg: the settings.
+        timeout_s: seconds to wait for a graceful stop before killing stragglers.
+        strict: raise when a process survives even SIGKILL.
+
+    Returns:
+        ``{"stopped": n, "killed": [{pid, cmd}...], "survivors": [{pid, cmd}...],
+        "strays": [{pid, cmd, reason}...]}``.
+
+    Raises:
+        StackError: (``strict``) a process of the stack is still alive at the end.
+    """
+    strays = health.stray_processes(cfg)
+    swept = reaper.reap([p for p, _ in strays])
+    reasons = {p.pid: why for p, why in strays}
+    procs = health.stack_processes(cfg)  # a stray that survived the sweep is retried below
+    if sup.is_running(cfg):
+        for call in ("stopAllProcesses", "shutdown"):
+            try:
+                method = getattr(sup.rpc(cfg, timeout=timeout_s).supervisor, call)
+                method(True) if call == "stopAllProcesses" else method()
+            except (OSError, xmlrpc.client.Error):
+                pass  # verified below by pid either way
+    known = {p.pid: p for p in procs}
+    for proc in health.stack_processes(cfg):  # children spawned while stopping
+        known.setdefault(proc.pid, proc)
+    _, alive = psutil.wait_procs(list(known.values()), timeout=timeout_s)
+    killed = _describe(alive)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    _, survivors = psutil.wait_procs(alive, timeout=10)
+    survivors += [p for p in health.stack_processes(cfg) if p.pid not in known]
+    for stale in (sup.socket_path(cfg), sup.pid_path(cfg)):
+        if not survivors:
+            stale.unlink(missing_ok=True)
+    result = {"stopped": len(known) + len(swept["orphans"]), "killed": killed,
+              "survivors": _describe(survivors),
+              "strays": [{**o, "reason": reasons.get(o["pid"], "hijo de huérfano")}
+                         for o in swept["orphans"]]}
+    if survivors and strict:
+        raise StackError(f"quedan procesos de la pila vivos tras 'down': {result['survivors']}")
+    return result
+
+
+def status(cfg: Settings = settings) -> dict:
+    """Each component with its supervisord state, pid, port and health.
+
+    Returns:
+        ``{"running", "supervisord_pid", "mode", "healthy", "last_up_seconds",
+        "components": {name: {"state", "pid", "port", "healthy", "uptime_s"}}}``.
+    """
+    now = states(cfg)
+    ok = component_health(cfg)
+    mode = read_mode(cfg)
+    comps = {}
+    for prog in recorded_programs(cfg):
+        info = now.get(prog.name, {})
+        pid = info.get("pid") or None
+        comps[prog.name] = {
+            "state": info.get("statename", "AUSENTE"),
+            "pid": pid,
+            "port": prog.port,
+            "healthy": ok.get(prog.name, False),
+            "uptime_s": (info["now"] - info["start"]) if pid else None,
+        }
+    return {
+        "running": bool(now),
+        "supervisord_pid": sup.supervisord_pid(cfg) if now else None,
+        "mode": {k: mode.get(k) for k in ("executor", "workers")},
+        "healthy": bool(now) and is_healthy(cfg),
+        "last_up_seconds": mode.get("up_seconds"),
+        "components": comps,
+    }
+
+
+def _known(name: str, cfg: Settings) -> None:
+    names = [p.name for p in recorded_programs(cfg)]
+    if name not in names:
+        raise ValueError(f"componente {name!r} desconocido: usa uno de {names}")
+    if not sup.is_running(cfg):
+        raise StackError("la pila no está arrancada: ejecuta 'opsbook stack up'")
+
+
+def component_pid(name: str, cfg: Settings = settings) -> int | None:
+    """Pid of a running component (None when it is not running)."""
+    _known(name, cfg)
+    return sup.rpc(cfg).supervisor.getProcessInfo(name)["pid"] or None
+
+
+def stop_component(name: str, cfg: Settings = settings) -> None:
+    """Stop one component (its whole process group) and wait until it is stopped.
+
+    Raises:
+        ValueError: unknown component name.
+    """
+    _known(name, cfg)
+    try:
+        sup.rpc(cfg, timeout=60).supervisor.stopProcess(name, True)
+    except xmlrpc.client.Fault as exc:
+        if "NOT_RUNNING" not in exc.faultString:
+            raise
+
+
+def start_component(name: str, cfg: Settings = settings, timeout_s: float = 120.0) -> float:
+    """Start one component and wait until it is healthy.
+
+    Returns:
+        Seconds from the start request to healthy.
+
+    Raises:
+        StackError: not healthy before the deadline.
+    """
+    _known(name, cfg)
+    t0 = time.monotonic()
+    sup.start_process(sup.rpc(cfg), name)
+    while not component_health(cfg).get(name):
+        if time.monotonic() - t0 > timeout_s:
+            raise StackError(f"'{name}' no quedó sano en {timeout_s:.0f} s: mira {cfg.log_dir}")
+        time.sleep(0.5)
+    return time.monotonic() - t0
+
+
+def restart_component(name: str, cfg: Settings = settings, timeout_s: float = 120.0) -> float:
+    """Stop then start one component; returns seconds until healthy again."""
+    stop_component(name, cfg)
+    return start_component(name, cfg, timeout_s)

@@ -1,0 +1,299 @@
+"""The native stack: ``up``, ``down``, ``status`` and per-component control.
+
+Why this module exists: every notebook, test and bench drives ONE live stack (Airflow 3
+api-server/scheduler/dag-processor/triggerer + StatsD bridge + Prometheus + Alertmanager +
+alert receiver + nginx front door) run by supervisord from the venv, without Docker. This
+module orchestrates it: generate the configs, migrate the metadata DB, start in order, wait
+on *real* health with a deadline, and on ``down`` prove by pid that nothing survived.
+Configs live in :mod:`opsbook.stack.supervisor_conf` / :mod:`opsbook.stack.service_configs`, the
+program list in :mod:`opsbook.stack.components`, health probes in :mod:`opsbook.stack.health`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.request
+
+from opsbook.airflow.env import airflow_env, drill_dags_dir
+from opsbook.settings import Settings, settings
+from opsbook.stack import components, health, service_configs
+from opsbook.stack import supervisor_conf as sup
+from opsbook.stack.control import (
+    component_pid,
+    down,
+    restart_component,
+    start_component,
+    status,
+    stop_component,
+)
+from opsbook.stack.programs import Program
+from opsbook.stack.state import (
+    StackError,
+    component_health,
+    is_healthy,
+    mode_path,
+    read_mode,
+    recorded_programs,
+    states,
+)
+from opsbook.stack.wait import wait_healthy
+
+DEFAULT_TIMEOUT_S = 300.0
+"""Deadline of ``up`` (a shared 2-core machine is slow: generous on purpose)."""
+
+
+def opsbook_env(cfg: Settings = settings) -> dict[str, str]:
+    """``OPSBOOK_*`` variables reproducing ``cfg`` in a child process."""
+    env = {
+        "OPSBOOK_ROOT": str(cfg.root),
+        "OPSBOOK_VAR_DIR": str(cfg.var),
+        "OPSBOOK_EVIDENCE_DIR": str(cfg.evidence_dir),
+        "OPSBOOK_SCRAPE_INTERVAL_S": f"{cfg.scrape_interval_s:g}",
+        "OPSBOOK_PARALLELISM": str(cfg.parallelism),
+        "OPSBOOK_PG_DSN": cfg.pg_dsn,
+        "OPSBOOK_REDIS_URL": cfg.redis_url,
+    }
+    for field in dataclasses.fields(cfg.ports):
+        env[f"OPSBOOK_{field.name.upper()}_PORT"] = str(getattr(cfg.ports, field.name))
+    if cfg.warehouse_url:
+        env["OPSBOOK_WAREHOUSE_URL"] = cfg.warehouse_url
+    return env
+
+
+def plan(cfg: Settings = settings, executor: str = "local", workers: int = 0) -> list[Program]:
+    """Programs of the stack for a mode, each with its full environment merged in.
+
+    Args:
+        cfg: the settings.
+        executor: ``"local"`` or ``"celery"`` (asks :mod:`opsbook.stack.celery_mode` for the env
+            overrides and the ``worker-N`` programs).
+        workers: number of Celery workers (ignored in local mode).
+    """
+    progs = components.base_programs(cfg)
+    overrides: dict[str, str] = {}
+    if executor == "celery":
+        from opsbook.stack import celery_mode
+
+        overrides = celery_mode.airflow_env_overrides(cfg)
+        progs += celery_mode.worker_programs(cfg, workers)
+    return with_env(progs, cfg, executor, overrides)
+
+
+def with_env(
+    progs: list[Program], cfg: Settings, executor: str, overrides: dict[str, str] | None = None
+) -> list[Program]:
+    """Merge the base environment into each program (Airflow env for non-service programs)."""
+    base = opsbook_env(cfg)
+    af = {**base, **airflow_env(cfg, executor), **(overrides or {})}
+    out = []
+    for prog in progs:
+        env = base if prog.name in components.SERVICE_COMPONENTS else af
+        out.append(dataclasses.replace(prog, env={**env, **prog.env}))
+    return out
+
+
+def _start_supervisord(cfg: Settings, timeout_s: float = 30) -> None:
+    env = {**os.environ, sup.STACK_MARK: str(cfg.var)}
+    subprocess.run(
+        [components.venv_bin("supervisord"), "-c", str(sup.conf_path(cfg))], env=env, check=True
+    )
+    deadline = time.monotonic() + timeout_s
+    while not sup.is_running(cfg):
+        if time.monotonic() > deadline:
+            raise StackError(f"supervisord no arrancó: mira {cfg.log_dir / 'supervisord.log'}")
+        time.sleep(0.2)
+
+
+def apply_programs(programs: list[Program], cfg: Settings = settings, mode: dict | None = None):
+    """Rewrite ``supervisord.conf`` for ``programs`` and apply it (``reread`` + ``update``).
+
+    Programs must already carry their full environment (see :func:`plan` / :func:`with_env`).
+    Starts supervisord when it is not running; starts nothing else.
+
+    Args:
+        programs: the complete desired program list.
+        cfg: the settings.
+        mode: extra keys recorded in ``mode.json`` (``executor``, ``workers``).
+
+    Returns:
+        What changed: ``{"added": [...], "changed": [...], "removed": [...]}``.
+    """
+    sup.write(programs, {}, cfg)
+    record = {**read_mode(cfg), **(mode or {})}
+    record["programs"] = [
+        {"name": p.name, "port": p.port, "health_url": p.health_url, "optional": p.optional}
+        for p in programs
+    ]
+    mode_path(cfg).write_text(json.dumps(record, indent=2))
+    if not sup.is_running(cfg):
+        _start_supervisord(cfg)
+        return {"added": [p.name for p in programs], "changed": [], "removed": []}
+    return sup.apply(cfg)
+
+
+def _migrate(cfg: Settings, env: dict[str, str]) -> subprocess.Popen:
+    log = open(cfg.log_dir / "db-migrate.log", "ab")  # noqa: SIM115 - closed by the child
+    return subprocess.Popen(
+        [components.venv_bin("airflow"), "db", "migrate"],
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=cfg.root,
+    )
+
+
+def up(
+    executor: str = "local",
+    workers: int = 0,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    cfg: Settings = settings,
+    progress: bool = True,
+) -> dict:
+    """Start the stack (idempotent) and wait until every component is healthy.
+
+    A healthy stack in the same mode returns at once. Otherwise: generate configs, start
+    supervisord, start the services while ``airflow db migrate`` runs, then Airflow, wait on
+    real health with a deadline, and warm the execution API (``GET /execution/health``).
+
+    Args:
+        executor: ``"local"`` (default) or ``"celery"``.
+        workers: Celery workers (``worker-1`` … ``worker-N``), celery mode only.
+        timeout_s: deadline in seconds for the whole start.
+        cfg: the settings.
+        progress: show a ``rich`` progress display.
+
+    Returns:
+        :func:`status` of the healthy stack.
+
+    Raises:
+        StackError: a component failed or the deadline passed (the message names the logs).
+    """
+    wanted = {"executor": executor, "workers": workers if executor == "celery" else 0}
+    current = read_mode(cfg)
+    if {k: current.get(k) for k in wanted} == wanted and is_healthy(cfg):
+        return status(cfg)
+    t0 = time.monotonic()
+    for folder in (cfg.log_dir, cfg.run_dir, drill_dags_dir(cfg)):
+        folder.mkdir(parents=True, exist_ok=True)
+    service_configs.write_all(cfg)
+    # The plan has only the blue slot: a green slot left serving by a deploy is dropped on a
+    # (re)plan, so the front door goes back to blue (a mode switch restarts it anyway).
+    repoint = service_configs.front_door_port(cfg) != cfg.ports.airflow
+    if repoint or not sup.is_running(cfg):
+        service_configs.front_door_upstream(cfg.ports.airflow, cfg)
+    progs = plan(cfg, executor, workers)
+    check_ports(cfg, progs, states(cfg))
+    apply_programs(progs, cfg, {**wanted, "started_at": time.time(), "live_slots": ["blue"]})
+    if repoint and states(cfg).get("front-door", {}).get("statename") == "RUNNING":
+        service_configs.reload_front_door(cfg)
+    now = states(cfg)
+    rpc = sup.rpc(cfg)
+    migrate = None
+    if now.get("api-server", {}).get("statename") != "RUNNING":
+        af_env = next(p.env for p in progs if p.name == "scheduler")
+        migrate = _migrate(cfg, af_env)
+    services = [p for p in progs if p.name in components.SERVICE_COMPONENTS]
+    airflow_side = [p for p in progs if p.name not in components.SERVICE_COMPONENTS]
+    for prog in services:
+        if now.get(prog.name, {}).get("statename") not in ("RUNNING", "STARTING"):
+            sup.start_process(rpc, prog.name)
+    if migrate is not None:
+        left = max(5.0, timeout_s - (time.monotonic() - t0))
+        try:
+            code = migrate.wait(timeout=left)
+        except subprocess.TimeoutExpired:
+            migrate.kill()
+            code = -1
+        if code != 0:
+            raise StackError(
+                f"'airflow db migrate' falló (código {code}): mira {cfg.log_dir / 'db-migrate.log'}"
+            )
+    phases = {"migrated_s": round(time.monotonic() - t0, 1)}
+    for prog in airflow_side:
+        if now.get(prog.name, {}).get("statename") not in ("RUNNING", "STARTING"):
+            sup.start_process(rpc, prog.name)
+    left = max(5.0, timeout_s - (time.monotonic() - t0))
+    # Warm the execution API as soon as the api-server listens, overlapping the wait for the
+    # scheduler/dag-processor/triggerer heartbeats instead of adding its ~7 s at the end.
+    warm: dict = {}
+
+    def _warm() -> None:
+        try:
+            warm["s"] = warm_execution_api(cfg, max(120.0, left))
+        except StackError as exc:
+            warm["error"] = exc
+
+    thread = threading.Thread(target=_warm, name="warm-execution-api", daemon=True)
+    thread.start()
+    wait_healthy(cfg, progs, lambda: states(cfg), component_health, left, progress)
+    phases["healthy_s"] = round(time.monotonic() - t0, 1)
+    thread.join(max(120.0, timeout_s - (time.monotonic() - t0)))
+    if "s" not in warm:
+        raise warm.get("error") or StackError("la API de ejecución no respondió a tiempo")
+    warm_s = warm["s"]
+    record = {**read_mode(cfg), **phases, "up_seconds": round(time.monotonic() - t0, 1)}
+    record["warm_execution_api_seconds"] = round(warm_s, 2)
+    mode_path(cfg).write_text(json.dumps(record, indent=2))
+    return status(cfg)
+
+
+def check_ports(cfg: Settings, progs: list[Program], now: dict[str, dict]) -> None:
+    """Fail clearly when a port of a program that is not running yet is taken.
+
+    Raises:
+        StackError: naming the port, the process holding it and how to avoid it.
+    """
+    wanted = [(p.name, p.port, False) for p in progs if p.port]
+    wanted.append(("statsd-bridge", cfg.ports.statsd, True))
+    for name, port, udp in wanted:
+        if now.get(name, {}).get("statename") in ("RUNNING", "STARTING"):
+            continue
+        holder = health.port_busy(port, udp=udp)
+        if holder:
+            raise StackError(
+                f"el puerto {port}{'/udp' if udp else ''} de '{name}' está ocupado por {holder}: "
+                "para esa pila (opsbook stack down) o usa otro OPSBOOK_PORT_OFFSET"
+            )
+
+
+def warm_execution_api(cfg: Settings = settings, timeout_s: float = 120) -> float:
+    """Call ``GET /execution/health`` once (its first call builds the execution API).
+
+    Returns:
+        Seconds the call took.
+    """
+    t0 = time.monotonic()
+    url = f"{cfg.airflow_url}/execution/health"
+    deadline = t0 + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310
+                resp.read()
+            return time.monotonic() - t0
+        except OSError:
+            if time.monotonic() > deadline:
+                raise StackError(f"la API de ejecución no responde en {url}") from None
+            time.sleep(0.5)
+
+
+__all__ = [
+    "StackError",
+    "component_health",
+    "mode_path",
+    "recorded_programs",
+    "apply_programs",
+    "component_pid",
+    "down",
+    "is_healthy",
+    "plan",
+    "restart_component",
+    "start_component",
+    "status",
+    "stop_component",
+    "up",
+]

@@ -1,0 +1,94 @@
+"""Wait for the stack's components to become healthy, with a deadline and a progress display.
+
+Why this module exists: "started" is not "healthy" (the api-server needs ~20 s, the scheduler
+reports its heartbeat later); ``up`` polls real health until a deadline, shows progress with
+``rich``, and fails fast with the tail of the log when a component dies instead of waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from opsbook.settings import Settings
+from opsbook.stack.programs import Program
+from opsbook.stack.state import StackError
+
+DEAD_STATES = {"FATAL", "EXITED", "STOPPED"}
+
+
+def log_tail(cfg: Settings, name: str, lines: int = 15) -> str:
+    """Last ``lines`` lines of a program's log in ``var/log``."""
+    path = cfg.log_dir / f"{name}.log"
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(sin log)"
+
+
+def wait_healthy(
+    cfg: Settings,
+    programs: list[Program],
+    get_states: Callable[[], dict[str, dict]],
+    get_health: Callable[[Settings], dict[str, bool]],
+    timeout_s: float,
+    progress: bool = True,
+) -> dict[str, bool]:
+    """Poll until every non-optional program is healthy.
+
+    Args:
+        cfg: the settings (locates the logs).
+        programs: the programs to wait for.
+        get_states: returns supervisord's process info per program.
+        get_health: returns health per program name.
+        timeout_s: deadline in seconds.
+        progress: show a ``rich`` progress bar on stderr.
+
+    Returns:
+        The final health per program.
+
+    Raises:
+        StackError: a program without auto-restart died, or the deadline passed.
+    """
+    needed = [p for p in programs if not p.optional]
+    deadline = time.monotonic() + timeout_s
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, disable=not progress, transient=False) as bar:
+        task = bar.add_task("arrancando la pila", total=len(needed))
+        while True:
+            ok = get_health(cfg)
+            good = [p.name for p in needed if ok.get(p.name)]
+            pending = [p.name for p in needed if not ok.get(p.name)]
+            desc = "pila sana" if not pending else "esperando: " + ", ".join(pending)
+            bar.update(task, completed=len(good), description=desc)
+            if not pending:
+                return ok
+            now = get_states()
+            for prog in needed:
+                state = now.get(prog.name, {}).get("statename", "")
+                if prog.name in pending and state in DEAD_STATES and not prog.autorestart:
+                    raise StackError(
+                        f"'{prog.name}' terminó ({state}) durante el arranque; últimas líneas de "
+                        f"{cfg.log_dir / (prog.name + '.log')}:\n{log_tail(cfg, prog.name)}"
+                    )
+                if prog.name in pending and state == "FATAL":
+                    raise StackError(
+                        f"'{prog.name}' no arranca (FATAL); mira "
+                        f"{cfg.log_dir / (prog.name + '.log')}:\n{log_tail(cfg, prog.name)}"
+                    )
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"la pila no quedó sana en {timeout_s:.0f} s; pendientes: {', '.join(pending)}."
+                    f" Mira los logs en {cfg.log_dir} o amplía timeout_s"
+                )
+            time.sleep(0.5)
