@@ -29,3 +29,56 @@ def live_stack():
     yield settings
     if started:
         stack.down()
+
+
+RULES_YML = """\
+groups:
+  - name: prueba
+    rules:
+      - alert: PipelineDagFailed
+        expr: vector(1)
+        labels: {severity: warning, incident_type: dag_failure}
+      - alert: AirflowApiDown
+        expr: vector(1)
+        labels: {severity: critical, incident_type: api_down}
+"""
+
+
+@pytest.fixture
+def receiver(tmp_path, monkeypatch):
+    """The real alert receiver on an ephemeral port, with a recorder instead of the runbook.
+
+    Yields ``(url, token, handed, tmp_path)``: ``handed`` lists every payload the receiver
+    handed to the (replaced) runbook hook; notifications go to ``tmp_path/n.jsonl``.
+    """
+    import threading
+
+    from opsbook.observability import alert_receiver
+
+    monkeypatch.setattr(alert_receiver, "notifications_file", lambda: tmp_path / "n.jsonl")
+    monkeypatch.setattr(alert_receiver, "automation_off_flag", lambda: tmp_path / "off")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "prueba.yml").write_text(RULES_YML)
+    handed: list[dict] = []
+    token = "token-de-prueba-" + "x" * 24
+    srv = alert_receiver.serve(port=0, token=token, hook=handed.append, rules_dir=rules)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}", token, handed, tmp_path
+    srv.shutdown()
+    srv.server_close()
+
+
+def alert_payload(name: str = "PipelineDagFailed", status: str = "firing",
+                  fingerprint: str = "fp1", starts: str = "2026-12-05T08:00:00Z",
+                  **labels: str) -> dict:
+    """An Alertmanager webhook body (version 4) with one alert of a rule of :data:`RULES_YML`."""
+    static = {"PipelineDagFailed": {"severity": "warning", "incident_type": "dag_failure",
+                                    "dag_id": "pipeline_ventas"},
+              "AirflowApiDown": {"severity": "critical", "incident_type": "api_down"}}
+    alert_labels = {"alertname": name, **static.get(name, {}), **labels}
+    return {"version": "4", "status": status, "receiver": "webhook-warning",
+            "groupLabels": {"alertname": name}, "commonLabels": alert_labels,
+            "alerts": [{"status": status, "labels": alert_labels, "annotations": {},
+                        "startsAt": starts, "fingerprint": fingerprint}]}

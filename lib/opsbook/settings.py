@@ -7,7 +7,8 @@ variable. ``OPSBOOK_PORT_OFFSET`` shifts every port of the services the project 
 starts (not PostgreSQL/Redis, which the machine provides) so that two stacks can run side
 by side during development.
 
-Secrets (course passwords, JWT secret, Fernet key, API secret key) are generated once under
+Secrets (course passwords, JWT secret, Fernet key, API secret key, the alert webhook's bearer
+token, the Celery-mode Postgres password) are generated once under
 ``var/secrets/`` by :func:`ensure_secrets` and never committed.
 """
 
@@ -220,9 +221,31 @@ class Settings:
         return ensure_secrets(self)
 
     @property
+    def webhook_token_file(self) -> Path:
+        """Bearer token Alertmanager sends to the alert receiver (``credentials_file``)."""
+        return self.secrets_dir / "alert_webhook_token"
+
+    @property
     def passwords_file(self) -> Path:
         """JSON file name → password read by Airflow's Simple Auth Manager."""
         return self.secrets_dir / "passwords.json"
+
+
+def _write_secret(path: Path, value: str) -> None:
+    """Create ``path`` with mode 0600 from the start (never readable by others, even briefly).
+
+    A second process racing to create the same secret loses quietly and keeps the winner's.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    try:
+        os.link(tmp, path)  # atomic and never overwrites an existing secret
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
 
 
 def ensure_secrets(cfg: Settings) -> dict[str, str]:
@@ -234,8 +257,9 @@ def ensure_secrets(cfg: Settings) -> dict[str, str]:
         cfg: the settings whose ``var/secrets`` folder holds the files.
 
     Returns:
-        A mapping with ``jwt_secret``, ``fernet_key``, ``api_secret_key`` and one
-        ``password_<user>`` entry per course user.
+        A mapping with ``jwt_secret``, ``fernet_key``, ``api_secret_key``,
+        ``alert_webhook_token`` (Alertmanager → alert receiver), ``postgres_password`` (the
+        Celery mode's Postgres role) and one ``password_<user>`` entry per course user.
     """
     from cryptography.fernet import Fernet  # Airflow's own dependency
 
@@ -245,13 +269,14 @@ def ensure_secrets(cfg: Settings) -> dict[str, str]:
         "jwt_secret": lambda: _secrets.token_urlsafe(96),
         "fernet_key": lambda: Fernet.generate_key().decode(),
         "api_secret_key": lambda: _secrets.token_urlsafe(48),
+        "alert_webhook_token": lambda: _secrets.token_urlsafe(32),
+        "postgres_password": lambda: _secrets.token_urlsafe(24),
     }
     values: dict[str, str] = {}
     for name, make in generators.items():
         path = cfg.secrets_dir / name
         if not path.exists():
-            path.write_text(make())
-            path.chmod(0o600)
+            _write_secret(path, make())
         values[name] = path.read_text().strip()
     if not cfg.passwords_file.exists():
         cfg.passwords_file.write_text(

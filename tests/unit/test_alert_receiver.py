@@ -1,4 +1,4 @@
-"""The webhook receiver records real HTTP notifications and hands them to the runbook hook."""
+"""The webhook receiver records authenticated notifications and hands them to the runbook hook."""
 
 from __future__ import annotations
 
@@ -9,37 +9,31 @@ import types
 
 import pytest
 import requests
-from opsbook.observability import alert_receiver
+from conftest import alert_payload
+from opsbook.observability import alert_guard, alert_receiver
 
 pytestmark = pytest.mark.unit
 
-PAYLOAD = {"status": "firing", "receiver": "webhook-warning",
-           "alerts": [{"status": "firing", "labels": {"alertname": "PipelineDagFailed",
-                                                       "dag_id": "pipeline_ventas"}}]}
+
+def _post(url, token, body, path="/alerts/warning", **headers):
+    headers = {"Authorization": f"Bearer {token}", **headers}
+    if isinstance(body, dict):
+        return requests.post(f"{url}{path}", json=body, headers=headers, timeout=5)
+    return requests.post(f"{url}{path}", data=body, headers=headers, timeout=5)
 
 
-@pytest.fixture
-def server(tmp_path, monkeypatch):
-    monkeypatch.setattr(alert_receiver, "notifications_file", lambda: tmp_path / "n.jsonl")
-    monkeypatch.setattr(alert_receiver, "automation_off_flag", lambda: tmp_path / "off")
-    srv = alert_receiver.serve(port=0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}", tmp_path
-    srv.shutdown()
-    srv.server_close()
-
-
-def test_records_and_serves_notifications(server):
-    url, tmp = server
+def test_records_and_serves_notifications(receiver):
+    url, token, handed, tmp = receiver
     assert requests.get(f"{url}/-/ready", timeout=5).status_code == 200
-    resp = requests.post(f"{url}/alerts/warning", json=PAYLOAD, timeout=5)
-    assert resp.status_code == 200
+    payload = alert_payload()
+    resp = _post(url, token, payload)
+    assert resp.status_code == 200 and resp.json()["handed_over"] == 1
+    assert handed == [payload]
     lines = (tmp / "n.jsonl").read_text().splitlines()
     assert len(lines) == 1
     entry = json.loads(lines[0])
     assert entry["receiver_path"] == "/alerts/warning"
-    assert entry["notification"] == PAYLOAD
+    assert entry["notification"] == payload
     served = requests.get(f"{url}/notifications", timeout=5).json()
     assert served == [entry]
     later = requests.get(f"{url}/notifications", params={"since": entry["received_at"] + 1},
@@ -47,26 +41,67 @@ def test_records_and_serves_notifications(server):
     assert later == []
 
 
-def test_bad_input_is_refused_in_spanish_and_nothing_recorded(server):
-    url, tmp = server
-    resp = requests.post(f"{url}/alerts/warning", data=b"{no json", timeout=5,
-                         headers={"Content-Type": "application/json"})
+def test_bad_json_is_refused_in_spanish_and_nothing_recorded(receiver):
+    url, token, handed, tmp = receiver
+    resp = _post(url, token, b"{no json", **{"Content-Type": "application/json"})
     assert resp.status_code == 400 and "JSON inválido" in resp.json()["error"]
     assert requests.get(f"{url}/notifications?since=ayer", timeout=5).status_code == 400
-    assert not (tmp / "n.jsonl").exists()
+    assert not (tmp / "n.jsonl").exists() and handed == []
 
 
-def test_runbook_hook_called_unless_automation_off(server, monkeypatch):
-    url, tmp = server
+def test_repeated_notification_is_recorded_but_handed_over_once(receiver):
+    url, token, handed, tmp = receiver
+    payload = alert_payload()
+    assert [_post(url, token, payload).json()["handed_over"] for _ in range(3)] == [1, 0, 0]
+    assert len(handed) == 1
+    assert len((tmp / "n.jsonl").read_text().splitlines()) == 3
+    resolved = alert_payload(status="resolved")
+    assert _post(url, token, resolved).json()["handed_over"] == 1
+
+
+def test_gate_rate_limits_a_flapping_fingerprint():
+    now = [1000.0]
+    gate = alert_guard.RecoveryGate(min_interval_s=30, clock=lambda: now[0])
+    first = alert_payload(starts="2026-12-05T08:00:00Z")
+    again = alert_payload(starts="2026-12-05T08:00:10Z")  # fired again: new startsAt
+    other = alert_payload(fingerprint="fp2", starts="2026-12-05T08:00:10Z")
+    assert gate.admit(first) is not None
+    now[0] += 10
+    assert gate.admit(again) is None and gate.suppressed["rate_limited"] == 1
+    assert gate.admit(other) is not None  # another alert is not limited by the first
+    now[0] += 30
+    assert gate.admit(again) is not None
+
+
+def test_token_compare_needs_the_bearer_scheme_and_the_exact_token():
+    assert alert_guard.token_ok("Bearer abc", "abc")
+    assert alert_guard.token_ok("bearer abc", "abc")
+    assert not alert_guard.token_ok("Basic abc", "abc")
+    assert not alert_guard.token_ok("Bearer abcd", "abc")
+    assert not alert_guard.token_ok("Bearer ", "")
+    assert not alert_guard.token_ok(None, "abc")
+
+
+def test_dispatch_calls_runbook_unless_automation_off(tmp_path, monkeypatch):
+    monkeypatch.setattr(alert_receiver, "automation_off_flag", lambda: tmp_path / "off")
     seen: list[dict] = []
     done = threading.Event()
     fake = types.ModuleType("opsbook.incidents.runbook")
     fake.on_notification = lambda n: (seen.append(n), done.set())
     monkeypatch.setitem(sys.modules, "opsbook.incidents.runbook", fake)
-    requests.post(f"{url}/alerts/critical", json=PAYLOAD, timeout=5)
-    assert done.wait(10) and seen == [PAYLOAD]
-    (tmp / "off").write_text("off")
-    assert alert_receiver.dispatch(PAYLOAD) is None
-    requests.post(f"{url}/alerts/critical", json=PAYLOAD, timeout=5)
+    payload = alert_payload()
+    thread = alert_receiver.dispatch(payload)
+    assert thread is not None and done.wait(10) and seen == [payload]
+    (tmp_path / "off").write_text("off")
+    assert alert_receiver.dispatch(payload) is None
     assert len(seen) == 1
-    assert len((tmp / "n.jsonl").read_text().splitlines()) == 2
+
+
+def test_rule_book_follows_rule_file_changes(tmp_path):
+    (tmp_path / "a.yml").write_text("groups: [{name: g, rules: [{alert: A, expr: '1',"
+                                    " labels: {severity: warning}}]}]\n")
+    book = alert_guard.RuleBook(tmp_path)
+    assert book.current().labels == {"A": {"severity": "warning"}}
+    (tmp_path / "b.yml").write_text("groups: [{name: g, rules: [{record: r, expr: '1'},"
+                                    " {alert: B, expr: '1'}]}]\n")
+    assert set(book.current().labels) == {"A", "B"}

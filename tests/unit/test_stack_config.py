@@ -98,7 +98,7 @@ def test_prometheus_config(cfg):
     am = doc["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert am == [f"127.0.0.1:{cfg.ports.alertmanager}"]
     args = service_configs.prometheus_args(cfg)
-    assert "--web.enable-lifecycle" in args
+    assert not any("lifecycle" in a for a in args)  # no POST /-/quit or /-/reload
     assert f"--web.listen-address=127.0.0.1:{cfg.ports.prometheus}" in args
 
 
@@ -116,6 +116,11 @@ def test_alertmanager_webhook_port_follows_settings(cfg, tmp_path):
     if cfg.ports.webhook != 9095:
         assert ":9095" not in text
     assert "--cluster.listen-address=" in service_configs.alertmanager_args(cfg)
+    hook = yaml.safe_load(text)["receivers"][0]["webhook_configs"][0]
+    auth = hook["http_config"]["authorization"]
+    assert auth == {"type": "Bearer", "credentials_file": str(fake.webhook_token_file)}
+    assert fake.webhook_token_file.stat().st_mode & 0o777 == 0o600
+    assert len(fake.webhook_token_file.read_text().strip()) >= 32
 
 
 def test_alertmanager_fallback_when_file_missing(cfg, tmp_path):

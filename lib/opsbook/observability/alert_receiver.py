@@ -11,8 +11,17 @@ After recording, when :mod:`opsbook.incidents.runbook` offers ``on_notification`
 on (no ``var/run/automation_off`` file), the notification is passed to it in a background thread,
 so a slow runbook never delays Alertmanager (day 3 plugs the automatic response in here).
 
-Endpoints: ``POST /alerts/<receiver>`` (and ``POST /``), ``GET /notifications[?since=<unix>]``,
-``GET /-/ready``. Standard library HTTP server: one small job, no extra dependency.
+Every ``POST`` must pass :mod:`opsbook.observability.alert_guard` (Alertmanager's bearer token,
+JSON content type, bounded body, every alert a rule of the stack with that rule's labels);
+anything else is refused with a 4xx, logged, never recorded and never handed to the runbook.
+The hand-off is idempotent and rate-limited per alert fingerprint
+(:class:`~opsbook.observability.alert_guard.RecoveryGate`). Sockets time out after
+:data:`READ_TIMEOUT_S`, the listen backlog is :data:`BACKLOG` and at most
+:data:`MAX_CONCURRENT` requests run at once.
+
+Endpoints: ``POST /alerts/warning``, ``POST /alerts/critical`` (and ``POST /``),
+``GET /notifications[?since=<unix>]`` and ``GET /-/ready`` (read-only, no token). Standard
+library HTTP server: one small job, no extra dependency.
 """
 
 from __future__ import annotations
@@ -22,17 +31,30 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from opsbook.observability.alert_guard import (
+    RecoveryGate,
+    Refused,
+    RuleBook,
+    check_headers,
+    parse_payload,
+)
 from opsbook.settings import HOST, settings
 
 log = logging.getLogger("opsbook.observability.alert_receiver")
 _LOCK = threading.Lock()
-MAX_BODY = 5_000_000
+READ_TIMEOUT_S = 5.0
+"""A connection that sends nothing for this long is closed (slow-body clients)."""
+BACKLOG = 128
+"""Listen backlog (the standard library's default of 5 drops bursts of connections)."""
+MAX_CONCURRENT = 32
+"""Requests served at once; further connections are closed immediately."""
 
 
 def notifications_file() -> Path:
@@ -115,43 +137,60 @@ def dispatch(payload: dict[str, Any]) -> threading.Thread | None:
 
 
 class Handler(BaseHTTPRequestHandler):
-    """HTTP handler of the receiver."""
+    """HTTP handler of the receiver (the server carries the token, rules and gate)."""
 
-    server_version = "opsbook-alert-receiver/1"
+    server_version = "opsbook-alert-receiver/2"
+    timeout = READ_TIMEOUT_S  # socket timeout: a client that stops sending is dropped
+    server: ReceiverServer
 
     def _send(self, status: int, body: Any) -> None:
         data = json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
+        if status >= 400:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
 
+    def _refuse(self, refused: Refused) -> None:
+        self.server.refusals[refused.status] = self.server.refusals.get(refused.status, 0) + 1
+        log.warning("petición rechazada %s %s desde %s: %d %s", self.command,
+                    self.path[:200], self.client_address[0], refused.status, refused.reason)
+        self._send(refused.status, {"error": refused.reason})
+
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
-        """Record an Alertmanager notification."""
+        """Record an authenticated, valid Alertmanager notification and hand it over."""
         path = urlparse(self.path).path
-        if not (path == "/" or path.startswith("/alerts")):
-            self._send(404, {"error": f"ruta desconocida {path}"})
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length <= 0 or length > MAX_BODY:
-            self._send(400, {"error": "cuerpo vacío o demasiado grande"})
-            return
         try:
-            payload = json.loads(self.rfile.read(length))
-            if not isinstance(payload, dict):
-                raise ValueError("se esperaba un objeto JSON")
-        except ValueError as exc:
-            self._send(400, {"error": f"JSON inválido: {exc}"})
+            length = check_headers(path, self.headers, self.server.token)
+            body = self.rfile.read(length)
+            if len(body) < length:
+                raise Refused(400, "cuerpo incompleto")
+            payload = parse_payload(body, self.server.rules.current())
+        except Refused as refused:
+            self._refuse(refused)
+            return
+        except TimeoutError:
+            self._refuse(Refused(408, f"cuerpo no recibido en {READ_TIMEOUT_S:g} s"))
             return
         entry = record(payload, path)
         log.info("notificación %s: %s %s", path, payload.get("status"),
                  [a.get("labels", {}).get("alertname") for a in payload.get("alerts", [])])
-        dispatch(payload)
-        self._send(200, {"recorded": entry["received_at"]})
+        admitted = self.server.gate.admit(payload)
+        if admitted is not None:
+            self.server.hook(admitted)
+        self._send(200, {"recorded": entry["received_at"],
+                         "handed_over": len(admitted["alerts"]) if admitted else 0})
+
+    def _other(self) -> None:
+        self._refuse(Refused(405, f"método {self.command} no admitido"))
+
+    do_PUT = do_DELETE = do_PATCH = _other  # noqa: N815 - http.server naming
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
-        """Serve the recorded notifications or the readiness probe."""
+        """Serve the recorded notifications or the readiness probe (read-only, no token)."""
         url = urlparse(self.path)
         if url.path in ("/-/ready", "/-/healthy", "/health"):
             self._send(200, {"status": "ok"})
@@ -169,18 +208,60 @@ class Handler(BaseHTTPRequestHandler):
         log.debug("%s " + fmt, self.address_string(), *args)
 
 
-def serve(host: str = HOST, port: int | None = None) -> ThreadingHTTPServer:
+class ReceiverServer(ThreadingHTTPServer):
+    """Threaded HTTP server with a real listen backlog and a bound on concurrent requests.
+
+    Attributes:
+        token: the bearer token Alertmanager must send.
+        rules: the stack's alerting rules (re-read when a file changes).
+        gate: idempotency and rate limit of the runbook hand-off.
+        hook: called with each admitted payload (default :func:`dispatch`).
+        refusals: refused requests by HTTP status.
+    """
+
+    request_queue_size = BACKLOG
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], token: str, rules: RuleBook,
+                 gate: RecoveryGate, hook: Callable[[dict], Any] = dispatch) -> None:
+        super().__init__(address, Handler)
+        self.token, self.rules, self.gate, self.hook = token, rules, gate, hook
+        self.refusals: dict[int, int] = {}
+        self._slots = threading.BoundedSemaphore(MAX_CONCURRENT)
+
+    def process_request(self, request, client_address) -> None:
+        """Serve in a thread, or close at once when ``MAX_CONCURRENT`` requests are running."""
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address) -> None:
+        """Serve one connection and free its slot."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+def serve(host: str = HOST, port: int | None = None, token: str | None = None,
+          hook: Callable[[dict], Any] = dispatch,
+          gate: RecoveryGate | None = None, rules_dir: Path | None = None) -> ReceiverServer:
     """Create the server (not started); ``serve_forever()`` runs it.
 
     Args:
         host: address to bind (loopback).
         port: ``None`` for the stack's webhook port; ``0`` for any free port (tests).
+        token: expected bearer token (default: ``var/secrets/alert_webhook_token``).
+        hook: called with every admitted notification (tests pass a recorder).
+        gate: hand-off policy (default: :class:`RecoveryGate` with its defaults).
+        rules_dir: folder of the alerting rules (default ``monitoring/prometheus/rules``).
     """
-    server = ThreadingHTTPServer(
-        (host, settings.ports.webhook if port is None else port), Handler
-    )
-    server.daemon_threads = True
-    return server
+    if token is None:
+        token = settings.secrets["alert_webhook_token"]
+    rules = RuleBook(rules_dir or settings.monitoring_dir / "prometheus" / "rules")
+    return ReceiverServer((host, settings.ports.webhook if port is None else port), token,
+                          rules, gate or RecoveryGate(), hook)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ components (``stop_component("scheduler")``) to cause and repair real outages.
 from __future__ import annotations
 
 import time
+import urllib.request
 import xmlrpc.client
 
 import psutil
@@ -165,6 +166,48 @@ def start_component(name: str, cfg: Settings = settings, timeout_s: float = 120.
             raise StackError(f"'{name}' no quedó sano en {timeout_s:.0f} s: mira {cfg.log_dir}")
         time.sleep(0.5)
     return time.monotonic() - t0
+
+
+def reload_prometheus(cfg: Settings = settings, timeout_s: float = 10.0) -> float:
+    """Make the running Prometheus re-read its config and rule files (SIGHUP), synchronously.
+
+    Prometheus runs without ``--web.enable-lifecycle`` (no ``POST /-/reload`` or ``/-/quit``
+    for anyone who can reach the port), so the stack signals the process it supervises.
+
+    Args:
+        cfg: the settings.
+        timeout_s: bound for Prometheus to report the reload.
+
+    Returns:
+        ``prometheus_config_last_reload_success_timestamp_seconds`` after the reload.
+
+    Raises:
+        StackError: Prometheus is not running, or did not reload successfully in time (a
+            rule file with errors keeps the previous rules: see ``promtool check rules``).
+    """
+    def reload_state() -> tuple[float, float]:
+        with urllib.request.urlopen(f"{cfg.prometheus_url}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        values = {}
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name.startswith("prometheus_config_last_reload_success"):
+                values[name] = float(value)
+        return (values.get("prometheus_config_last_reload_successful", 0.0),
+                values.get("prometheus_config_last_reload_success_timestamp_seconds", 0.0))
+
+    _known("prometheus", cfg)
+    _, before = reload_state()
+    sup.rpc(cfg).supervisor.signalProcess("prometheus", "HUP")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        ok, stamp = reload_state()
+        if ok == 1.0 and stamp > before:
+            return stamp
+        if time.monotonic() > deadline:
+            raise StackError(f"Prometheus no recargó su configuración en {timeout_s:g} s: "
+                             f"mira {cfg.log_dir} y 'promtool check rules'")
+        time.sleep(0.2)
 
 
 def restart_component(name: str, cfg: Settings = settings, timeout_s: float = 120.0) -> float:

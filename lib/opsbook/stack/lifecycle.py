@@ -26,6 +26,7 @@ from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.control import (
     component_pid,
     down,
+    reload_prometheus,
     restart_component,
     start_component,
     status,
@@ -291,6 +292,7 @@ __all__ = [
     "down",
     "is_healthy",
     "plan",
+    "reload_prometheus",
     "restart_component",
     "start_component",
     "status",
