@@ -149,6 +149,16 @@ class Settings:
         return float(os.environ.get("OPSBOOK_RETRY_DELAY_S", "5"))
 
     @property
+    def statsd_max_series(self) -> int:
+        """Cap on the StatsD bridge's live series (``OPSBOOK_STATSD_MAX_SERIES``, 0: none)."""
+        return _env_int("OPSBOOK_STATSD_MAX_SERIES", 10_000)
+
+    @property
+    def statsd_unmapped_ttl_s(self) -> float:
+        """Idle seconds after which an unmapped bridge series expires (0: never)."""
+        return float(os.environ.get("OPSBOOK_STATSD_UNMAPPED_TTL_S", "600"))
+
+    @property
     def sla_seconds(self) -> float:
         """Deadline of a ``pipeline_ventas`` run after it is queued (``OPSBOOK_SLA_SECONDS``)."""
         return float(os.environ.get("OPSBOOK_SLA_SECONDS", "90"))

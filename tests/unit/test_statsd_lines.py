@@ -53,10 +53,24 @@ def test_timer_milliseconds_become_seconds_histogram_values_do_not():
     assert one("t:1500|ms").kind == "observer"
 
 
-def test_timer_sample_rate_repeats_the_observation():
+def test_timer_sample_rate_weighs_one_observation():
     parsed = parse_line("t:10|ms|@0.25")
-    assert len(parsed.events) == 4
-    assert all(e.value == pytest.approx(0.01) for e in parsed.events)
+    assert len(parsed.events) == 1  # one event, not four: O(1) whatever the rate
+    assert parsed.events[0].weight == 4 and parsed.events[0].value == pytest.approx(0.01)
+    assert parse_line("t:10|ms|@0.0001").events[0].weight == 10_000
+    assert one("c:1|c|@0.5").weight == 1
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    ("a:inf|c", "non_finite_value"), ("a:-Inf|g", "non_finite_value"),
+    ("a:nan|ms", "non_finite_value"), ("a:1e400|c", "non_finite_value"),
+    ("a:1e16|g", "value_out_of_range"), ("a:1|ms|@1e-9", "sample_rate_out_of_range"),
+    ("a:1|c|@2", "sample_rate_out_of_range"), ("a:1|c|@-0.5", "sample_rate_out_of_range"),
+    ("a:1|c|@nan", "sample_rate_out_of_range"), ("a" * 5000 + ":1|c", "line_too_long"),
+])
+def test_out_of_range_values_and_rates_are_rejected(line, reason):
+    parsed = parse_line(line)
+    assert parsed.events == [] and parsed.errors == [reason]
 
 
 def test_several_samples_in_one_line_and_extended_aggregation():

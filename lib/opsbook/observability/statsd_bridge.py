@@ -8,7 +8,13 @@ on UDP ``settings.ports.statsd`` (9125) and serves ``/metrics`` on ``settings.po
 both on ``settings.HOST``, and reads the very same ``monitoring/statsd/mapping.yml`` that
 prom/statsd-exporter reads in docker compose (format: :mod:`opsbook.observability.statsd_mapping`;
 line parsing: :mod:`opsbook.observability.statsd_lines`; series and exposition:
-:mod:`opsbook.observability.statsd_store`).
+:mod:`opsbook.observability.statsd_store`; sockets: :mod:`opsbook.observability.statsd_net`).
+
+Hostile input keeps the scrape valid: tags named like a reserved label (``quantile``, ``le``,
+``job``, ``instance``, ``__*``) are dropped and a tag named like a mapping label yields to it
+(``statsd_bridge_tags_dropped_total{reason}``); at most ``--max-series`` series live
+(``statsd_bridge_series_overflow_total``), unmapped ones expiring after ``--unmapped-ttl``
+seconds idle; a sampled timer counts ``1/rate`` observations in one step.
 
 It never imports Airflow. Malformed input never stops it: every line is counted in
 ``statsd_bridge_lines_total{outcome="ok|malformed|rejected|dropped"}`` plus upstream-style
@@ -24,19 +30,18 @@ import argparse
 import gc
 import logging
 import signal
-import socket
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from opsbook.observability.statsd_lines import escape_metric_name, parse_line
+from opsbook.observability.statsd_lines import MAX_ABS_VALUE, escape_metric_name, parse_line
 from opsbook.observability.statsd_mapping import Mapper, MappingError
-from opsbook.observability.statsd_store import Store
+from opsbook.observability.statsd_net import open_udp, run_udp, serve_http, wake
+from opsbook.observability.statsd_store import OVERFLOW, RESERVED_LABELS, Store
 
 log = logging.getLogger("opsbook.observability.statsd_bridge")
 OUTCOMES = ("ok", "malformed", "rejected", "dropped")
@@ -45,7 +50,6 @@ _COUNTER, _GAUGE, _OBSERVER = 0, 1, 2
 _KIND_CODE = {"counter": _COUNTER, "gauge": _GAUGE, "observer": _OBSERVER}
 _FAST_LIMIT = 50_000
 _EXACT_LIMIT = 5_000
-SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # Linux value; not exported by Python
 
 
 class Bridge:
@@ -55,9 +59,11 @@ class Bridge:
         mapper: the loaded mapping file.
     """
 
-    def __init__(self, mapper: Mapper) -> None:
+    def __init__(self, mapper: Mapper, max_series: int = 10_000,
+                 unmapped_ttl_s: float = 0.0) -> None:
         self.mapper = mapper
-        self.store = Store()
+        self.store = Store(max_series, unmapped_ttl_s)
+        self.tags_dropped: Counter[str] = Counter()
         self._fast: dict[tuple[bytes, bytes], tuple] = {}
         self._exact: dict[bytes, tuple] = {}
         self.packets = 0
@@ -101,7 +107,7 @@ class Bridge:
                         value = float(text)
                     except ValueError:
                         value = None
-                    if value is not None:
+                    if value is not None and -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:
                         series, code, millis, scale, slot = entry
                         if series is None:  # mapping says drop
                             self.actions["drop"] += 1
@@ -132,6 +138,7 @@ class Bridge:
             log.debug("línea no UTF-8 descartada: %r", line[:200])
             return
         parsed = parse_line(text)
+        dropped_before = self.tags_dropped.total()
         self.tag_errors += parsed.tag_errors
         for reason in parsed.errors:
             self.sample_errors[reason] += 1
@@ -148,7 +155,9 @@ class Bridge:
         self.lines[outcome] += 1
         name, _, rest = line.partition(b":")
         simple = rest.count(b"|") == 1 and b":" not in rest and len(results) == 1
-        if simple and not parsed.errors and not parsed.tag_errors and outcome in ("ok", "dropped"):
+        clean = not parsed.errors and not parsed.tag_errors and \
+            self.tags_dropped.total() == dropped_before  # fast-path hits count nothing
+        if simple and clean and outcome in ("ok", "dropped"):
             event = parsed.events[0]
             _, series, scale = results[0]
             stat_type = rest.split(b"|")[1]
@@ -165,15 +174,25 @@ class Bridge:
         if mapping is not None and mapping.action == "drop":
             self.actions["drop"] += 1
             return "dropped", None, None
-        labels = dict(event.labels)
+        labels = event.labels
+        if labels and not RESERVED_LABELS.isdisjoint(labels) or any(
+                k.startswith("__") for k in labels):
+            labels = {k: v for k, v in labels.items()
+                      if k not in RESERVED_LABELS and not k.startswith("__")}
+            self.tags_dropped["reserved_label"] += len(event.labels) - len(labels)
+        else:
+            labels = dict(labels)
         if resolved is not None:
             if not resolved.name:
                 self.event_errors["empty_metric_name"] += 1
                 return "rejected", None, None
             name = escape_metric_name(resolved.name)
             for key, value in resolved.labels.items():
-                if not (mapping.honor_labels and key in labels):
-                    labels[key] = value
+                if key in labels:  # one value per name: the mapping's, unless honor_labels
+                    self.tags_dropped["mapped_label"] += 1
+                    if mapping.honor_labels:
+                        continue
+                labels[key] = value
             self.actions["map"] += 1
         else:
             self.unmapped += 1
@@ -189,11 +208,22 @@ class Bridge:
             kind = (mapping.observer_type if mapping else "") or \
                 self.mapper.defaults["observer_type"] or "summary"
         help_text = mapping.help if mapping is not None else ""
+        evicted = self.store.evicted
         series = self.store.series(name, kind, help_text, labels, mapping)
+        if self.store.evicted != evicted:  # the caches may hold the evicted series
+            self._fast.clear()
+            self._exact.clear()
         if series is None:
             self.conflicts[event.kind] += 1
-            log.debug("tipo en conflicto para %s (%s)", name, kind)
+            log.debug("tipo o nombre en conflicto para %s (%s)", name, kind)
             return "rejected", None, None
+        if series is OVERFLOW:
+            log.debug("límite de %d series alcanzado: %s descartada", self.store.max_series, name)
+            return "rejected", None, None
+        if event.weight != 1:
+            series.observe_many(value, event.weight, now)
+            self.events[event.kind] += 1
+            return "ok", None, scale  # never cached: the fast path has no weight
         series.update(value, event.relative, now)
         self.events[event.kind] += 1
         return "ok", series, scale
@@ -213,12 +243,8 @@ class Bridge:
         return True
 
     def expire(self, now: float) -> None:
-        """Remove series whose mapping ``ttl`` elapsed (clears the fast cache when any)."""
-        ttls = {m.name: m.ttl_s for m in self.mapper.mappings if m.ttl_s}
-        default = self.mapper.defaults["ttl_s"]
-        if not ttls and not default:
-            return
-        if self.store.expire(now, lambda name: ttls.get(name, default)):
+        """Remove series idle for longer than their TTL (clears the fast caches when any)."""
+        if self.store.expire(now):
             self._fast.clear()
             self._exact.clear()
 
@@ -247,6 +273,8 @@ class Bridge:
              "type", self.conflicts),
             ("statsd_bridge_config_reloads", "Mapping reloads by outcome.", "outcome",
              self.reloads),
+            ("statsd_bridge_tags_dropped", "Tags dropped because a reserved or mapped label "
+             "owns their name.", "reason", self.tags_dropped),
         )
         for name, doc, label, counts in specs:
             family = CounterMetricFamily(name, doc, labels=[label])
@@ -259,6 +287,15 @@ class Bridge:
                                   "Events without a matching mapping.", value=unmapped)
         yield CounterMetricFamily("statsd_bridge_tag_errors", "Malformed tags.",
                                   value=self.tag_errors)
+        yield CounterMetricFamily("statsd_bridge_series_overflow",
+                                  "Events dropped because the series cap was reached.",
+                                  value=self.store.overflow)
+        yield CounterMetricFamily("statsd_bridge_series_evicted",
+                                  "Idle unmapped series evicted to make room for mapped ones.",
+                                  value=self.store.evicted)
+        yield GaugeMetricFamily("statsd_bridge_series", "Live series.", value=self.store.live)
+        yield GaugeMetricFamily("statsd_bridge_series_limit", "Cap on live series (0: none).",
+                                value=self.store.max_series)
         yield GaugeMetricFamily("statsd_bridge_last_packet_timestamp_seconds",
                                 "Unix time of the last UDP packet (0 = none yet).",
                                 value=self.last_packet)
@@ -270,88 +307,6 @@ class Bridge:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self)
         return self.store.render(time.time()).encode() + generate_latest(registry)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    bridge: Bridge
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
-        if self.path.split("?")[0] == "/metrics":
-            body, status, ctype = self.bridge.render(), 200, "text/plain; version=0.0.4"
-        elif self.path == "/":
-            body = b"opsbook StatsD bridge: ver /metrics\n"
-            status, ctype = 200, "text/plain"
-        else:
-            body, status, ctype = b"no encontrado\n", 404, "text/plain"
-        self.send_response(status)
-        self.send_header("Content-Type", f"{ctype}; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, fmt: str, *args) -> None:
-        log.debug("http: " + fmt, *args)
-
-
-def serve_http(bridge: Bridge, host: str, port: int) -> ThreadingHTTPServer:
-    """Start ``/metrics`` in a daemon thread and return the server (``server_address``)."""
-    handler = type("Handler", (_Handler,), {"bridge": bridge})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="bridge-http", daemon=True).start()
-    return server
-
-
-def open_udp(host: str, port: int, read_buffer: int = 0) -> socket.socket:
-    """Bind the StatsD UDP socket, blocking (``read_buffer`` bytes of SO_RCVBUF when > 0)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    if read_buffer > 0:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, read_buffer)
-        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < read_buffer:
-            try:  # above net.core.rmem_max: allowed with CAP_NET_ADMIN
-                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, read_buffer)
-            except OSError:
-                log.warning("SO_RCVBUF limitado por net.core.rmem_max a %d bytes",
-                            sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2)
-    sock.bind((host, port))
-    return sock
-
-
-def wake(sock: socket.socket) -> None:
-    """Send an empty datagram to ``sock`` so a blocked receive returns (housekeeping/stop)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as poke:
-        poke.sendto(b"", sock.getsockname())
-
-
-def _ticker(sock: socket.socket, stop: threading.Event, period_s: float = 1.0) -> None:
-    while not stop.wait(period_s):
-        try:
-            wake(sock)
-        except OSError:
-            return
-
-
-def run_udp(bridge: Bridge, sock: socket.socket, stop: threading.Event,
-            mapping_path: Path | None = None, reload_flag: threading.Event | None = None) -> None:
-    """Receive and ingest packets until ``stop`` is set.
-
-    The receive blocks (no poll per packet); a ticker thread sends an empty datagram every
-    second so TTL expiry and SIGHUP reloads run in this same thread, between packets.
-    """
-    threading.Thread(target=_ticker, args=(sock, stop), name="bridge-tick", daemon=True).start()
-    last_tick = time.time()
-    recv, ingest, clock = sock.recv, bridge.ingest, time.time
-    while not stop.is_set():
-        packet = recv(65535)
-        now = clock()
-        if packet:
-            ingest(packet, now)
-        if now - last_tick >= 1.0 or not packet:
-            last_tick = now
-            bridge.expire(now)
-            if reload_flag is not None and reload_flag.is_set() and mapping_path is not None:
-                reload_flag.clear()
-                bridge.reload(mapping_path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -366,12 +321,16 @@ def main(argv: list[str] | None = None) -> int:
                         default=settings.monitoring_dir / "statsd" / "mapping.yml")
     parser.add_argument("--read-buffer", type=int, default=0,
                         help="SO_RCVBUF en bytes (como --statsd.read-buffer de upstream)")
+    parser.add_argument("--max-series", type=int, default=settings.statsd_max_series,
+                        help="máximo de series vivas (0: sin límite)")
+    parser.add_argument("--unmapped-ttl", type=float, default=settings.statsd_unmapped_ttl_s,
+                        help="segundos sin datos tras los que caduca una serie sin mapeo")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        bridge = Bridge(Mapper.from_file(args.mapping_config))
+        bridge = Bridge(Mapper.from_file(args.mapping_config), args.max_series, args.unmapped_ttl)
         sock = open_udp(args.host, args.udp_port, args.read_buffer)
         server = serve_http(bridge, args.host, args.web_port)
     except MappingError as exc:

@@ -9,14 +9,29 @@ deltas, timers ``ms`` converted to seconds, ``h``/``d`` observations, several sa
 DogStatsD ``|#k:v`` tags, InfluxDB ``,k=v``, Librato ``#k=v`` and SignalFx ``[k=v]`` name
 tags) and its ``EscapeMetricName``. It never raises on bad input: problems come back as
 upstream's error reasons so the bridge can count them.
+
+Two deliberate departures keep one hostile packet from costing much: a sample rate on a
+timer/histogram becomes the event's ``weight`` (upstream repeats the observation ``1/rate``
+times: ``@0.0001`` meant 10 000 events; here it is one event counted 10 000 times), and values
+that are not finite or exceed :data:`MAX_ABS_VALUE`, rates outside
+[:data:`MIN_SAMPLE_RATE`, 1] and lines longer than :data:`MAX_LINE` are rejected with their
+own reasons instead of poisoning a series with ``inf``/``nan``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
 EventKind = Literal["counter", "gauge", "observer"]
+
+MAX_ABS_VALUE = 1e15
+"""Largest accepted absolute sample value (beyond it sums overflow to ``inf`` quickly)."""
+MIN_SAMPLE_RATE = 1e-6
+"""Smallest accepted sample rate (one event then weighs a million)."""
+MAX_LINE = 4096
+"""Longest accepted line in characters (bounds the memory of a series' name and labels)."""
 
 _VALID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
@@ -63,6 +78,8 @@ class Event:
         value: counters already divided by the sample rate; timers in seconds.
         relative: gauge delta (value started with ``+`` or ``-``).
         labels: labels taken from tags (names escaped).
+        weight: how many observations this one stands for (``int(1/rate)`` for a sampled
+            timer/histogram, as upstream counts them; always 1 for counters and gauges).
     """
 
     kind: EventKind
@@ -70,6 +87,7 @@ class Event:
     value: float
     relative: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    weight: int = 1
 
 
 @dataclass
@@ -128,15 +146,16 @@ def _split_name(name: str, labels: dict[str, str], result: ParsedLine) -> str:
     return name
 
 
-def _build(stat_type: str, name: str, value: float, relative: bool, labels: dict[str, str]):
+def _build(stat_type: str, name: str, value: float, relative: bool, labels: dict[str, str],
+           weight: int = 1):
     if stat_type == "c":
         return Event("counter", name, value, False, dict(labels))
     if stat_type == "g":
         return Event("gauge", name, value, relative, dict(labels))
     if stat_type == "ms":
-        return Event("observer", name, value / 1000.0, False, dict(labels))
+        return Event("observer", name, value / 1000.0, False, dict(labels), weight)
     if stat_type in ("h", "d"):
-        return Event("observer", name, value, False, dict(labels))
+        return Event("observer", name, value, False, dict(labels), weight)
     return None  # sets ("s") and unknown types are illegal events upstream
 
 
@@ -149,10 +168,15 @@ def parse_line(line: str) -> ParsedLine:
 
     Returns:
         The events and the upstream error reasons (``malformed_line``, ``malformed_value``,
-        ``malformed_component``, ``invalid_sample_factor``, ``illegal_event``, ...).
+        ``malformed_component``, ``invalid_sample_factor``, ``illegal_event``, ...) plus this
+        bridge's ``line_too_long``, ``non_finite_value``, ``value_out_of_range`` and
+        ``sample_rate_out_of_range``.
     """
     result = ParsedLine()
     if not line:
+        return result
+    if len(line) > MAX_LINE:
+        result.errors.append("line_too_long")
         return result
     name_part, sep, rest = line.partition(":")
     if not sep or not name_part:
@@ -195,11 +219,17 @@ def _parse_sample(sample: str, metric: str, labels: dict[str, str], result: Pars
     except ValueError:
         result.errors.append("malformed_value")
         return
+    if not math.isfinite(value):
+        result.errors.append("non_finite_value")
+        return
+    if abs(value) > MAX_ABS_VALUE:
+        result.errors.append("value_out_of_range")
+        return
     extras = components[2:]
     if any(not c for c in extras):
         result.errors.append("malformed_component")
         return
-    repeat = 1
+    weight = 1
     for comp in extras:
         if comp[0] == "@":
             try:
@@ -208,10 +238,13 @@ def _parse_sample(sample: str, metric: str, labels: dict[str, str], result: Pars
                 result.errors.append("invalid_sample_factor")
                 rate = 0.0
             rate = rate or 1.0
+            if not MIN_SAMPLE_RATE <= rate <= 1.0:  # also nan, inf and negative rates
+                result.errors.append("sample_rate_out_of_range")
+                return
             if stat_type == "c":
                 value /= rate
             elif stat_type in ("ms", "h", "d"):
-                repeat = int(1 / rate)
+                weight = int(1 / rate)  # upstream's count of repeated observations
         elif comp[0] == "#":
             _parse_dogstatsd_tags(comp[1:], labels, result)
         elif comp[0] == "c":
@@ -226,9 +259,8 @@ def _parse_sample(sample: str, metric: str, labels: dict[str, str], result: Pars
         else:
             result.errors.append("invalid_sample_factor")
             return
-    for _ in range(repeat):
-        event = _build(stat_type, metric, value, relative, labels)
-        if event is None:
-            result.errors.append("illegal_event")
-            continue
-        result.events.append(event)
+    event = _build(stat_type, metric, value, relative, labels, weight)
+    if event is None:
+        result.errors.append("illegal_event")
+        return
+    result.events.append(event)

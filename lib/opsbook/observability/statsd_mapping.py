@@ -44,6 +44,7 @@ _KNOWN_KEYS = {
     "match_type", "help", "action", "match_metric_type", "ttl", "summary_options",
     "histogram_options", "scale", "honor_labels",
 }
+_RESERVED = frozenset({"quantile", "le", "job", "instance"})
 _METRIC_TYPES = {"counter": "counter", "gauge": "gauge", "observer": "observer",
                  "timer": "observer"}
 
@@ -149,6 +150,9 @@ def _build_mapping(i: int, raw: Any, defaults: dict[str, Any]) -> Mapping:
     for key in labels:
         if not _LABEL_RE.match(key):
             raise MappingError(f"{where}: nombre de etiqueta inválido {key!r}")
+        if key in _RESERVED or key.startswith("__"):
+            raise MappingError(f"{where}: la etiqueta {key!r} está reservada (la exposición o "
+                               "Prometheus la ponen): usa otro nombre")
     m = Mapping(match=match, name=str(name), labels=labels)
     m.match_type = raw.get("match_type") or defaults.get("match_type") or "glob"
     if m.match_type == "glob":
