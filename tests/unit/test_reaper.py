@@ -2,8 +2,8 @@
 :func:`opsbook.stack.reaper.kill_tree` records them first and leaves none behind.
 
 Also :func:`opsbook.stack.health.stray_processes`, which ``opsbook stack down`` uses to sweep such
-orphans: it must find processes that name or hold this stack's ``var`` directory and nothing
-that belongs to another one.
+orphans: it must find the processes the stack started (the recorded supervisord's session, its
+environment mark) and nothing that merely names or holds the stack's ``var`` directory.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 from opsbook.settings import settings
-from opsbook.stack import health, reaper
+from opsbook.stack import health, reaper, started
+from opsbook.waiting import wait_until
 
 pytestmark = pytest.mark.unit
 
@@ -121,32 +122,52 @@ def test_reap_skips_a_process_that_already_exited():
         "orphans": [], "terminated": [], "killed": [], "survivors": []}
 
 
+# A stand-in for supervisord: its own session, one child that stays in it.
+FAKE_SUPERVISORD = f"""
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, '-c', {SLEEPER!r}])
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
 @pytest.fixture
 def strays(tmp_path):
-    """Processes that belong to a fake stack in ``tmp_path/var`` and some that do not."""
+    """A fake stack in ``tmp_path/var`` whose recorded supervisord was killed with ``-9``.
+
+    Its orphan (still in the recorded session) and a younger process carrying the stack's
+    environment mark were started by the stack; every other process only names or holds the
+    stack's files, or belongs to another stack, and must be left alone.
+    """
     var = tmp_path / "var"
     (var / "airflow").mkdir(parents=True)
     other = tmp_path / "other" / "var"
     other.mkdir(parents=True)
-    # the path comes on stdin: in the argv it would match the argv rule instead
+    cfg = dataclasses.replace(settings, var=var)
     holder = ("import sys, time; f = open(sys.stdin.readline().strip(), 'a'); "
               "print('listo', flush=True); time.sleep(120)")
+    older_mark = subprocess.Popen([sys.executable, "-c", SLEEPER],
+                                  env={"OPSBOOK_STACK_ID": str(var)})
+    born = psutil.Process(older_mark.pid).create_time()
+    wait_until(lambda: time.time() - born > 0.2, timeout=5, interval=0.05,
+               what="que el proceso anterior a la pila sea claramente más viejo")
+    fake = subprocess.Popen([sys.executable, "-c", FAKE_SUPERVISORD], stdout=subprocess.PIPE,
+                            start_new_session=True)
+    orphan = int(fake.stdout.readline())
+    started.record(fake.pid, cfg)
+    fake.kill()  # kill -9 of supervisord: its child is re-parented, still in its session
+    fake.wait()
     specs = {
-        # cmdline names a file under var/ (like prometheus --config.file=<var>/run/...)
-        "argv": ([sys.executable, "-c", SLEEPER, f"--config.file={var}/run/x.yml"], None),
-        # environment wiped (setproctitle), metadata DB open under var/
-        "open_file": ([sys.executable, "-c", holder], {}, var / "airflow" / "airflow.db"),
-        # the stack's environment mark
         "mark": ([sys.executable, "-c", SLEEPER], {"OPSBOOK_STACK_ID": str(var)}),
-        # not ours: another stack's mark, files and paths; a shell string mentioning var/
+        # not started by the stack, whatever they name or hold
+        "argv": ([sys.executable, "-c", SLEEPER, f"--config.file={var}/run/x.yml"], None),
+        "tail": ([sys.executable, "-c", SLEEPER, str(var / "log" / "scheduler.log")], None),
+        "open_file": ([sys.executable, "-c", holder], {}, var / "airflow" / "airflow.db"),
         "other_mark": ([sys.executable, "-c", SLEEPER], {"OPSBOOK_STACK_ID": str(other)}),
-        "other_file": ([sys.executable, "-c", holder], {}, other / "airflow.db"),
-        "other_argv": ([sys.executable, "-c", SLEEPER, f"{var}-old/run/x.yml"], None),
-        "shell_string": ([sys.executable, "-c", SLEEPER, f"OPSBOOK_VAR_DIR={var} x"], None),
         "kernel": ([sys.executable, "-c", holder], {"OPSBOOK_VAR_DIR": str(var)},
                    var / "warehouse.db"),  # a notebook kernel reading the stack's warehouse
     }
-    procs = {}
+    procs = {"orphan": psutil.Process(orphan), "older_mark": older_mark}
     for name, (argv, env, *held) in specs.items():
         procs[name] = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, text=True)
@@ -154,35 +175,42 @@ def strays(tmp_path):
             procs[name].stdin.write(f"{held[0]}\n")
             procs[name].stdin.flush()
             assert procs[name].stdout.readline().strip() == "listo"
-    yield dataclasses.replace(settings, var=var), procs
+    yield cfg, procs
     for proc in procs.values():
-        proc.kill()
-        proc.wait()
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            continue
+        if isinstance(proc, subprocess.Popen):
+            proc.wait()
 
 
-def test_stray_processes_match_only_this_stacks_var_dir(strays):
+def test_stray_processes_are_only_what_the_stack_started(strays):
     cfg, procs = strays
     found = {p.pid: why for p, why in health.stray_processes(cfg)}
-    names = {name for name, proc in procs.items() if proc.pid in found}
-    assert names == {"argv", "open_file", "mark"}
-    assert found[procs["open_file"].pid] == "fichero abierto bajo var/"
-    assert found[procs["mark"].pid] == "marca de entorno"
-    assert found[procs["argv"].pid] == "argumento bajo var/"
+    assert found == {procs["orphan"].pid: "sesión de supervisord",
+                     procs["mark"].pid: "marca de entorno"}
 
 
-def test_down_sweeps_the_strays_and_spares_other_stacks(strays):
+def test_no_record_no_strays(strays):
+    cfg, _procs = strays
+    started.forget(cfg)
+    assert health.stray_processes(cfg) == []
+
+
+def test_down_sweeps_the_strays_and_spares_everything_else(strays):
     from opsbook.stack.control import down
 
     cfg, procs = strays
     result = down(cfg, timeout_s=10)
-    ours = {"argv", "open_file", "mark"}
+    ours = {"orphan", "mark"}
     swept = {o["pid"]: o["reason"] for o in result["strays"]}
-    assert swept == {procs[n].pid: why for n, why in (
-        ("argv", "argumento bajo var/"), ("open_file", "fichero abierto bajo var/"),
-        ("mark", "marca de entorno"))}
-    assert result["survivors"] == [] and result["stopped"] == 3
+    assert swept == {procs["orphan"].pid: "sesión de supervisord",
+                     procs["mark"].pid: "marca de entorno"}
+    assert result["survivors"] == [] and result["stopped"] == 2
     assert wait_gone([procs[n].pid for n in ours]) == []
     assert all(running(p.pid) for n, p in procs.items() if n not in ours)
+    assert not started.ledger_path(cfg).exists()
 
 
 def test_scheduler_restart_reaps_the_orphans_of_the_crash(monkeypatch):

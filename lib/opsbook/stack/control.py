@@ -14,7 +14,7 @@ import xmlrpc.client
 import psutil
 
 from opsbook.settings import Settings, settings
-from opsbook.stack import health, reaper
+from opsbook.stack import health, reaper, started
 from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.state import (
     StackError,
@@ -39,9 +39,10 @@ def _describe(procs: list[psutil.Process]) -> list[dict]:
 def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True) -> dict:
     """Stop every program and supervisord, sweep the strays, verify by pid that nothing survived.
 
-    Strays are processes of this stack that supervisord does not know (children re-parented
-    to init after a ``kill -9``; see :func:`opsbook.stack.health.stray_processes`): they are
-    reaped by pid (SIGTERM, SIGKILL after a grace) and reported.
+    Strays are processes this stack started that supervisord does not know (children
+    re-parented to init after a ``kill -9``; see :func:`opsbook.stack.health.stray_processes`):
+    they are reaped by pid and start time (SIGTERM, SIGKILL after a grace) and reported. A
+    process that only names a file under ``var/`` is never touched.
 
     Args:
         cfg: the settings.
@@ -78,9 +79,10 @@ def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True)
             pass
     _, survivors = psutil.wait_procs(alive, timeout=10)
     survivors += [p for p in health.stack_processes(cfg) if p.pid not in known]
-    for stale in (sup.socket_path(cfg), sup.pid_path(cfg)):
-        if not survivors:
+    if not survivors:
+        for stale in (sup.socket_path(cfg), sup.pid_path(cfg)):
             stale.unlink(missing_ok=True)
+        started.forget(cfg)
     result = {"stopped": len(known) + len(swept["orphans"]), "killed": killed,
               "survivors": _describe(survivors),
               "strays": [{**o, "reason": reasons.get(o["pid"], "hijo de huérfano")}

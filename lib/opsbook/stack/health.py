@@ -4,8 +4,8 @@ Why this module exists: "up" means *healthy*, not "a process exists": Airflow's
 ``/api/v2/monitor/health`` must report every component healthy, Prometheus and Alertmanager
 ``/-/ready``, the bridge ``/metrics``. ``down`` must prove no process survived, and a test
 must prove every listening socket is on 127.0.0.1; both need to know which processes are
-ours, which this module answers (the supervisord tree plus its strays: orphans found by
-supervisord's session, the environment mark, or a path under the stack's ``var`` directory).
+ours, which this module answers (the supervisord tree plus its strays: orphans in the session
+of a supervisord the stack recorded starting, see :mod:`opsbook.stack.started`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 from opsbook.settings import HOST, Settings, settings
+from opsbook.stack import started
 from opsbook.stack.programs import Program
 from opsbook.stack.supervisor_conf import STACK_MARK, conf_path, supervisord_pid
 
@@ -117,69 +118,54 @@ def _supervised(cfg: Settings) -> tuple[dict[int, psutil.Process], int | None]:
         return {}, None
 
 
-def _under(path: str, var: Path) -> bool:
-    if not path.startswith("/"):
-        return False
-    p = Path(path)
-    return p == var or var in p.parents
+def _stray_reason(proc: psutil.Process, cfg: Settings,
+                  entries: list[started.Started]) -> str | None:
+    """Why a process outside the supervisord tree was started by this stack (None: it was not).
 
-
-def _argv_names(argv: list[str], var: Path) -> bool:
-    """Whether an argument is a path under ``var`` (``--flag=<path>`` too).
-
-    A shell command string that merely mentions the path (``bash -c "... var ..."``) is not.
+    Only what the stack recorded counts: the session of a supervisord it launched (pid and
+    start time in ``var/run/started.json``), or the environment mark it gives its programs on
+    a process started after its first recorded supervisord (a child that left the session,
+    like a ``BashOperator`` command). A process that merely names or opens a file under
+    ``var/`` (a student's ``tail -f``, ``sqlite3``) is never matched, nor another stack's.
     """
-    for arg in argv:
-        if arg.startswith("-") and "=" in arg:
-            arg = arg.split("=", 1)[1]
-        if _under(arg, var):
-            return True
-    return False
-
-
-def _stray_reason(proc: psutil.Process, cfg: Settings, session: int | None) -> str | None:
-    """Why a process outside the supervisord tree belongs to this stack (None: it does not).
-
-    The rules only ever match this stack's own ``var`` path or its own supervisord session,
-    so another engineer's stack (another ``var``) is never matched.
-    """
-    if session and os.getsid(proc.pid) == session:
-        return "sesión de supervisord"  # re-parented orphan while supervisord still runs
-    env = proc.environ()
-    if env.get(STACK_MARK) == str(cfg.var):
+    if not entries:
+        return None
+    if started.started_by_stack(proc, entries):
+        return "sesión de supervisord"  # re-parented orphan of a program of this stack
+    if proc.environ().get(STACK_MARK) == str(cfg.var) and \
+            proc.create_time() >= min(e.create_time for e in entries):
         return "marca de entorno"
-    if _argv_names(proc.cmdline(), cfg.var):
-        return "argumento bajo var/"
-    # setproctitle wiped the environment (Airflow children): a file open under var/ (the
-    # metadata DB, a task log) still says whose it is
-    if not env and any(_under(f.path, cfg.var) for f in proc.open_files()):
-        return "fichero abierto bajo var/"
     return None
 
 
 def stray_processes(cfg: Settings = settings) -> list[tuple[psutil.Process, str]]:
-    """Processes of this stack that supervisord does not know (orphans), with the reason.
+    """Processes this stack started that supervisord does not know (orphans), with the reason.
 
     A ``kill -9`` leaves the victim's children re-parented to init: supervisord never stops
-    them. They are found by supervisord's session, the environment mark, an argument under
-    the stack's ``var`` directory, or (environment wiped by ``setproctitle``) a file open
-    under it. The caller and its ancestors are never included.
+    them. They are found by the session of a supervisord this stack recorded starting, or by
+    the stack's environment mark on a process younger than that supervisord (see
+    :mod:`opsbook.stack.started`). The caller and its ancestors are never included.
 
     Args:
-        cfg: settings whose ``var`` path identifies the stack.
+        cfg: settings whose ``var/run/started.json`` identifies the stack.
     """
-    return _strays(cfg, *_supervised(cfg))
+    tree, _session = _supervised(cfg)
+    return _strays(cfg, tree)
 
 
-def _strays(cfg: Settings, tree: dict[int, psutil.Process],
-            session: int | None) -> list[tuple[psutil.Process, str]]:
+def _strays(cfg: Settings, tree: dict[int, psutil.Process]) -> list[tuple[psutil.Process, str]]:
+    entries = started.recorded(cfg)
+    if not entries:
+        return []
     me = {os.getpid(), *(p.pid for p in psutil.Process().parents())}
     found: list[tuple[psutil.Process, str]] = []
     for proc in psutil.process_iter():
         if proc.pid in tree or proc.pid in me:
             continue
         try:
-            reason = _stray_reason(proc, cfg, session)
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue  # already dead, only waits for its parent to collect it
+            reason = _stray_reason(proc, cfg, entries)
         except (OSError, psutil.Error):
             continue
         if reason:
@@ -193,8 +179,8 @@ def stack_processes(cfg: Settings = settings) -> list[psutil.Process]:
     Args:
         cfg: settings whose ``var`` path identifies the stack (see :func:`stray_processes`).
     """
-    found, session = _supervised(cfg)
-    for proc, _reason in _strays(cfg, dict(found), session):
+    found, _session = _supervised(cfg)
+    for proc, _reason in _strays(cfg, dict(found)):
         found[proc.pid] = proc
         try:
             found.update({c.pid: c for c in proc.children(recursive=True)})

@@ -21,7 +21,7 @@ import urllib.request
 
 from opsbook.airflow.env import airflow_env, drill_dags_dir
 from opsbook.settings import Settings, settings
-from opsbook.stack import components, health, service_configs
+from opsbook.stack import components, health, service_configs, started
 from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.control import (
     component_pid,
@@ -108,6 +108,7 @@ def _start_supervisord(cfg: Settings, timeout_s: float = 30) -> None:
         if time.monotonic() > deadline:
             raise StackError(f"supervisord no arrancó: mira {cfg.log_dir / 'supervisord.log'}")
         time.sleep(0.2)
+    started.record(sup.supervisord_pid(cfg), cfg)  # what down/the runbook may sweep later
 
 
 def apply_programs(programs: list[Program], cfg: Settings = settings, mode: dict | None = None):
