@@ -43,6 +43,13 @@ def test_overrides_switch_to_celery_postgres_redis_and_front_door(cfg, monkeypat
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("/" + celery_mode.pg_database(cfg))
+    from urllib.parse import urlsplit
+
+    conn = urlsplit(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])  # the role, never postgres
+    assert conn.username == celery_mode.pg_database(cfg) + "_airflow"
+    assert conn.password == (cfg.secrets_dir / "postgres_password").read_text().strip()
+    assert (cfg.secrets_dir / "postgres_password").stat().st_mode & 0o777 == 0o600
+    assert urlsplit(env["AIRFLOW__CELERY__RESULT_BACKEND"][3:]).username == conn.username
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql")
     assert env["AIRFLOW__CELERY__BROKER_URL"] == cfg.redis_url
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == f"{cfg.front_door_url}/execution/"

@@ -9,7 +9,9 @@ configuration overrides, the supervised ``worker-N`` programs, live scaling (rem
 Celery *warm shutdown*: running tasks finish first) and the worker health check
 (``celery inspect ping``; Airflow's ``/monitor/health`` does not list Celery workers).
 
-Each stack gets its own Redis key prefix (the PostgreSQL database name), so two stacks sharing
+Airflow reaches PostgreSQL as a dedicated least-privilege role provisioned at every start
+(:mod:`opsbook.stack.pg_role`), never as the superuser. Each stack gets its own Redis key
+prefix (the PostgreSQL database name), so two stacks sharing
 the machine's Redis never steal each other's tasks.
 """
 
@@ -23,6 +25,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from opsbook.settings import Settings, settings
+from opsbook.stack import pg_role
+from opsbook.stack.pg_role import pg_database
 from opsbook.stack.programs import Program
 
 DEFAULT_CONCURRENCY = 2
@@ -41,31 +45,20 @@ WARM_SHUTDOWN_WAIT_S = 180
 """Seconds supervisord waits for a worker's running tasks before SIGKILL when removing it."""
 
 
-def pg_database(cfg: Settings = settings) -> str:
-    """Name of the PostgreSQL database of ``cfg.pg_dsn`` (``opsbook`` by default).
-
-    Raises:
-        ValueError: when the DSN names no database.
-    """
-    name = urlsplit(cfg.pg_dsn).path.lstrip("/")
-    if not name:
-        raise ValueError(
-            f"OPSBOOK_PG_DSN={cfg.pg_dsn!r} no nombra una base de datos: añade /<nombre> al final"
-        )
-    return name
-
-
 def sqlalchemy_url(cfg: Settings = settings) -> str:
-    """SQLAlchemy URL of the metadata database (psycopg2, shipped by the postgres provider)."""
-    parts = urlsplit(cfg.pg_dsn)
+    """SQLAlchemy URL of the metadata database as the stack's least-privilege role (psycopg2).
+
+    See :mod:`opsbook.stack.pg_role`: never the superuser of ``OPSBOOK_PG_DSN``.
+    """
+    parts = urlsplit(pg_role.app_dsn(cfg))
     return urlunsplit(("postgresql+psycopg2", *parts[1:]))
 
 
 def ensure_database(cfg: Settings = settings) -> bool:
-    """Create the metadata database when it does not exist yet.
+    """Provision the role and the metadata database (idempotent, see :mod:`~.pg_role`).
 
     Args:
-        cfg: settings whose ``pg_dsn`` names the database.
+        cfg: settings whose ``pg_dsn`` names the database and the administrative user.
 
     Returns:
         True when the database was created now, False when it already existed.
@@ -73,25 +66,7 @@ def ensure_database(cfg: Settings = settings) -> bool:
     Raises:
         RuntimeError: when PostgreSQL does not answer (says how to start it).
     """
-    import psycopg
-    from psycopg import sql
-
-    name = pg_database(cfg)
-    admin = urlunsplit(urlsplit(cfg.pg_dsn)._replace(path="/postgres"))
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-            ).fetchone()
-            if exists:
-                return False
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            return True
-    except psycopg.OperationalError as exc:
-        raise RuntimeError(
-            f"PostgreSQL no responde en {admin}: arráncalo (p. ej. `service postgresql start`) "
-            f"o define OPSBOOK_PG_DSN. Detalle: {exc}"
-        ) from exc
+    return pg_role.provision(cfg).created_database
 
 
 def redis_key_prefix(cfg: Settings = settings) -> str:
