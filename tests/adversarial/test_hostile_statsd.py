@@ -201,3 +201,16 @@ def test_fuzzed_packets_never_break_the_exposition(packets):
     assert _value(fams, "airflow_pipeline_transform_quality", "airflow_pipeline_transform_quality",
                   dag_id="pipeline_ventas") == 0.95
     assert bridge.store.live <= 50
+
+
+def test_a_squatted_derived_name_cannot_block_a_mapped_metric():
+    bridge = Bridge(MAPPING)
+    bridge.ingest(b"airflow_pipeline_dag_duration_count:1|c\nairflow_pipeline_dag_success:1|g")
+    bridge.ingest(b"airflow.pipeline.dag.duration.pipeline_ventas:4000|ms\n" + GOOD[0])
+    fams = exposition_is_valid(bridge.render().decode())
+    assert _value(fams, "airflow_pipeline_dag_duration", "airflow_pipeline_dag_duration_count",
+                  dag_id="pipeline_ventas") == 1
+    assert _value(fams, "airflow_pipeline_dag_success", "airflow_pipeline_dag_success",
+                  dag_id="pipeline_ventas") == 1
+    assert fams["airflow_pipeline_dag_success"].type == "counter"
+    assert bridge.store.evicted == 2

@@ -158,17 +158,26 @@ class Family:
     rule produced the name (unmapped series are evicted first when the cap is reached).
     """
 
-    __slots__ = ("name", "kind", "help", "series", "ttl", "mapped")
+    __slots__ = ("name", "kind", "help", "series", "ttl", "mapped", "prefixes", "header")
 
     def __init__(self, name: str, kind: str, help_text: str, ttl: float = 0.0,
                  mapped: bool = False) -> None:
         self.name, self.kind, self.help, self.ttl, self.mapped = (name, kind, help_text, ttl,
                                                                    mapped)
         self.series: dict[tuple[tuple[str, str], ...], object] = {}
+        self.prefixes: dict[tuple[tuple[str, str], ...], str] = {}  # rendered name{labels}
+        help_line = help_text.replace("\\", r"\\").replace("\n", r"\n")
+        self.header = f"# HELP {name} {help_line}\n# TYPE {name} {kind}\n"
 
 
 def _escape_value(value: str) -> str:
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def _prefix(name: str, labels) -> str:
+    if not labels:
+        return name
+    return name + "{" + ",".join(f'{k}="{_escape_value(v)}"' for k, v in labels) + "}"
 
 
 def _line(name: str, labels, value: float, extra: tuple[str, str] | None = None) -> str:
@@ -194,17 +203,40 @@ class Store:
         self.overflow = 0
         self.evicted = 0
 
-    def _name_taken(self, name: str, kind: str) -> bool:
-        """Whether a new family ``name`` would expose a name another family already exposes."""
+    def _clash(self, name: str, kind: str) -> Family | bool | None:
+        """The family already exposing a name a new family ``name`` would expose.
+
+        Returns:
+            That family; True for a name of the bridge's own metrics; None when free.
+        """
         if name.startswith(OWN_PREFIX):
             return True
         for suffix in _SUFFIXES:
             if name.endswith(suffix):
                 other = self.families.get(name[: -len(suffix)])
                 if other is not None and other.kind in ("summary", "histogram"):
-                    return True
-        return kind in ("summary", "histogram") and any(
-            name + suffix in self.families for suffix in _SUFFIXES)
+                    return other
+        if kind in ("summary", "histogram"):
+            for suffix in _SUFFIXES:
+                other = self.families.get(name + suffix)
+                if other is not None:
+                    return other
+        return None
+
+    def _yield_to(self, mapping, other: Family | bool | None) -> bool:
+        """Whether a new family may take its name from ``other`` (evicted if so).
+
+        A mapped metric wins over an unmapped family squatting its name (a hostile
+        ``airflow_pipeline_dag_duration_count:1|c`` must not block the real summary).
+        """
+        if other is None:
+            return True
+        if other is True or mapping is None or other.mapped:
+            return False
+        for key in list(other.series):
+            self._drop(other, key)
+        self.evicted += 1
+        return True
 
     def series(self, name: str, kind: str, help_text: str, labels: dict[str, str], mapping=None):
         """Return the series for ``name`` + ``labels``, creating it when new.
@@ -219,18 +251,21 @@ class Store:
 
         Returns:
             The series; ``None`` when ``name`` already exists with another type or collides
-            with an exposed name (upstream counts that as a conflicting event and drops it);
+            with an exposed name (upstream counts that as a conflicting event and drops it)
+            unless a mapped metric takes it from an unmapped family, which is evicted;
             :data:`OVERFLOW` when the series cap is reached.
         """
         family = self.families.get(name)
         if family is not None and family.kind != kind:
-            return None
+            if not self._yield_to(mapping, family):
+                return None
+            family = None
         key = tuple(sorted(labels.items()))
         if family is not None:
             found = family.series.get(key)
             if found is not None:
                 return found
-        elif self._name_taken(name, kind):
+        elif not self._yield_to(mapping, self._clash(name, kind)):
             return None
         if self.max_series and self.live >= self.max_series and not self._evict_for(mapping):
             self.overflow += 1
@@ -262,6 +297,7 @@ class Store:
 
     def _drop(self, family: Family, key) -> None:
         del family.series[key]
+        family.prefixes.pop(key, None)
         self.live -= 1
         if not family.series:
             del self.families[family.name]
@@ -301,16 +337,21 @@ class Store:
         """Text exposition (format 0.0.4) of every family, sorted by name."""
         out: list[str] = []
         for name in sorted(list(self.families)):
-            family = self.families[name]
-            series = list(family.series.values())
+            family = self.families.get(name)  # the UDP thread may expire it meanwhile
+            series = list(family.series.values()) if family is not None else None
             if not series:
                 continue
-            help_text = family.help.replace("\\", r"\\").replace("\n", r"\n")
-            out.append(f"# HELP {name} {help_text}\n# TYPE {name} {family.kind}\n")
+            out.append(family.header)
+            if family.kind in ("counter", "gauge"):  # most series: name{labels} rendered once
+                prefixes = family.prefixes
+                for s in series:
+                    prefix = prefixes.get(s.labels)
+                    if prefix is None:
+                        prefix = prefixes[s.labels] = _prefix(name, s.labels)
+                    out.append(f"{prefix} {floatToGoString(s.value)}\n")
+                continue
             for s in series:
-                if family.kind in ("counter", "gauge"):
-                    out.append(_line(name, s.labels, s.value))
-                elif family.kind == "summary":
+                if family.kind == "summary":
                     for q, v in s.quantile_values(now):
                         out.append(_line(name, s.labels, v, ("quantile", floatToGoString(q))))
                     out.append(_line(f"{name}_sum", s.labels, s.sum))
