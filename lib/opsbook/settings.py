@@ -232,8 +232,12 @@ class Settings:
 
     @property
     def webhook_token_file(self) -> Path:
-        """Bearer token Alertmanager sends to the alert receiver (``credentials_file``)."""
-        return self.secrets_dir / "alert_webhook_token"
+        """Bearer token Alertmanager sends to the alert receiver (``credentials_file``).
+
+        ``OPSBOOK_ALERT_TOKEN_FILE`` points elsewhere (docker compose mounts a copy).
+        """
+        override = os.environ.get("OPSBOOK_ALERT_TOKEN_FILE")
+        return Path(override) if override else self.secrets_dir / "alert_webhook_token"
 
     @property
     def passwords_file(self) -> Path:

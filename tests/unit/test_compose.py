@@ -101,3 +101,27 @@ def test_compose_prometheus_matches_native_jobs():
     jobs = {j["job_name"] for j in compose_prom["scrape_configs"]}
     assert jobs == {j["job_name"] for j in native["scrape_configs"]}
     assert compose_prom["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+
+
+def test_compose_alertmanager_authenticates_to_the_receiver(compose, tmp_path):
+    import dataclasses
+
+    from opsbook.settings import settings
+    from opsbook.stack.compose_env import COMPOSE_TOKEN_PATH, write_compose_env
+
+    cfg = dataclasses.replace(settings, var=tmp_path / "var")
+    write_compose_env(cfg)
+    folder = cfg.var / "compose"
+    token = (folder / "alert_webhook_token").read_text().strip()
+    assert token == cfg.secrets["alert_webhook_token"]
+    assert folder.stat().st_mode & 0o777 == 0o700
+    doc = yaml.safe_load((folder / "alertmanager.yml").read_text())
+    for receiver in doc["receivers"]:
+        for hook in receiver["webhook_configs"]:
+            assert hook["http_config"]["authorization"]["credentials_file"] == COMPOSE_TOKEN_PATH
+    mounts = {v.split(":")[1]: v.split(":")[0]
+              for name in ("alertmanager", "alert-receiver")
+              for v in compose["services"][name]["volumes"]}
+    assert mounts[COMPOSE_TOKEN_PATH] == "./var/compose/alert_webhook_token"
+    receiver_env = compose["services"]["alert-receiver"]["environment"]
+    assert receiver_env["OPSBOOK_ALERT_TOKEN_FILE"] == COMPOSE_TOKEN_PATH

@@ -244,6 +244,17 @@ class ReceiverServer(ThreadingHTTPServer):
             self._slots.release()
 
 
+def read_token() -> str:
+    """The bearer token: ``settings.webhook_token_file`` (generated first when missing)."""
+    path = settings.webhook_token_file
+    if not path.exists():
+        settings.secrets  # noqa: B018 - generates var/secrets/, the token among them
+    token = path.read_text().strip()
+    if not token:
+        raise RuntimeError(f"{path} está vacío: bórralo y vuelve a arrancar la pila")
+    return token
+
+
 def serve(host: str = HOST, port: int | None = None, token: str | None = None,
           hook: Callable[[dict], Any] = dispatch,
           gate: RecoveryGate | None = None, rules_dir: Path | None = None) -> ReceiverServer:
@@ -258,7 +269,7 @@ def serve(host: str = HOST, port: int | None = None, token: str | None = None,
         rules_dir: folder of the alerting rules (default ``monitoring/prometheus/rules``).
     """
     if token is None:
-        token = settings.secrets["alert_webhook_token"]
+        token = read_token()
     rules = RuleBook(rules_dir or settings.monitoring_dir / "prometheus" / "rules")
     return ReceiverServer((host, settings.ports.webhook if port is None else port), token,
                           rules, gate or RecoveryGate(), hook)
