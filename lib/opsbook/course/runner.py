@@ -200,7 +200,10 @@ def run_all(only: list[str] | None = None, notebooks_dir: Path | None = None,
     if preflight_first:
         days = sorted({day_of(nb.stem) for nb in notebooks} & set(preflight.DAY_NEEDS))
         if days:
-            print(f"✔ {preflight.require(days).message()}", flush=True)
+            checked = preflight.require(days)
+            print(f"✔ {checked.message()}", flush=True)
+            for warn in checked.warnings:
+                print(f"⚠ {warn.detail}", flush=True)
     status = load_status()
     runs = []
     for nb in notebooks:
