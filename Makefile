@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV  := .venv
 BIN   := $(VENV)/bin
 
-.PHONY: setup run test bench stack-up stack-down status export lint lock clean
+.PHONY: setup run test lab bench stack-up stack-down status export lint lock clean
 
 setup:            ## venv + lock, kernel, Debian packages, secrets (idempotent)
 	@bash scripts/bootstrap.sh
@@ -13,6 +13,9 @@ run: setup        ## stack up → all notebooks (papermill) → HTML + evidence 
 
 test: setup       ## everything CI checks (starts and always stops the stack)
 	@bash scripts/test.sh
+
+lab: setup        ## stack up if not healthy → JupyterLab on notebooks/ (kernel opsbook, URL + token)
+	@bash scripts/lab.sh
 
 bench: setup      ## benchmarks: ratios against a baseline measured in the same run
 	@set -e; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done

@@ -75,3 +75,30 @@ def wait_until(
         return retrying(attempt)
     except RetryError:
         raise WaitTimeout(what, last[0], timeout) from None
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (where a progress bar is worth drawing)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython else None
+    return shell is not None and "IPKernelApp" in shell.config
+
+
+def elapsed_bar(what: str, timeout_s: float, show: bool | None = None):
+    """A ``tqdm.auto`` bar of seconds waited out of ``timeout_s`` (a widget in JupyterLab).
+
+    Callers set ``bar.n`` to the seconds elapsed, ``bar.set_postfix_str(state)`` to the last
+    state seen, call ``bar.refresh()``, and ``bar.close()`` at the end.
+
+    Args:
+        what: what is awaited (Spanish), the bar's label.
+        timeout_s: the deadline, the bar's total.
+        show: draw it; default only inside a Jupyter kernel (never in services or tests).
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(total=round(timeout_s), desc=what, unit="s", leave=True,
+                disable=not (in_notebook() if show is None else show),
+                bar_format="{desc}: {bar} {n:.0f}/{total:.0f} s · {postfix}")

@@ -28,6 +28,15 @@
 #    vuelve a quedar limpia.
 # 6. Guardar la evidencia y responder las preguntas de verificación con las cifras medidas.
 
+# %% [markdown]
+# Antes de empezar: comprobamos en un segundo que está todo lo que necesita el día (si falta algo, el
+# mensaje dice qué comando lo arregla).
+
+# %%
+from opsbook.course.preflight import preparar
+
+preparar(dia=1)
+
 # %% tags=["parameters"]
 suite = "tests/dags/test_dag_sintaxis.py"  # o "tests/dags" (añade estructura y dag.test())
 timeout_s = 1200              # plazo de cada ejecución de pytest (30..3600 s)

@@ -26,6 +26,15 @@
 # 5. Capturar la interfaz real de Prometheus y responder las preguntas de verificación con lo
 #    medido.
 
+# %% [markdown]
+# Antes de empezar: comprobamos en un segundo que está todo lo que necesita el día (si falta algo, el
+# mensaje dice qué comando lo arregla).
+
+# %%
+from opsbook.course.preflight import preparar
+
+preparar(dia=2)
+
 # %% tags=["parameters"]
 n_rows = 400  # filas del fichero de ventas de cada ejecución (50..100000)
 dirty_fraction = 0.08  # fracción de filas defectuosas de la ejecución "sucia" (0..0.1)

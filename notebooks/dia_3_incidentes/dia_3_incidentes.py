@@ -26,6 +26,15 @@
 # 4. Generar el post-mortem a partir de la línea de tiempo real.
 # 5. Responder las preguntas de verificación con lo medido.
 
+# %% [markdown]
+# Antes de empezar: comprobamos en un segundo que está todo lo que necesita el día (si falta algo, el
+# mensaje dice qué comando lo arregla).
+
+# %%
+from opsbook.course.preflight import preparar
+
+preparar(dia=3)
+
 # %% tags=["parameters"]
 drills_to_run = ["pipeline_down", "data_corruption", "db_unreachable"]  # simulacros a ejecutar
 timeout_s = 900.0  # plazo máximo de cada espera dentro de un simulacro (60..3600 s)

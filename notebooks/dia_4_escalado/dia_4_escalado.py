@@ -27,6 +27,15 @@
 #    contando las peticiones fallidas frente a un reinicio en sitio.
 # 4. Responder las preguntas de verificación del día con las cifras medidas.
 
+# %% [markdown]
+# Antes de empezar: comprobamos en un segundo que está todo lo que necesita el día (si falta algo, el
+# mensaje dice qué comando lo arregla).
+
+# %%
+from opsbook.course.preflight import preparar
+
+preparar(dia=4)
+
 # %% tags=["parameters"]
 n_v1 = 600            # registros legacy escritos con el esquema v1
 n_v2 = 300            # registros legacy escritos con el esquema v2

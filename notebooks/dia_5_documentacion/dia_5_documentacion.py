@@ -25,6 +25,15 @@
 #    imágenes y comprobar que cada cifra coincide con su fuente.
 # 5. Responder las preguntas de verificación con los números medidos.
 
+# %% [markdown]
+# Antes de empezar: comprobamos en un segundo que está todo lo que necesita el día (si falta algo, el
+# mensaje dice qué comando lo arregla).
+
+# %%
+from opsbook.course.preflight import preparar
+
+preparar(dia=5)
+
 # %% tags=["parameters"]
 renderizar = True      # convertir la presentación a PDF/PNG con LibreOffice (si está instalado)
 dpi = 50               # resolución de las imágenes de las diapositivas (30..200)

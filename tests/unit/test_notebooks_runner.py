@@ -46,7 +46,7 @@ def test_run_continues_after_a_failure_and_records_the_cell(workbook, tmp_path):
     assert [p.stem for p in found] == ["dia_1_bien", "dia_2_roto", "dia_3_final", "dia_4_assert"]
     # the failing day comes first: the next one must still run
     runs = notebooks.run_all(only=["dia_2", "dia_3", "dia_4"], notebooks_dir=workbook,
-                             progress=False)
+                             progress=False, preflight_first=False)
     assert [(r.name, r.status) for r in runs] == [("dia_2_roto", "failed"),
                                                   ("dia_3_final", "passed"),
                                                   ("dia_4_assert", "failed")]
@@ -57,7 +57,7 @@ def test_run_continues_after_a_failure_and_records_the_cell(workbook, tmp_path):
     assert all(r.seconds > 0 for r in runs)
     # a later --only run merges its row with the others, in day order
     first = notebooks.run_all(only=["dia_1"], notebooks_dir=workbook, parameters={"factor": 2},
-                              progress=False)
+                              progress=False, preflight_first=False)
     assert first[0].status == "passed"
     status = json.loads((tmp_path / "evidencia/html/estado.json").read_text())
     assert [row["name"] for row in status] == ["dia_1_bien", "dia_2_roto", "dia_3_final",

@@ -21,7 +21,9 @@ from airflow_client.client.api.dag_run_api import DagRunApi
 from airflow_client.client.api.import_error_api import ImportErrorApi
 from airflow_client.client.api.task_instance_api import TaskInstanceApi
 
+from opsbook.airflow.errors import DagImportError, DagRunError, DagRunTimeout, import_problem
 from opsbook.settings import settings
+from opsbook.waiting import elapsed_bar
 
 TERMINAL_STATES = {"success", "failed"}
 """DAG run states after which a run will not change on its own."""
@@ -88,7 +90,9 @@ def wait_for_dag(dag_id: str, timeout_s: float = 60, url: str | None = None) -> 
     """Poll until the DAG is parsed and known to the API.
 
     Raises:
-        TimeoutError: not parsed before the deadline (check ``import_errors()``).
+        DagImportError: not parsed before the deadline and a DAG file fails to import (file,
+            line and error; the file named like ``dag_id`` first).
+        TimeoutError: not parsed before the deadline, with no import error.
     """
     api = DAGApi(api_client(url))
     deadline = time.monotonic() + timeout_s
@@ -96,10 +100,15 @@ def wait_for_dag(dag_id: str, timeout_s: float = 60, url: str | None = None) -> 
         try:
             api.get_dag(dag_id)
             return
-        except client.exceptions.NotFoundException:
+        except client.exceptions.NotFoundException as exc:
             if time.monotonic() > deadline:
+                problems = [import_problem(e) for e in import_errors(url)]
+                mine = [p for p in problems if dag_id in p.file] or problems
+                if mine:
+                    raise DagImportError(mine, dag_id) from exc
                 raise TimeoutError(
-                    f"el DAG {dag_id!r} no aparece tras {timeout_s:.0f} s: revisa import_errors()"
+                    f"el DAG {dag_id!r} no aparece tras {timeout_s:.0f} s y no hay errores de "
+                    "importación: ¿está el fichero en dags/ y el dag-processor en marcha?"
                 ) from None
             time.sleep(1)
 
@@ -135,27 +144,46 @@ def dag_run_state(dag_id: str, run_id: str, url: str | None = None) -> str:
 
 
 def wait_for_run(
-    dag_id: str, run_id: str, timeout_s: float = 180, url: str | None = None, poll_s: float = 1.0
+    dag_id: str, run_id: str, timeout_s: float = 180, url: str | None = None, poll_s: float = 1.0,
+    expect_success: bool = False,
 ) -> str:
-    """Poll a DAG run until it is ``success`` or ``failed``.
+    """Poll a DAG run until it is ``success`` or ``failed`` (a progress bar in JupyterLab).
+
+    Args:
+        dag_id: the DAG.
+        run_id: the run.
+        timeout_s: deadline in seconds.
+        url: api-server base URL.
+        poll_s: pause between polls.
+        expect_success: raise :class:`DagRunError` when the run fails.
 
     Returns:
         The terminal state.
 
     Raises:
-        TimeoutError: still not finished at the deadline (the message has the last state).
+        DagRunTimeout: still not finished at the deadline (a ``TimeoutError``; the message has
+            the last state and the run's page in the Airflow UI).
+        DagRunError: the run failed and ``expect_success`` is set (failed tasks, log links).
     """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        state = dag_run_state(dag_id, run_id, url)
-        if state in TERMINAL_STATES:
-            return state
-        if time.monotonic() > deadline:
-            raise TimeoutError(
-                f"{dag_id}/{run_id} sigue en '{state}' tras {timeout_s:.0f} s: "
-                "¿está el scheduler parado? (opsbook stack status)"
-            )
-        time.sleep(poll_s)
+    start = time.monotonic()
+    bar = elapsed_bar(f"{dag_id} · {run_id}", timeout_s)
+    try:
+        while True:
+            state = dag_run_state(dag_id, run_id, url)
+            bar.n = min(time.monotonic() - start, bar.total)
+            bar.set_postfix_str(state)
+            if state in TERMINAL_STATES:
+                break
+            if time.monotonic() - start > timeout_s:
+                raise DagRunTimeout(dag_id, run_id, state, timeout_s, url)
+            time.sleep(poll_s)
+    finally:
+        bar.close()
+    if expect_success and state != "success":
+        failed = [ti["task_id"] for ti in task_instances(dag_id, run_id, url)
+                  if str(getattr(ti.get("state"), "value", ti.get("state"))) == "failed"]
+        raise DagRunError(dag_id, run_id, state, url, failed)
+    return state
 
 
 def task_instances(dag_id: str, run_id: str, url: str | None = None) -> list[dict]:

@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 
+from opsbook.airflow.errors import DagRunTimeout
 from opsbook.settings import Settings, settings
+from opsbook.waiting import elapsed_bar
 
 TERMINAL = {"success", "failed"}
 
@@ -75,21 +77,26 @@ class DagRunClient:
         return self._json("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
 
     def wait(self, dag_id: str, run_id: str, timeout_s: float = 300, poll_s: float = 1.0) -> dict:
-        """Poll the run until it ends or the deadline passes.
+        """Poll the run until it ends or the deadline passes (a progress bar in JupyterLab).
 
         Raises:
-            TimeoutError: naming the run and its last state.
+            DagRunTimeout: a ``TimeoutError`` naming the run, its last state and its UI page.
         """
-        deadline = time.monotonic() + timeout_s
-        while True:
-            run = self.run(dag_id, run_id)
-            if run["state"] in TERMINAL:
-                return run
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"{dag_id}/{run_id} sigue en '{run['state']}' tras {timeout_s:.0f} s"
-                )
-            time.sleep(poll_s)
+        start = time.monotonic()
+        bar = elapsed_bar(f"{dag_id} · {run_id}", timeout_s)
+        try:
+            while True:
+                run = self.run(dag_id, run_id)
+                bar.n = min(time.monotonic() - start, bar.total)
+                bar.set_postfix_str(str(run["state"]))
+                if run["state"] in TERMINAL:
+                    return run
+                if time.monotonic() - start > timeout_s:
+                    raise DagRunTimeout(dag_id, run_id, str(run["state"]), timeout_s,
+                                        self.base_url)
+                time.sleep(poll_s)
+        finally:
+            bar.close()
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         """Task instances of a run (state, try_number, hostname, start/end dates)."""

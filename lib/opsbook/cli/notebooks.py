@@ -50,6 +50,7 @@ def _publish() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from opsbook.course.preflight import PreflightError
     from opsbook.course.runner import run_all
 
     try:
@@ -57,6 +58,9 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
+    except PreflightError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
     _publish()
     failed = [r for r in runs if r.status != "passed"]
     print(f"{len(runs) - len(failed)} de {len(runs)} cuadernos correctos.")

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from opsbook.course import preflight
 from opsbook.settings import settings
 
 KERNEL = "opsbook"
@@ -175,8 +176,11 @@ def run_one(notebook: Path, parameters: dict[str, Any] | None = None,
 
 def run_all(only: list[str] | None = None, notebooks_dir: Path | None = None,
             parameters: dict[str, Any] | None = None, timeout_s: float | None = None,
-            progress: bool = True) -> list[DayRun]:
+            progress: bool = True, preflight_first: bool = True) -> list[DayRun]:
     """Run the selected notebooks in order, continuing after a failure.
+
+    Before the first notebook starts, the preflight of every selected day runs once (the
+    same check as each notebook's first cell): a missing stack stops everything in seconds.
 
     Args:
         only: name prefixes to run (``["dia_5"]``); default every day.
@@ -184,13 +188,25 @@ def run_all(only: list[str] | None = None, notebooks_dir: Path | None = None,
         parameters: papermill parameters passed to every notebook.
         timeout_s: per-cell timeout.
         progress: show papermill's progress bar.
+        preflight_first: run :func:`opsbook.course.preflight.require` for the selected days.
 
     Returns:
         One :class:`DayRun` per notebook run; the status file is updated after each one.
+
+    Raises:
+        PreflightError: something a selected day needs is missing (nothing was run).
     """
+    notebooks = discover(only, notebooks_dir)
+    if preflight_first:
+        days = sorted({day_of(nb.stem) for nb in notebooks} & set(preflight.DAY_NEEDS))
+        if days:
+            checked = preflight.require(days)
+            print(f"✔ {checked.message()}", flush=True)
+            for warn in checked.warnings:
+                print(f"⚠ {warn.detail}", flush=True)
     status = load_status()
     runs = []
-    for nb in discover(only, notebooks_dir):
+    for nb in notebooks:
         print(f"▶ {nb.stem}: ejecutando con papermill (kernel {KERNEL}, cwd {nb.parent.name})",
               flush=True)
         run = run_one(nb, parameters, timeout_s, progress)

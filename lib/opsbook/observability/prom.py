@@ -10,6 +10,8 @@ only way a test or a notebook waits for Prometheus (never a sleep).
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,11 +25,42 @@ from prometheus_api_client import (
     PrometheusConnect,
 )
 
+from opsbook.errors import StudentError
 from opsbook.settings import settings
 
 
-class PromQueryError(RuntimeError):
+class PromQueryError(StudentError):
     """Prometheus refused or could not answer a query (message in Spanish)."""
+
+
+class PromQLError(PromQueryError):
+    """Prometheus rejected the expression itself: the message is Prometheus's own error text.
+
+    Attributes:
+        expr: the expression as written.
+        prometheus_error: Prometheus's ``error`` field (``1:24: parse error: …``).
+    """
+
+    def __init__(self, expr: str, prometheus_error: str):
+        self.expr, self.prometheus_error = expr, prometheus_error
+        lines = [f"Prometheus rechazó la PromQL: {prometheus_error}", f"    {expr}"]
+        where = re.match(r"(\d+):(\d+):", prometheus_error)
+        if where and int(where.group(1)) == 1 and "\n" not in expr:
+            lines.append("    " + " " * (int(where.group(2)) - 1) + "^")
+        super().__init__("\n".join(lines))
+
+
+def prometheus_error(exc: Exception) -> str | None:
+    """Prometheus's own ``error`` text inside a client exception (None when it has none)."""
+    match = re.search(r"(\{.*\})", str(exc))
+    if not match:
+        return None
+    try:
+        body = json.loads(match.group(1).encode().decode("unicode_escape"))
+    except ValueError:
+        return None
+    text = str(body.get("error") or "").strip()
+    return re.sub(r'^invalid parameter "query":\s*', "", text) or None
 
 
 def client(url: str | None = None) -> PrometheusConnect:
@@ -39,11 +72,14 @@ def _call(fn: Callable[[], Any], expr: str) -> Any:
     try:
         return fn()
     except PrometheusApiClientException as exc:
-        raise PromQueryError(f"Prometheus rechazó la consulta {expr!r}: {exc}") from exc
+        text = prometheus_error(exc)
+        if text and "bad_data" in str(exc):
+            raise PromQLError(expr, text) from exc
+        raise PromQueryError(f"Prometheus rechazó la consulta {expr!r}: {text or exc}") from exc
     except OSError as exc:  # requests' ConnectionError is an OSError
         raise PromQueryError(
-            f"Prometheus no responde en {settings.prometheus_url} ({exc}); ¿está la pila "
-            "arriba? (opsbook stack up)") from exc
+            f"Prometheus no responde en {settings.prometheus_url}: arranca el stack con "
+            "`make stack-up`.") from exc
 
 
 def raw_query(expr: str, url: str | None = None) -> list[dict[str, Any]]:
@@ -68,7 +104,8 @@ def query(expr: str, url: str | None = None) -> pd.DataFrame:
         The samples; an empty frame with ``timestamp``/``value`` columns when there are none.
 
     Raises:
-        PromQueryError: invalid expression or Prometheus unreachable.
+        PromQLError: the expression does not parse (Prometheus's own error text).
+        PromQueryError: Prometheus unreachable or another refusal.
     """
     result = raw_query(expr, url)
     if not result:
@@ -134,6 +171,8 @@ def wait_for(expr: str, predicate: Callable[[pd.DataFrame], bool] | None = None,
             last = query(expr, url)
             if check(last):
                 return last
+        except PromQLError:
+            raise  # a wrong expression never becomes right by waiting
         except PromQueryError:
             if time.monotonic() >= deadline:
                 raise
