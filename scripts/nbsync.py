@@ -18,6 +18,7 @@ is unchanged. ``--check`` only verifies that the pair is in sync (exit 1 otherwi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import tempfile
 from pathlib import Path
@@ -35,7 +36,13 @@ def from_source(py: Path) -> nbformat.NotebookNode:
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata.setdefault("language_info", {"name": "python"})
     nb.metadata.pop("jupytext", None)
+    seen: dict[str, int] = {}
     for cell in nb.cells:
+        # Stable cell ids (hash of type + source, numbered when repeated): regenerating an
+        # unchanged cell gives the same id, so branches that edit different cells merge cleanly.
+        digest = hashlib.sha1(f"{cell.cell_type}\0{cell.source}".encode()).hexdigest()[:12]
+        seen[digest] = seen.get(digest, 0) + 1
+        cell.id = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
         cell.metadata.pop("lines_to_next_cell", None)
         if cell.cell_type == "code":
             cell.outputs = []
