@@ -66,7 +66,8 @@ def _in_range(upper: int):
         # digits only reach the comparison (others are wrong_type); a 400-digit number is a
         # Python int here, never an int64 overflow
         well_formed = series.str.fullmatch(_DECIMAL).fillna(False).astype(bool)
-        values = series.where(well_formed, "0").map(lambda v: abs(float(v)) < upper)
+        # rounded as to_typed stores it: 9999999999.995 becomes 10^10
+        values = series.where(well_formed, "0").map(lambda v: abs(round(float(v), 2)) < upper)
         return values.astype(bool)
     return check
 

@@ -279,8 +279,8 @@ class Warehouse:
              detail: str) -> None:
         conn.execute(self.sql(f"INSERT INTO {LOAD_LOG} (logical_date, at, rows_before, rows_new,"
                               " decision, detail) VALUES (?, ?, ?, ?, ?, ?)"),
-                     (ds, datetime.now(UTC).isoformat(timespec="seconds"), before, new, decision,
-                      detail))
+                     (ds, datetime.now(UTC).isoformat(timespec="microseconds"), before, new,
+                      decision, detail))
 
     def _scalar(self, conn: Any, query: str, *params: Any) -> Any:
         return conn.execute(self.sql(query), params).fetchone()[0]
