@@ -43,9 +43,9 @@ if mode == "generate":  # own process, so its memory never counts for transform
                                                 seed=1).valid_rows}
 elif mode == "transform":
     raw = etl.extract(ds)
-    out = etl.transform(raw["raw_path"], ds)
-    extra = {"valid": out["valid"], "quarantined": out["quarantined"],
-             "staging_db": out["staging_db"]}
+    out = etl.transform(raw.raw_path, ds)
+    extra = {"valid": out.valid, "quarantined": out.quarantined,
+             "staging_db": out.staging_db}
 else:  # naive: the whole file in one DataFrame
     import pandas as pd
     frame = pd.read_csv(landing, dtype=str)
@@ -103,7 +103,7 @@ def main() -> int:
         warehouse.ensure_database(PG_URL)
         wh = warehouse.Warehouse(PG_URL)
         try:
-            res = etl.load(small["staging_db"], DS, wh)
+            res = etl.load(small["staging_db"], DS, wh).to_dict()
             copy_rps = res["rows_loaded"] / res["seconds"]
             print(f"carga COPY (etl.load): {res['rows_loaded']:,} filas en {res['seconds']:.1f} s"
                   f" → {copy_rps:,.0f} filas/s")

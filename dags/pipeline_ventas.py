@@ -11,9 +11,15 @@ Tasks (paths and counts travel through XCom, never rows):
 * ``generate_landing`` writes ``var/landing/ventas_<ds>.csv`` unless a file is already there: a
   file dropped by hand (no manifest) is always kept; a generated one is rewritten only when the
   params differ.
-* ``extract`` / ``transform`` / ``load`` call :mod:`opsbook.pipeline.etl` and emit the stage
-metrics. * ``customers`` loads the customer dimension of the date
-(:mod:`opsbook.pipeline.customers`).
+* ``extract`` / ``transform`` / ``load`` call :mod:`opsbook.pipeline.etl` (the same functions
+  ``opsbook pipeline run`` calls) and emit the stage metrics.
+* ``customers`` loads the customer dimension of the date (:mod:`opsbook.pipeline.customers`).
+
+Load gate: a landing file this run did not generate from its own params (a file dropped in the
+landing folder by the upstream) may not replace the date's rows with nothing or with far fewer
+rows; ``load`` then fails without retries (the date keeps its rows) unless the run has
+``forzar=true``, which is logged. A file generated from this run's params is the size the
+operator asked for, so it loads as requested.
 
 DAG success / failure / duration come from DAG-level callbacks, not from a final task: a
 final task cannot report a failed run without either turning the run green (a succeeding leaf
@@ -118,9 +124,11 @@ def pipeline_ventas():
         wanted = {"n_rows": p.n_rows, "bad_fraction": p.bad_fraction, "seed": p.seed,
                   "drift": p.drift}
         if path.exists() and (manifest is None or manifest["params"] == wanted):
-            return {"path": str(path), "generated": False, "manifest": manifest}
+            return {"path": str(path), "generated": False, "manifest": manifest,
+                    "requested": manifest is not None}
         landing = datagen.generate(ds, **wanted)
-        return {"path": str(path), "generated": True, "manifest": landing.to_json()}
+        return {"path": str(path), "generated": True, "manifest": landing.to_json(),
+                "requested": True}
 
     @task
     def extract(landing: dict) -> dict:
@@ -133,9 +141,9 @@ def pipeline_ventas():
         except etl.ExtractError:
             emit("extract_errors", 1, DAG_ID)
             raise
-        emit("extract_records", result["records"], DAG_ID)
-        emit("extract_duration", result["seconds"], DAG_ID)
-        return result
+        emit("extract_records", result.records, DAG_ID)
+        emit("extract_duration", result.seconds, DAG_ID)
+        return {**result.to_dict(), "requested": bool(landing.get("requested"))}
 
     @task
     def transform(extracted: dict) -> dict:
@@ -147,10 +155,11 @@ def pipeline_ventas():
         deadline = time.monotonic() + p.slow_seconds
         while time.monotonic() < deadline:  # deliberate slowness for the SLA drill
             time.sleep(min(1.0, max(deadline - time.monotonic(), 0)))
-        emit("transform_quality", result["quality"], DAG_ID)
-        emit("transform_output_records", result["valid"], DAG_ID)
-        emit("transform_errors", result["quarantined"], DAG_ID)
-        return result
+        if result.quality is not None:  # a file without data rows has no quality to report
+            emit("transform_quality", result.quality, DAG_ID)
+        emit("transform_output_records", result.valid, DAG_ID)
+        emit("transform_errors", result.quarantined, DAG_ID)
+        return {**result.to_dict(), "requested": bool(extracted.get("requested"))}
 
     @task
     def customers(run_params: dict) -> dict:
@@ -166,14 +175,17 @@ def pipeline_ventas():
 
         p = _params()
         try:
-            result = etl.load(transformed["staging_db"], _ds(), fail=p.fail_at == "load")
+            result = etl.load(transformed["staging_db"], _ds(), fail=p.fail_at == "load",
+                              forzar=p.forzar, gate=not transformed.get("requested"))
+        except etl.LoadRefused as exc:  # retrying cannot change the file: fail, keep the rows
+            raise AirflowFailException(str(exc)) from exc
         except Exception:
             emit("load_errors", 1, DAG_ID)
             raise
-        emit("load_records_loaded", result["rows_loaded"], DAG_ID)
-        emit("load_duration", result["seconds"], DAG_ID)
-        emit("load_throughput", result["throughput"], DAG_ID)
-        return result
+        emit("load_records_loaded", result.rows_loaded, DAG_ID)
+        emit("load_duration", result.seconds, DAG_ID)
+        emit("load_throughput", result.throughput, DAG_ID)
+        return result.to_dict()
 
     run_params = validate_params()
     staged = transform(extract(generate_landing(run_params)))

@@ -31,7 +31,7 @@ if [ ! -f .venv/share/jupyter/kernels/opsbook/kernel.json ]; then
 fi
 
 # ---- 3. Debian packages ----------------------------------------------------------------------
-need=(prometheus prometheus-alertmanager nginx-light)
+need=(prometheus prometheus-alertmanager prometheus-node-exporter nginx-light)
 if [ "${CI:-}" = "true" ] || [ "${OPSBOOK_FULL:-}" = "1" ]; then
   # CI exercises the optional paths too: screenshots and the rendered executive deck.
   need+=(chromium libreoffice-impress poppler-utils fonts-crosextra-carlito)
@@ -48,11 +48,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     die "faltan paquetes: ${missing[*]}. En Debian/Ubuntu: sudo apt-get install --no-install-recommends ${missing[*]}; o usa 'docker compose up' (ver README)."
   fi
 fi
-for b in prometheus promtool prometheus-alertmanager amtool nginx; do
+for b in prometheus promtool prometheus-alertmanager amtool prometheus-node-exporter nginx; do
   command -v "$b" >/dev/null || [ -x "/usr/sbin/$b" ] || die "no encuentro '$b' tras instalar los paquetes"
 done
 # Debian may start packaged services on systems with systemd: they would take our ports.
-for unit in prometheus prometheus-alertmanager nginx; do
+for unit in prometheus prometheus-alertmanager prometheus-node-exporter nginx; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$unit" 2>/dev/null; then
     say "AVISO: el servicio del sistema '$unit' está activo y puede ocupar los puertos del curso;"
     say "       detenlo con 'sudo systemctl disable --now $unit' o cambia OPSBOOK_PORT_OFFSET."

@@ -32,6 +32,7 @@ _DEFAULT_PORTS = {
     "alertmanager": 9093,
     "webhook": 9095,
     "front_door": 8088,
+    "node_exporter": 9100,
 }
 
 HOST = "127.0.0.1"
@@ -63,6 +64,7 @@ class Ports:
     alertmanager: int
     webhook: int
     front_door: int
+    node_exporter: int
     postgres: int
     redis: int
 

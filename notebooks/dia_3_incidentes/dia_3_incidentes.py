@@ -53,10 +53,11 @@ print("simulacros:", drills_to_run)
 # ## 1. El catálogo de incidentes
 #
 # El catálogo es **un archivo de datos** (`lib/opsbook/incidents/incidents.yml`), no una cadena de
-# `if`. El motor del runbook lo lee: para cada tipo sabe qué alerta lo detecta (la etiqueta
-# `incident_type` que ponen las reglas de Prometheus), qué chequeos ejecutar y qué acciones
-# probar, en orden. Los tipos con `automatico = False` solo se diagnostican y se escalan: volver
-# a ejecutar un código con un bug o una credencial vencida no arregla nada.
+# `if`. El motor del runbook lo lee: para cada tipo sabe qué alerta lo detecta (la clave del tipo
+# es la etiqueta `incident_type` que ponen las reglas de Prometheus, y cada tipo tiene al menos
+# una regla que lo dispara), qué chequeos ejecutar y qué acciones probar, en orden. Los tipos
+# con `automatico = False` solo se diagnostican y se escalan: volver a ejecutar un código con un
+# bug o un fichero con otro esquema no arregla nada.
 
 # %%
 cat = catalog()

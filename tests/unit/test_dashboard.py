@@ -70,8 +70,8 @@ def test_signals_read_only_known_metric_names():
 
 
 def test_signal_ids_unique_and_titles_spanish_and_units_set():
-    assert len(signals.BY_ID) == len(signals.SIGNALS)
-    for sig in signals.SIGNALS:
+    assert len(signals.BY_ID) == len(signals.SIGNALS) + len(signals.HOST_SIGNALS)
+    for sig in signals.SIGNALS + signals.HOST_SIGNALS:
         assert sig.title and sig.unit and sig.expr
     with pytest.raises(KeyError, match="señal desconocida"):
         signals.get("no_existe")

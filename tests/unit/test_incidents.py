@@ -8,8 +8,8 @@ from opsbook.incidents.catalog import CATEGORIES, SEVERITIES, load_catalog
 
 pytestmark = pytest.mark.unit
 
-ALERT_TYPES = {"pipeline_down", "dag_failure", "data_quality", "sla_miss", "stale_data",
-               "load_failure"}
+ALERT_TYPES = {"pipeline_down", "dag_failure", "data_corruption", "resource_contention",
+               "stale_data", "db_unreachable"}
 
 
 def test_four_categories_each_with_types():
@@ -35,9 +35,11 @@ def test_every_alert_label_of_the_rules_maps_to_a_type():
     for label in ALERT_TYPES:
         assert cat.match({"incident_type": label}) is not None, label
     assert cat.match({"incident_type": "pipeline_down"}).key == "pipeline_down"
-    assert cat.match({"incident_type": "load_failure"}).key == "db_unreachable"
-    assert cat.match({"incident_type": "data_quality"}).key == "data_corruption"
+    assert cat.match({"incident_type": "db_unreachable"}).key == "db_unreachable"
+    assert cat.match({"alertname": "PipelineHighErrorRate"}).key == "data_corruption"
     assert cat.match({"alertname": "nada", "incident_type": "nada"}) is None
+    # a label that is not a type is not rescued by a known alert name
+    assert cat.match({"alertname": "PipelineLoadFailed", "incident_type": "load_failure"}) is None
 
 
 def test_every_step_named_in_the_catalog_exists():

@@ -48,12 +48,13 @@ class _Healthy(BaseHTTPRequestHandler):
 @pytest.fixture
 def fake_stack():
     """Settings whose every component port is served by a server answering 'healthy'."""
-    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _Healthy) for _ in range(6)]
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _Healthy) for _ in range(7)]
     for srv in servers:
         threading.Thread(target=srv.serve_forever, daemon=True).start()
-    airflow, bridge, prom, am, hook, door = (s.server_address[1] for s in servers)
+    airflow, bridge, prom, am, hook, door, node = (s.server_address[1] for s in servers)
     ports = dataclasses.replace(settings.ports, airflow=airflow, bridge=bridge, prometheus=prom,
-                                alertmanager=am, webhook=hook, front_door=door)
+                                alertmanager=am, webhook=hook, front_door=door,
+                                node_exporter=node)
     yield dataclasses.replace(settings, ports=ports)
     for srv in servers:
         srv.shutdown()

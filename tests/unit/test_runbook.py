@@ -171,7 +171,7 @@ def test_total_deadline_skips_recovery_and_escalates(tmp_path, service):
 
 def test_manual_only_type_is_diagnosed_and_escalated(tmp_path, service):
     rb = engine(tmp_path, service)
-    ids = rb.handle(note("firing", "fp-2", "import_error"), background=False)
+    ids = rb.handle(note("firing", "fp-2", "circular_dependency"), background=False)
     incident = rb.store.load(ids[0])
     assert incident.type == "circular_dependency" and incident.status == "escalated"
     assert "cycle" in str(incident.diagnosis["import_errors"]["detail"])

@@ -93,7 +93,8 @@ def test_prometheus_config(cfg):
         job["job_name"]: job["static_configs"][0]["targets"][0] for job in doc["scrape_configs"]
     }
     assert targets["statsd-bridge"] == f"127.0.0.1:{cfg.ports.bridge}"
-    assert set(targets) == {"statsd-bridge", "prometheus", "alertmanager"}
+    assert set(targets) == {"statsd-bridge", "prometheus", "alertmanager", "node"}
+    assert targets["node"] == f"127.0.0.1:{cfg.ports.node_exporter}"
     assert doc["rule_files"][0].startswith("/") and doc["rule_files"][0].endswith("rules/*.yml")
     am = doc["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert am == [f"127.0.0.1:{cfg.ports.alertmanager}"]

@@ -72,17 +72,17 @@ def test_schema_drift_detection():
 def _transform(tmp_path, chunk_rows=700, **kw):
     landing = datagen.generate("2026-03-10", path=tmp_path / "in.csv", **kw)
     raw = etl.extract("2026-03-10", landing=landing.path)
-    return landing, raw, etl.transform(raw["raw_path"], "2026-03-10", chunk_rows=chunk_rows)
+    return landing, raw, etl.transform(raw.raw_path, "2026-03-10", chunk_rows=chunk_rows)
 
 
 def test_quarantine_counts_equal_injected_defects_across_chunks(tmp_path, tmp_var):
     landing, raw, result = _transform(tmp_path, n_rows=5000, bad_fraction=0.2, seed=3)
-    assert raw["records"] == 5000 == result["records_in"]
+    assert raw.records == 5000 == result.records_in
     expected = {k: v for k, v in landing.expected.items() if v}
-    assert result["by_reason"] == expected
-    assert result["valid"] == landing.valid_rows
-    assert result["quality"] == pytest.approx(landing.valid_rows / 5000)
-    with sqlite3.connect(result["staging_db"]) as conn:
+    assert result.by_reason == expected
+    assert result.valid == landing.valid_rows
+    assert result.quality == pytest.approx(landing.valid_rows / 5000)
+    with sqlite3.connect(result.staging_db) as conn:
         ids = [r[0] for r in conn.execute("SELECT order_id FROM stage")]
         assert len(ids) == len(set(ids)) == landing.valid_rows  # deduped, none lost
         raw_rows = conn.execute("SELECT COUNT(*) FROM quarantine WHERE raw IS NULL").fetchone()
@@ -95,20 +95,20 @@ def test_quarantine_counts_equal_injected_defects_across_chunks(tmp_path, tmp_va
 def test_property_nothing_dropped_nothing_doubled(tmp_path, tmp_var, seed, fraction, rows):
     landing, _, result = _transform(tmp_path, chunk_rows=400, n_rows=rows, bad_fraction=fraction,
                                     seed=seed)
-    assert result["valid"] + result["quarantined"] == rows
-    assert result["by_reason"] == {k: v for k, v in landing.expected.items() if v}
+    assert result.valid + result.quarantined == rows
+    assert result.by_reason == {k: v for k, v in landing.expected.items() if v}
 
 
 def test_extra_column_is_tolerated_and_reported(tmp_path, tmp_var):
     landing, _, result = _transform(tmp_path, n_rows=800, bad_fraction=0.0, drift="extra_column")
-    assert result["drift"] == {"extra": [datagen.EXTRA_COLUMN], "missing": []}
-    assert result["valid"] == 800 and result["quarantined"] == 0
+    assert result.drift == {"extra": [datagen.EXTRA_COLUMN], "missing": []}
+    assert result.valid == 800 and result.quarantined == 0
 
 
 def test_missing_column_quarantines_every_row(tmp_path, tmp_var):
     landing, _, result = _transform(tmp_path, n_rows=800, drift="missing_column")
-    assert result["by_reason"] == {"missing_column": 800} and result["valid"] == 0
-    assert result["quality"] == 0.0
+    assert result.by_reason == {"missing_column": 800} and result.valid == 0
+    assert result.quality == 0.0
 
 
 def test_missing_landing_file_names_the_path(tmp_path, tmp_var):

@@ -42,7 +42,7 @@ def wh(request, tmp_path):
     with db.transaction() as conn:  # each test starts from empty tables
         db.ensure_schema(conn)
         for table in (warehouse.SALES, warehouse.QUARANTINE, warehouse.CHECKPOINT,
-                      warehouse.CHECKPOINTS):
+                      warehouse.CHECKPOINTS, warehouse.LOAD_LOG):
             conn.execute(f"DELETE FROM {table}")
     return db
 
@@ -55,7 +55,7 @@ def staged(tmp_path, monkeypatch):
         landing = datagen.generate(DS, n_rows=n_rows, bad_fraction=0.1, seed=seed,
                                    path=tmp_path / f"in_{seed}.csv")
         raw = etl.extract(DS, landing=landing.path)
-        stage = Path(etl.transform(raw["raw_path"], DS, chunk_rows=500)["staging_db"])
+        stage = Path(etl.transform(raw.raw_path, DS, chunk_rows=500).staging_db)
         # the staging file of a date is rewritten by the next transform: keep this one
         return landing, shutil.copyfile(stage, tmp_path / f"stage_{seed}.sqlite")
 
@@ -71,7 +71,7 @@ def test_load_twice_gives_identical_rows(wh, staged):
     first = etl.load(stage, DS, wh, chunk_rows=400)
     rows = _snapshot(wh)
     second = etl.load(stage, DS, wh, chunk_rows=400)
-    assert first["rows_loaded"] == second["rows_loaded"] == landing.valid_rows
+    assert first.rows_loaded == second.rows_loaded == landing.valid_rows
     assert _snapshot(wh) == rows
     assert wh.count(ds=DS) == landing.valid_rows
     assert wh.count(warehouse.QUARANTINE, DS) == landing.rows - landing.valid_rows

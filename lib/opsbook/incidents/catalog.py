@@ -30,8 +30,8 @@ class IncidentType:
         category: ``connectivity``, ``data``, ``resources`` or ``logic``.
         title: Spanish title.
         severity: ``SEV-1`` (worst) .. ``SEV-4``.
-        alert: name of the Prometheus alert that detects it.
-        incident_type: value of the alert's ``incident_type`` label.
+        alert: name of the main Prometheus alert that detects it (its rule's
+            ``incident_type`` label is :attr:`key`).
         diagnosis: diagnosis check names (see :mod:`opsbook.incidents.diagnostics`), in order.
         recovery: recovery action names (see :mod:`opsbook.incidents.recovery`), tried in order.
         verify: verification check names; all must pass for the incident to be recovered.
@@ -43,11 +43,15 @@ class IncidentType:
     title: str
     severity: str
     alert: str
-    incident_type: str
     diagnosis: tuple[str, ...]
     recovery: tuple[str, ...]
     verify: tuple[str, ...]
     auto: bool
+
+    @property
+    def incident_type(self) -> str:
+        """Value of the ``incident_type`` label of the rules that raise this type (its key)."""
+        return self.key
 
 
 @dataclass(frozen=True)
@@ -76,17 +80,15 @@ class Catalog:
     def match(self, labels: dict[str, str]) -> IncidentType | None:
         """Find the type an alert belongs to.
 
-        The ``incident_type`` label wins (several types may share an alert name); the alert name
-        is the fallback. Returns None for an alert the catalog does not know.
+        The ``incident_type`` label (a type key) wins; the main alert name is the fallback for an
+        alert without that label. Returns None for an alert the catalog does not know.
 
         Args:
             labels: the alert's labels (``alertname``, ``incident_type``, ``severity`` ...).
         """
         wanted = labels.get("incident_type")
         if wanted:
-            for item in self.types.values():
-                if item.incident_type == wanted:
-                    return item
+            return self.types.get(wanted)
         name = labels.get("alertname")
         for item in self.types.values():
             if name and item.alert == name:
@@ -128,8 +130,8 @@ def _validate(raw: dict[str, Any], path: Path) -> None:
     if tuple(raw.get("categories", {})) != CATEGORIES:
         problems.append(f"categories debe ser {CATEGORIES}")
     for key, item in raw.get("types", {}).items():
-        for field in ("category", "title", "severity", "alert", "incident_type", "diagnosis",
-                      "recovery", "verify", "auto"):
+        for field in ("category", "title", "severity", "alert", "diagnosis", "recovery",
+                      "verify", "auto"):
             if field not in item:
                 problems.append(f"{key}: falta el campo {field!r}")
         if item.get("category") not in CATEGORIES:
@@ -161,7 +163,6 @@ def load_catalog(path: Path | str = CATALOG_FILE) -> Catalog:
             title=item["title"],
             severity=item["severity"],
             alert=item["alert"],
-            incident_type=item["incident_type"],
             diagnosis=tuple(item["diagnosis"]),
             recovery=tuple(item["recovery"]),
             verify=tuple(item["verify"]),

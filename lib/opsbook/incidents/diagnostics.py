@@ -185,6 +185,32 @@ def run_date(run: dict[str, Any]) -> str:
     return _as_dt(when).date().isoformat()
 
 
+def bridge_target(ctx: dict[str, Any], timeout_s: float = 30.0) -> Outcome:
+    """Whether Prometheus scrapes the StatsD bridge again (``up`` = 1 after the incident began).
+
+    Polls (bounded) so the check can verify a restart: a sample older than ``restarted_at``
+    does not count.
+    """
+    from opsbook.observability import prom
+    from opsbook.observability.signals import BRIDGE_JOB
+
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while True:
+        try:
+            rows = prom.raw_query(f'up{{job="{BRIDGE_JOB}"}}')
+        except Exception as exc:  # noqa: BLE001 - Prometheus down is a finding too
+            rows, last = [], f"Prometheus inaccesible: {str(exc)[:200]}"
+        for row in rows:
+            at, value = float(row["value"][0]), row["value"][1]
+            last = {"job": BRIDGE_JOB, "up": value, "muestra": at}
+            if value == "1" and at > float(ctx.get("restarted_at", 0)):
+                return Outcome(True, last)
+        if time.monotonic() > deadline:
+            return Outcome(False, last or {"job": BRIDGE_JOB, "up": None})
+        time.sleep(1.0)
+
+
 def import_errors(ctx: dict[str, Any]) -> Outcome:
     """DAG import errors (a circular dependency or a syntax error shows here)."""
     from opsbook.airflow.client import import_errors as fetch
@@ -308,6 +334,7 @@ CHECKS = {
     "failed_task_logs": failed_task_logs,
     "quarantine_report": quarantine_report,
     "import_errors": import_errors,
+    "bridge_target": bridge_target,
     "stack_healthy": stack_healthy,
     "run_succeeded": run_succeeded,
 }

@@ -22,18 +22,20 @@ from opsbook.settings import settings
 DAG_ID = diagnostics.DAG_ID
 
 
-def restart_component(name: str, ctx: dict[str, Any], timeout_s: float = 60.0) -> Outcome:
+def restart_component(name: str, ctx: dict[str, Any], timeout_s: float = 60.0,
+                      force: bool = False) -> Outcome:
     """Start a stopped stack component through supervisord (no-op when it is running).
 
     Args:
         name: supervisord program (``scheduler``, ``api-server`` ...).
         ctx: incident context; ``restarted_at`` is set when a start happened.
         timeout_s: bound for supervisord to report the program running.
+        force: restart it even when its process is alive (alive is not answering).
     """
     from opsbook.stack import lifecycle as stack
 
     before = stack.component_pid(name)
-    if before and diagnostics.psutil.pid_exists(before) and name != "api-server":
+    if before and diagnostics.psutil.pid_exists(before) and not force:
         return Outcome(True, {"componente": name, "pid": before, "accion": "ninguna (ya vivo)"})
     ctx["restarted_at"] = time.time()
     if before:
@@ -73,8 +75,13 @@ def restart_scheduler(ctx: dict[str, Any]) -> Outcome:
 
 
 def restart_api_server(ctx: dict[str, Any]) -> Outcome:
-    """Restart the Airflow api-server."""
-    return restart_component("api-server", ctx)
+    """Restart the Airflow api-server (also when its process is alive but hung)."""
+    return restart_component("api-server", ctx, force=True)
+
+
+def restart_statsd_bridge(ctx: dict[str, Any]) -> Outcome:
+    """Restart the StatsD bridge (alive but unscrapeable counts as down)."""
+    return restart_component("statsd-bridge", ctx, force=True)
 
 
 def wait_for_warehouse(ctx: dict[str, Any], timeout_s: float = 420.0) -> Outcome:
@@ -231,6 +238,7 @@ def _failed_run_id(dag_id: str, ctx: dict[str, Any]) -> str | None:
 ACTIONS = {
     "restart_scheduler": restart_scheduler,
     "restart_api_server": restart_api_server,
+    "restart_statsd_bridge": restart_statsd_bridge,
     "wait_for_warehouse": wait_for_warehouse,
     "restore_warehouse": restore_warehouse,
     "await_data_fix": await_data_fix,

@@ -28,6 +28,7 @@ from opsbook.observability import catalog
 from opsbook.settings import settings
 
 PanelKind = Literal["stat", "timeseries", "gauge", "bargauge"]
+SignalGroup = Literal["pipeline", "airflow", "host"]
 
 GRAFANA_UNITS = {
     "seconds": "s",
@@ -49,7 +50,8 @@ class Signal:
         expr: the PromQL expression (instant or range).
         panel: Grafana panel kind.
         legend: legend template (Grafana syntax, ``{{label}}``).
-        group: ``pipeline`` (course metrics) or ``airflow`` (core health).
+        group: ``pipeline`` (course metrics), ``airflow`` (core health) or ``host`` (node
+            exporter: the machine and supervisord's view of each program).
         description: Spanish one-liner shown as panel description.
     """
 
@@ -59,7 +61,7 @@ class Signal:
     expr: str
     panel: PanelKind
     legend: str = "{{dag_id}}"
-    group: Literal["pipeline", "airflow"] = "pipeline"
+    group: SignalGroup = "pipeline"
     description: str = ""
 
     @property
@@ -150,7 +152,31 @@ SIGNALS: tuple[Signal, ...] = (
            description="Archivos de DAG que no se pudieron importar (dag-processor)."),
 )
 
-BY_ID: dict[str, Signal] = {s.id: s for s in SIGNALS}
+HOST_SIGNALS: tuple[Signal, ...] = (
+    Signal("host_cpu_busy", "CPU ocupada de la máquina", "ratio",
+           '1 - avg(rate(node_cpu_seconds_total{job="node",mode="idle"}[2m]))', "timeseries",
+           legend="cpu", group="host",
+           description="Fracción de tiempo de CPU no ociosa (todas las CPU, media de 2 min)."),
+    Signal("host_memory_used", "Memoria usada de la máquina", "ratio",
+           '1 - node_memory_MemAvailable_bytes{job="node"}'
+           ' / node_memory_MemTotal_bytes{job="node"}', "timeseries", legend="memoria",
+           group="host", description="1 - MemAvailable / MemTotal."),
+    Signal("host_disk_used", "Disco usado por sistema de ficheros", "ratio",
+           '(1 - node_filesystem_avail_bytes{job="node"} / node_filesystem_size_bytes{job="node"})'
+           '\nunless on (instance, device, mountpoint) node_filesystem_readonly{job="node"} == 1',
+           "bargauge", legend="{{mountpoint}}", group="host",
+           description="Espacio ocupado de cada sistema de ficheros escribible."),
+    Signal("api_server_state", "Estado del proceso api-server (supervisord)", "state",
+           'max by (name) (node_supervisord_state{job="node",name="api-server"})', "stat",
+           legend="{{name}}", group="host",
+           description="Código de estado de supervisord: 20 RUNNING, 0 STOPPED (a propósito), "
+                       "30 BACKOFF, 100 EXITED, 200 FATAL."),
+)
+"""Host signals (node exporter). Not dashboard panels (the compose stack has no node
+exporter); the resource rules and ``AirflowApiDown`` embed these expressions verbatim
+(``tests/unit/test_catalog_rules.py`` checks it)."""
+
+BY_ID: dict[str, Signal] = {s.id: s for s in SIGNALS + HOST_SIGNALS}
 
 _NAME = re.compile(r"\b(airflow_[a-z0-9_]+)\b")
 
@@ -174,6 +200,18 @@ def get(signal_id: str) -> Signal:
         return BY_ID[signal_id]
     except KeyError:
         raise KeyError(f"señal desconocida {signal_id!r}; conocidas: {sorted(BY_ID)}") from None
+
+
+def rule_uses(rule_expr: str, signal_id: str) -> bool:
+    """Whether an alert expression embeds a signal's PromQL verbatim (whitespace-insensitive).
+
+    Args:
+        rule_expr: expression of an alerting rule.
+        signal_id: id of a signal of :data:`SIGNALS` or :data:`HOST_SIGNALS`.
+    """
+    def flat(text: str) -> str:
+        return " ".join(text.split())
+    return flat(get(signal_id).expr) in flat(rule_expr)
 
 
 def covered_metrics() -> set[str]:
@@ -213,6 +251,8 @@ def alert_samples(alertname: str, window_s: int, match: dict[str, str] | None = 
 
 BRIDGE_JOB = "statsd-bridge"
 """Scrape job of the StatsD bridge (same name as prom/statsd-exporter's in the compose file)."""
+NODE_JOB = "node"
+"""Scrape job of the node exporter (host CPU, memory, disk; supervisord program states)."""
 
 
 def last_scrape(job: str = BRIDGE_JOB) -> str:

@@ -5,8 +5,8 @@ Customer files arrive in ``<landing_dir>/clientes/<logical_date>/`` written by s
 different ages (schema v1, v2 or v3; how a file names its version is documented in
 :mod:`opsbook.pipeline.customer_files`). Each file is validated against its own version, every
 record is upgraded to the current version, and the whole date is loaded in ONE transaction (upsert
-by
-``id``: re-running a date gives the same table). A file whose schema is unknown or incompatible,
+by ``id`` that keeps the newer record by ``updated_at``: re-running a date gives the same table,
+and an older file never overwrites a newer record). A file whose schema is unknown or incompatible,
 or with any invalid record, is quarantined whole: a row in ``clientes_cuarentena`` with the
 reason, and a copy under ``var/cuarentena/clientes/<date>/`` next to a ``.motivo.txt`` — never
 silently dropped. The original landing file stays where it was.
@@ -28,6 +28,11 @@ MAX_REASONS = 5
 """Validation errors quoted in a quarantine reason (the count is always complete)."""
 
 COLUMNS = ("id", "name", "created_at", "email", "updated_at", "phone")
+NEWER = ("COALESCE(excluded.updated_at, excluded.created_at) >= "
+         "COALESCE(clientes.updated_at, clientes.created_at)")
+"""Upsert guard: a record replaces the stored one only when it is at least as recent (by
+``updated_at``, else ``created_at``; ISO-8601 text compares in time order), so an old file
+re-sent after a newer one never overwrites the newer record."""
 DDL = (
     "CREATE TABLE IF NOT EXISTS clientes (id BIGINT PRIMARY KEY, name TEXT NOT NULL, "
     "created_at TEXT NOT NULL, email TEXT, updated_at TEXT, phone TEXT, "
@@ -153,7 +158,8 @@ def load_customers(logical_date: str) -> dict[str, Any]:
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols[1:])
     wh = warehouse()
     upsert = wh.sql(f"INSERT INTO clientes ({', '.join(cols)}) VALUES "
-                    f"({', '.join('?' * len(cols))}) ON CONFLICT (id) DO UPDATE SET {updates}")
+                    f"({', '.join('?' * len(cols))}) ON CONFLICT (id) DO UPDATE SET {updates}"
+                    f" WHERE {NEWER}")
     with wh.transaction() as conn:  # one transaction per date: all or nothing
         _ensure_tables(conn)
         cur = conn.cursor()

@@ -24,6 +24,7 @@ HINTS: dict[str, str] = {
     "slow_seconds": "usa un número de segundos entre 0 y 3600",
     "seed": "usa un entero ≥ 0",
     "drift": "usa 'none', 'extra_column' o 'missing_column'",
+    "forzar": "usa true o false (cargar aunque la compuerta de volumen lo rechace)",
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -33,6 +34,8 @@ DESCRIPTIONS: dict[str, str] = {
     "slow_seconds": "Espera extra de transform en segundos (para incumplir el SLA).",
     "seed": "Semilla del generador (mismos parámetros → mismo fichero).",
     "drift": "Deriva de esquema del fichero: none, extra_column o missing_column.",
+    "forzar": "Cargar aunque la compuerta de volumen lo rechace (fichero vacío o con muchas "
+              "menos filas que la fecha); queda registrado.",
 }
 """Spanish description of each param (shown in the Airflow trigger form)."""
 
@@ -49,6 +52,7 @@ class RunParams(BaseModel):
         seed: generator seed.
         drift: schema drift of the generated file (``none``, ``extra_column``,
             ``missing_column``).
+        forzar: override the load gate for a file dropped in the landing folder (logged).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -59,6 +63,7 @@ class RunParams(BaseModel):
     slow_seconds: float = Field(0, ge=0, le=3600)
     seed: int = Field(42, ge=0)
     drift: Literal["none", "extra_column", "missing_column"] = "none"
+    forzar: bool = False
 
 
 DEFAULTS = RunParams()

@@ -19,15 +19,18 @@ import pandera.pandas as pa
 from opsbook.pipeline.datagen import COLUMNS, CURRENCIES, REQUIRED
 
 REASONS: tuple[str, ...] = (
-    "missing_column", "missing_required", "wrong_type", "bad_date", "negative_quantity",
-    "unknown_currency", "duplicate_order_id",
+    "missing_column", "malformed_row", "bad_encoding", "missing_required", "wrong_type",
+    "out_of_range", "bad_date", "negative_quantity", "unknown_currency", "duplicate_order_id",
 )
 """Quarantine reasons, highest priority first."""
 
 REASON_TEXT: dict[str, str] = {
     "missing_column": "falta una columna obligatoria en el fichero (deriva de esquema)",
+    "malformed_row": "fila mal formada (número de campos distinto de la cabecera)",
+    "bad_encoding": "bytes que no son UTF-8 en algún campo",
     "missing_required": "campo obligatorio vacío",
     "wrong_type": "tipo incorrecto (número esperado)",
+    "out_of_range": "número fuera del rango que admite el almacén (desbordamiento)",
     "bad_date": "fecha/hora ilegible (formato AAAA-MM-DDTHH:MM:SS)",
     "negative_quantity": "cantidad negativa o cero",
     "unknown_currency": "moneda desconocida",
@@ -38,6 +41,14 @@ REASON_TEXT: dict[str, str] = {
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S"
 _INT = r"-?\d+"
 _DECIMAL = r"-?\d+(\.\d+)?"
+MAX_QUANTITY = 2**31 - 1
+"""Largest quantity the warehouse stores (``INTEGER`` is 32-bit on PostgreSQL)."""
+MAX_PRICE = 10**10
+"""Prices must stay below this (``NUMERIC(12,2)`` on PostgreSQL)."""
+MALFORMED = "\x00malformed:"
+"""Marker the reader puts in the last cell of a row with the wrong number of fields."""
+REPLACEMENT = "\ufffd"
+"""What a non-UTF-8 byte becomes when the file is read with ``encoding_errors="replace"``."""
 
 
 def _parses_as_timestamp(series: pd.Series) -> pd.Series:
@@ -47,6 +58,17 @@ def _parses_as_timestamp(series: pd.Series) -> pd.Series:
 def _matches(pattern: str):
     def check(series: pd.Series) -> pd.Series:
         return series.str.fullmatch(pattern)
+    return check
+
+
+def _in_range(upper: int):
+    def check(series: pd.Series) -> pd.Series:
+        # digits only reach the comparison (others are wrong_type); a 400-digit number is a
+        # Python int here, never an int64 overflow
+        well_formed = series.str.fullmatch(_DECIMAL).fillna(False).astype(bool)
+        # rounded as to_typed stores it: 9999999999.995 becomes 10^10
+        values = series.where(well_formed, "0").map(lambda v: abs(round(float(v), 2)) < upper)
+        return values.astype(bool)
     return check
 
 
@@ -72,8 +94,10 @@ RAW_SCHEMA = pa.DataFrameSchema(
         "product_id": _column("product_id"),
         "category": _column("category"),
         "quantity": _column("quantity", pa.Check(_matches(_INT), name="wrong_type"),
+                            pa.Check(_in_range(MAX_QUANTITY + 1), name="out_of_range"),
                             pa.Check(_not_negative, name="negative_quantity")),
-        "unit_price": _column("unit_price", pa.Check(_matches(_DECIMAL), name="wrong_type")),
+        "unit_price": _column("unit_price", pa.Check(_matches(_DECIMAL), name="wrong_type"),
+                              pa.Check(_in_range(MAX_PRICE), name="out_of_range")),
         "currency": _column("currency", pa.Check(_known_currency, name="unknown_currency")),
         "store_id": _column("store_id"),
         "region": _column("region"),
@@ -103,19 +127,48 @@ def validate_chunk(raw: pd.DataFrame) -> pd.DataFrame:
         A frame indexed by the rejected row numbers with columns ``reason`` and ``detail``
         (column that failed and offending value); empty when every row is valid.
     """
+    parts = [_row_level(raw)]
     try:
         RAW_SCHEMA.validate(raw, lazy=True)
-        return pd.DataFrame({"reason": pd.Series(dtype=str), "detail": pd.Series(dtype=str)})
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-    cases = cases[cases["index"].notna()].copy()
-    cases["reason"] = cases["check"].astype(str).map(_reason_of)
+        cases = cases[cases["index"].notna()].copy()
+        cases["reason"] = cases["check"].astype(str).map(_reason_of)
+        value = cases["failure_case"].astype(object)
+        value = value.where(value.notna(), "<vacío>").map(str)
+        cases["detail"] = cases["column"].astype(object).map(str) + "=" + value
+        parts.append(cases[["index", "reason", "detail"]])
+    cases = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
+    if cases.empty:
+        return pd.DataFrame({"reason": pd.Series(dtype=str), "detail": pd.Series(dtype=str)})
     cases["priority"] = cases["reason"].map(REASONS.index)
-    value = cases["failure_case"].astype(object)
-    value = value.where(value.notna(), "<vacío>").map(str)
-    cases["detail"] = cases["column"].astype(object).map(str) + "=" + value
-    cases = cases.sort_values(["index", "priority"]).drop_duplicates("index")
+    cases = cases.sort_values(["index", "priority"], kind="stable").drop_duplicates("index")
     return cases.set_index(cases["index"].astype("int64"))[["reason", "detail"]]
+
+
+def _row_level(raw: pd.DataFrame) -> pd.DataFrame:
+    """Rows the reader marked as malformed and rows holding non-UTF-8 bytes (any column)."""
+    found: list[pd.DataFrame] = []
+    last = raw.iloc[:, -1].astype(object) if len(raw.columns) else pd.Series(dtype=object)
+    malformed = last.map(lambda v: isinstance(v, str) and v.startswith(MALFORMED))
+    if malformed.any():
+        fields = last[malformed].str.removeprefix(MALFORMED)
+        found.append(pd.DataFrame({
+            "index": fields.index, "reason": "malformed_row",
+            "detail": "campos=" + fields + f" (esperados {len(raw.columns)})"}))
+    texts = raw.astype(object).where(raw.notna(), "")
+    bad = pd.DataFrame({c: raw[c].astype("string").str.contains(REPLACEMENT, regex=False)
+                        .fillna(False).astype(bool) for c in raw.columns}, index=raw.index)
+    rows = bad.any(axis=1) & ~malformed
+    if rows.any():
+        first_col = bad[rows].idxmax(axis=1)
+        found.append(pd.DataFrame({
+            "index": first_col.index, "reason": "bad_encoding",
+            "detail": first_col + "=" + [str(texts.at[i, c])[:80] for i, c in first_col.items()]}))
+    if not found:
+        return pd.DataFrame({"index": pd.Series(dtype="int64"), "reason": pd.Series(dtype=str),
+                             "detail": pd.Series(dtype=str)})
+    return pd.concat(found, ignore_index=True)
 
 
 def schema_drift(columns: list[str]) -> dict[str, list[str]]:

@@ -7,8 +7,12 @@ drills all write or read the same warehouse. This module is the one door to it:
   any exception (the pipeline loads one logical date per transaction).
 * :meth:`Warehouse.write_frame` — bulk insert of a DataFrame: ``COPY ... FROM STDIN`` through
   psycopg 3 on PostgreSQL, ``executemany`` on SQLite.
-* :meth:`Warehouse.replace_date` — idempotent load of one date (checkpoint, delete, insert).
-* :meth:`Warehouse.restore_checkpoint` — put back the rows a date had before its last load.
+* :meth:`Warehouse.replace_date` — idempotent load of one date (checkpoint, delete, insert),
+  with an optional gate called inside the transaction once the current row count is known.
+* :meth:`Warehouse.restore_checkpoint` — put back the rows a date had before one of its last
+  :data:`KEEP_GENERATIONS` loads (each load keeps one checkpoint *generation*).
+* :meth:`Warehouse.log_load` / ``load_log`` — one audit row per load decision (loaded,
+  refused by the gate, forced).
 * :meth:`Warehouse.set_reachable` — block/unblock connections for an outage drill.
 
 SQL uses ``?`` placeholders; :meth:`Warehouse.sql` rewrites them for PostgreSQL (``%s``).
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,8 +36,13 @@ from opsbook.settings import settings
 
 SALES = "sales"
 QUARANTINE = "sales_quarantine"
-CHECKPOINT = "sales_checkpoint"
-CHECKPOINTS = "checkpoints"
+CHECKPOINT = "sales_checkpoints"
+"""Rows of every kept checkpoint generation (sales columns + ``generation``)."""
+CHECKPOINTS = "checkpoint_generations"
+"""One row per kept generation: date, generation number, time taken, rows saved."""
+LOAD_LOG = "load_log"
+KEEP_GENERATIONS = 3
+"""Checkpoint generations kept per date (older ones are dropped by the next load)."""
 SALES_COLUMNS: tuple[str, ...] = (*COLUMNS, "logical_date")
 QUARANTINE_COLUMNS: tuple[str, ...] = ("logical_date", "row_number", "reason", "detail", "raw")
 
@@ -51,6 +60,15 @@ _QUARANTINE_TYPES = ("logical_date {d} NOT NULL, row_number BIGINT NOT NULL, rea
 
 class WarehouseError(RuntimeError):
     """A warehouse operation failed (Spanish message saying what to check)."""
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """Outcome of :meth:`Warehouse.replace_date`: rows written, rows before, generation taken."""
+
+    rows_loaded: int
+    rows_before: int
+    generation: int
 
 
 @dataclass(frozen=True)
@@ -112,12 +130,18 @@ class Warehouse:
         """Create the sales, quarantine and checkpoint tables when missing."""
         date_type = "DATE" if self.dialect == "postgresql" else "TEXT"
         sales = f"{_SALES_TYPES[self.dialect]}, PRIMARY KEY (logical_date, order_id)"
+        checkpoint = (f"{_SALES_TYPES[self.dialect]}, generation INTEGER NOT NULL,"
+                      " PRIMARY KEY (logical_date, generation, order_id)")
         for stmt in (
             f"CREATE TABLE IF NOT EXISTS {SALES} ({sales})",
-            f"CREATE TABLE IF NOT EXISTS {CHECKPOINT} ({sales})",
+            f"CREATE TABLE IF NOT EXISTS {CHECKPOINT} ({checkpoint})",
             f"CREATE TABLE IF NOT EXISTS {QUARANTINE} ({_QUARANTINE_TYPES.format(d=date_type)})",
-            f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (logical_date {date_type} PRIMARY KEY,"
-            " taken_at TEXT NOT NULL, rows_saved BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (logical_date {date_type} NOT NULL,"
+            " generation INTEGER NOT NULL, taken_at TEXT NOT NULL, rows_saved BIGINT NOT NULL,"
+            " PRIMARY KEY (logical_date, generation))",
+            f"CREATE TABLE IF NOT EXISTS {LOAD_LOG} (logical_date {date_type} NOT NULL,"
+            " at TEXT NOT NULL, rows_before BIGINT NOT NULL, rows_new BIGINT NOT NULL,"
+            " decision TEXT NOT NULL, detail TEXT)",
         ):
             conn.execute(stmt)
 
@@ -145,8 +169,9 @@ class Warehouse:
         return len(frame)
 
     def replace_date(self, ds: str, sales: Iterable[pd.DataFrame],
-                     quarantine: Iterable[pd.DataFrame] = (), fail_after_first_chunk: bool = False
-                     ) -> int:
+                     quarantine: Iterable[pd.DataFrame] = (), fail_after_first_chunk: bool = False,
+                     gate: Callable[[int], None] | None = None,
+                     note: Callable[[], str] | None = None) -> Replaced:
         """Load one logical date in ONE transaction: checkpoint, delete, insert (idempotent).
 
         Args:
@@ -155,14 +180,21 @@ class Warehouse:
             quarantine: chunks of quarantined rows (``row_number, reason, detail, raw``).
             fail_after_first_chunk: inject a failure mid-load (drills): the transaction rolls
                 back and the warehouse keeps its previous rows.
+            gate: called with the date's current row count before anything changes; an
+                exception it raises rolls the transaction back (the load gate).
+            note: returns the text recorded in ``load_log`` for this load.
 
         Returns:
-            Sales rows written.
+            Rows written, rows the date had, and the checkpoint generation taken.
         """
         loaded = 0
         with self.transaction() as conn:
             self.ensure_schema(conn)
-            saved = self._checkpoint(conn, ds)
+            before = int(self._scalar(conn, f"SELECT COUNT(*) FROM {SALES} WHERE logical_date = ?",
+                                      ds))
+            if gate is not None:
+                gate(before)
+            generation = self._checkpoint(conn, ds, before)
             for table in (SALES, QUARANTINE):
                 conn.execute(self.sql(f"DELETE FROM {table} WHERE logical_date = ?"), (ds,))
             for chunk in sales:
@@ -170,43 +202,85 @@ class Warehouse:
                 if fail_after_first_chunk:
                     raise WarehouseError(
                         f"fallo inyectado en la carga de {ds} (fail_at=load) tras {loaded} filas;"
-                        f" la transacción se revierte y se conservan las {saved} filas previas")
+                        f" la transacción se revierte y se conservan las {before} filas previas")
             for chunk in quarantine:
                 self.write_frame(conn, QUARANTINE,
                                  chunk.assign(logical_date=ds).loc[:, list(QUARANTINE_COLUMNS)])
-        return loaded
+            self._log(conn, ds, before, loaded, "cargada", note() if note else "")
+        return Replaced(loaded, before, generation)
 
-    def _checkpoint(self, conn: Any, ds: str) -> int:
+    def _checkpoint(self, conn: Any, ds: str, rows: int) -> int:
+        """Save the date's rows as a new generation; drop generations beyond the kept ones."""
         cols = ", ".join(SALES_COLUMNS)
-        conn.execute(self.sql(f"DELETE FROM {CHECKPOINT} WHERE logical_date = ?"), (ds,))
-        conn.execute(self.sql(f"INSERT INTO {CHECKPOINT} ({cols}) SELECT {cols} FROM {SALES}"
-                              " WHERE logical_date = ?"), (ds,))
-        saved = self._scalar(conn, f"SELECT COUNT(*) FROM {CHECKPOINT} WHERE logical_date = ?", ds)
-        conn.execute(self.sql(f"DELETE FROM {CHECKPOINTS} WHERE logical_date = ?"), (ds,))
-        conn.execute(self.sql(f"INSERT INTO {CHECKPOINTS} (logical_date, taken_at, rows_saved)"
-                              " VALUES (?, ?, ?)"),
-                     (ds, datetime.now(UTC).isoformat(timespec="seconds"), saved))
-        return saved
+        last = self._scalar(conn, f"SELECT MAX(generation) FROM {CHECKPOINTS}"
+                                  " WHERE logical_date = ?", ds)
+        generation = int(last or 0) + 1
+        conn.execute(self.sql(f"INSERT INTO {CHECKPOINT} ({cols}, generation) SELECT {cols}, ?"
+                              f" FROM {SALES} WHERE logical_date = ?"), (generation, ds))
+        conn.execute(self.sql(f"INSERT INTO {CHECKPOINTS} (logical_date, generation, taken_at,"
+                              " rows_saved) VALUES (?, ?, ?, ?)"),
+                     (ds, generation, datetime.now(UTC).isoformat(timespec="seconds"), rows))
+        for table in (CHECKPOINT, CHECKPOINTS):
+            conn.execute(self.sql(f"DELETE FROM {table} WHERE logical_date = ?"
+                                  " AND generation <= ?"), (ds, generation - KEEP_GENERATIONS))
+        return generation
 
-    def restore_checkpoint(self, ds: str) -> int:
-        """Put back the sales rows ``ds`` had before its last load (one transaction).
+    def generations(self, ds: str) -> list[dict[str, Any]]:
+        """Kept checkpoint generations of ``ds``, newest first (``atras`` 1 = the newest)."""
+        frame = self.read(f"SELECT generation, taken_at, rows_saved FROM {CHECKPOINTS}"
+                          " WHERE logical_date = ? ORDER BY generation DESC", (ds,))
+        return [{"atras": i + 1, "generation": int(r.generation), "tomado": r.taken_at,
+                 "filas": int(r.rows_saved)} for i, r in enumerate(frame.itertuples())]
+
+    def restore_checkpoint(self, ds: str, back: int = 1) -> int:
+        """Put back the sales rows ``ds`` had before one of its last loads (one transaction).
+
+        Args:
+            ds: logical date.
+            back: 1 = before the last load, 2 = before the one before it, ... up to
+                :data:`KEEP_GENERATIONS`.
 
         Returns:
             Rows restored.
 
         Raises:
-            WarehouseError: no checkpoint exists for ``ds``.
+            WarehouseError: no such checkpoint generation for ``ds``.
         """
         cols = ", ".join(SALES_COLUMNS)
         with self.transaction() as conn:
             self.ensure_schema(conn)
-            if not self._scalar(conn, f"SELECT COUNT(*) FROM {CHECKPOINTS} WHERE logical_date = ?",
-                                ds):
+            kept = [r[0] for r in conn.execute(
+                self.sql(f"SELECT generation FROM {CHECKPOINTS} WHERE logical_date = ?"
+                         " ORDER BY generation DESC"), (ds,)).fetchall()]
+            if not kept:
                 raise WarehouseError(f"no hay punto de control para {ds}: carga esa fecha antes")
+            if not 1 <= back <= len(kept):
+                raise WarehouseError(f"{ds} solo guarda {len(kept)} generaciones de punto de"
+                                     f" control (pediste la {back})")
+            before = self._scalar(conn, f"SELECT COUNT(*) FROM {SALES} WHERE logical_date = ?",
+                                  ds)
             conn.execute(self.sql(f"DELETE FROM {SALES} WHERE logical_date = ?"), (ds,))
             conn.execute(self.sql(f"INSERT INTO {SALES} ({cols}) SELECT {cols} FROM {CHECKPOINT}"
-                                  " WHERE logical_date = ?"), (ds,))
-            return self._scalar(conn, f"SELECT COUNT(*) FROM {SALES} WHERE logical_date = ?", ds)
+                                  " WHERE logical_date = ? AND generation = ?"),
+                         (ds, kept[back - 1]))
+            restored = self._scalar(conn, f"SELECT COUNT(*) FROM {SALES} WHERE logical_date = ?",
+                                    ds)
+            self._log(conn, ds, before, restored, "restaurada", f"generación {kept[back - 1]}")
+            return restored
+
+    def log_load(self, ds: str, rows_before: int, rows_new: int, decision: str,
+                 detail: str = "") -> None:
+        """Record one load decision (e.g. a load refused by the gate) in ``load_log``."""
+        with self.transaction() as conn:
+            self.ensure_schema(conn)
+            self._log(conn, ds, rows_before, rows_new, decision, detail)
+
+    def _log(self, conn: Any, ds: str, before: int, new: int, decision: str,
+             detail: str) -> None:
+        conn.execute(self.sql(f"INSERT INTO {LOAD_LOG} (logical_date, at, rows_before, rows_new,"
+                              " decision, detail) VALUES (?, ?, ?, ?, ?, ?)"),
+                     (ds, datetime.now(UTC).isoformat(timespec="microseconds"), before, new,
+                      decision, detail))
 
     def _scalar(self, conn: Any, query: str, *params: Any) -> Any:
         return conn.execute(self.sql(query), params).fetchone()[0]
@@ -274,14 +348,15 @@ def ensure_database(url: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(info["dbname"])))
 
 
-def restore_checkpoint(ds: str, url: str | None = None) -> int:
-    """Restore the sales rows of ``ds`` from its checkpoint (day-3 recovery).
+def restore_checkpoint(ds: str, url: str | None = None, back: int = 1) -> int:
+    """Restore the sales rows of ``ds`` from a checkpoint generation (day-3 recovery).
 
     Args:
         ds: logical date ``YYYY-MM-DD``.
         url: warehouse URL (default: :func:`open_warehouse`).
+        back: which generation (1 = the rows before the last load).
 
     Returns:
         Rows restored.
     """
-    return open_warehouse(url).restore_checkpoint(ds)
+    return open_warehouse(url).restore_checkpoint(ds, back)

@@ -23,6 +23,7 @@ SERVICE_COMPONENTS = (
     "alertmanager",
     "alert-receiver",
     "front-door",
+    "node-exporter",
 )
 
 
@@ -58,7 +59,7 @@ def airflow_programs(cfg: Settings = settings) -> list[Program]:
 
 
 def service_programs(cfg: Settings = settings) -> list[Program]:
-    """Bridge, Prometheus, Alertmanager, alert receiver and front door (auto-restart on).
+    """Bridge, Prometheus, Alertmanager, alert receiver, front door, node exporter (auto-restart).
 
     A Python service whose module is not importable yet is skipped with a warning.
     """
@@ -102,6 +103,14 @@ def service_programs(cfg: Settings = settings) -> list[Program]:
             autorestart=True,
             port=cfg.ports.front_door,
             health_url=f"{cfg.front_door_url}/api/v2/monitor/health",
+            stopwaitsecs=5,
+        ),
+        Program(
+            "node-exporter",
+            sc.node_exporter_args(cfg),
+            autorestart=True,
+            port=cfg.ports.node_exporter,
+            health_url=f"http://127.0.0.1:{cfg.ports.node_exporter}/metrics",
             stopwaitsecs=5,
         ),
     ]

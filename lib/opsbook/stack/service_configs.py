@@ -1,4 +1,4 @@
-"""Generated configs of the non-Airflow services: Prometheus, Alertmanager, nginx front door.
+"""Generated configs of the non-Airflow services: Prometheus, Alertmanager, nginx, node exporter.
 
 Why this module exists: ports and folders come from :mod:`opsbook.settings` (and shift with
 ``OPSBOOK_PORT_OFFSET``), so the files the services read are generated into ``var/run/``
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from opsbook.observability.signals import BRIDGE_JOB
+from opsbook.observability.signals import BRIDGE_JOB, NODE_JOB
 from opsbook.settings import HOST, Settings, ensure_secrets, settings
+from opsbook.stack.supervisor_conf import socket_path
 
 COMMITTED_WEBHOOK = "http://127.0.0.1:9095"
 """Webhook base URL written in the committed ``alertmanager.yml`` (replaced by the real one)."""
@@ -32,7 +33,7 @@ def binary(name: str) -> str:
     """
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin:/sbin")
     if not found:
-        pkg = {"nginx": "nginx-light"}.get(name, name)
+        pkg = {"nginx": "nginx-light"}.get(name, name)  # the others are named as the package
         raise FileNotFoundError(
             f"no encuentro '{name}': instálalo (Debian: apt-get install --no-install-recommends "
             f"{pkg}) o ejecuta 'make setup'"
@@ -42,7 +43,7 @@ def binary(name: str) -> str:
 
 # ---- Prometheus -------------------------------------------------------------------------
 def prometheus_config(cfg: Settings = settings) -> dict:
-    """The Prometheus configuration (scrape bridge, Prometheus, Alertmanager; rules; alerting).
+    """The Prometheus configuration (scrape jobs incl. the node exporter; rules; alerting).
 
     Args:
         cfg: settings giving ports, the scrape interval and the rules folder.
@@ -65,6 +66,7 @@ def prometheus_config(cfg: Settings = settings) -> dict:
             job(BRIDGE_JOB, cfg.ports.bridge),
             job("prometheus", cfg.ports.prometheus),
             job("alertmanager", cfg.ports.alertmanager),
+            job(NODE_JOB, cfg.ports.node_exporter),
         ],
     }
 
@@ -82,6 +84,34 @@ def prometheus_args(cfg: Settings = settings) -> list[str]:
         "--storage.tsdb.retention.time=7d",
         f"--web.listen-address={HOST}:{cfg.ports.prometheus}",
         f"--web.external-url=http://{HOST}:{cfg.ports.prometheus}/",
+    ]
+
+
+# ---- node exporter ----------------------------------------------------------------------
+NODE_COLLECTORS = ("cpu", "meminfo", "filesystem", "loadavg", "supervisord")
+"""The only collectors enabled: what the resource rules and AirflowApiDown read."""
+FS_TYPES_EXCLUDE = ("^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|"
+                    "hugetlbfs|iso9660|mqueue|nsfs|proc|procfs|pstore|ramfs|rpc_pipefs|"
+                    "securityfs|selinuxfs|squashfs|sysfs|tmpfs|tracefs)$")
+"""node exporter's default list minus ``overlay`` (``var/`` is on overlay in a container),
+plus ``tmpfs``/``ramfs`` (memory, not disk)."""
+
+
+def node_exporter_args(cfg: Settings = settings) -> list[str]:
+    """Command line of the node exporter (loopback, few collectors, supervisord over its socket).
+
+    The supervisord collector reads this stack's supervisord through its unix socket (state of
+    every program: ``node_supervisord_state``), which is how ``AirflowApiDown`` tells a crashed
+    api-server (EXITED/FATAL) from one stopped on purpose (STOPPED).
+    """
+    return [
+        binary("prometheus-node-exporter"),
+        f"--web.listen-address={HOST}:{cfg.ports.node_exporter}",
+        "--web.disable-exporter-metrics",
+        "--collector.disable-defaults",
+        *(f"--collector.{name}" for name in NODE_COLLECTORS),
+        f"--collector.supervisord.url=unix://{socket_path(cfg)}",
+        f"--collector.filesystem.fs-types-exclude={FS_TYPES_EXCLUDE}",
     ]
 
 
