@@ -1,7 +1,7 @@
 """The three drill scenarios: pipeline_down, data_corruption, db_unreachable.
 
-Why this module exists: :mod:`opsbook.incidents.drills` holds the shared machinery (record, waits,
-preconditions, clean-up); this module holds only the script of each scenario — what fault is
+Why this module exists: :mod:`opsbook.incidents.drill_kit` holds the shared machinery (record,
+waits, preconditions, clean-up); this module holds only the script of each scenario — what fault is
 injected, what the drill waits for, and which row counts prove that nothing was lost. Every
 scenario ends in ``finally`` by undoing its fault and restoring the stack.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsbook.airflow import client as airflow_api
-from opsbook.incidents.drills import DAG_ID, Drill, kill_scheduler, restore_stack, today
+from opsbook.incidents.drill_kit import DAG_ID, Drill, kill_scheduler, restore_stack, today
 from opsbook.pipeline import datagen
 from opsbook.pipeline.warehouse import QUARANTINE, SALES, open_warehouse
 
