@@ -83,7 +83,7 @@ for name, text in cat.metrics.items():
 # %% [markdown]
 # ## 2. El runbook forma parte del stack
 #
-# El receptor de alertas (`python -m opsbook.observability.alert_receiver`) corre bajo supervisord junto a
+# El receptor de alertas (`python -m opsbook.incidents.responder`) corre bajo supervisord junto a
 # Airflow y llama a `opsbook.incidents.runbook.on_notification` con cada notificación. Por eso también
 # un fallo **no anunciado** se remedia solo. Un interruptor (`opsbook runbook automation
 # off`) apaga la remediación para discutir en clase; con él apagado los simulacros se niegan a

@@ -1,7 +1,7 @@
 """The automated runbook: detect → diagnose → recover → verify → escalate.
 
 Why this module exists: the syllabus's ``runbook.py`` answered an incident by hand. Here the
-alert receiver of the stack (``python -m opsbook.observability.alert_receiver``) hands every
+alert receiver of the stack (``python -m opsbook.incidents.responder``) hands every
 Alertmanager
 notification to :func:`on_notification`; the engine turns firing alerts into incidents
 (deduplicated by fingerprint), runs the catalog's diagnosis checks and recovery actions (real
