@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,12 +23,46 @@ from opsbook.airflow import client as airflow_api
 from opsbook.incidents import postmortem, runbook
 from opsbook.incidents.diagnostics import state_of
 from opsbook.incidents.timeline import Incident, IncidentStore, iso
+from opsbook.records import to_json
 
 DAG_ID = "pipeline_ventas"
 
 
 class DrillRefused(RuntimeError):
     """The drill did not start (unhealthy stack, automation off); nothing was touched."""
+
+
+@dataclass
+class DrillResult:
+    """What a drill leaves: its events, the runs it watched, row counts, incident and impact.
+
+    The JSON evidence (``timeline_<name>.json``) has these field names as keys; fields a
+    scenario did not fill are ``None`` and stay out of the file (:func:`opsbook.records.to_json`
+    with ``omit_none``).
+    """
+
+    name: str
+    ok: bool
+    still_broken: list[str]
+    events: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+    ds: str | None = None
+    rows_expected: int | None = None
+    rows_before: int | None = None
+    rows_loaded: int | None = None
+    fault_at: float | None = None
+    healthy_at: float | None = None
+    root_cause: str | None = None
+    reaped: dict[str, Any] | None = None
+    first_load: dict[str, int] | None = None
+    incident: dict[str, Any] | None = None
+    impact: dict[str, Any] | None = None
+    postmortem: str | None = None
+    mttr_s: float | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The drill record as :mod:`opsbook.incidents.postmortem` reads it (JSON-ready)."""
+        return to_json(self, omit_none=True)
 
 
 class Drill:
@@ -87,15 +122,15 @@ class Drill:
         self.record["runs"].append(info)
         return info
 
-    def result(self, ok: bool, still_broken: list[str]) -> dict[str, Any]:
-        """Final JSON-ready result: record + incident + impact + post-mortem text."""
+    def result(self, ok: bool, still_broken: list[str]) -> DrillResult:
+        """Final result: record + incident + impact + post-mortem text."""
         inc = self.incident
-        out = {**self.record, "ok": ok and not still_broken, "still_broken": still_broken}
+        out = DrillResult(**self.record, ok=ok and not still_broken, still_broken=still_broken)
         if inc is not None:
-            out["incident"] = inc.to_dict()
-            out["impact"] = postmortem.impact(inc, self.record)
-            out["postmortem"] = postmortem.render(inc, self.record)
-            out["mttr_s"] = out["impact"]["mttr_s"]
+            out.incident = inc.to_dict()
+            out.impact = postmortem.impact(inc, self.record)
+            out.postmortem = postmortem.render(inc, self.record)
+            out.mttr_s = out.impact["mttr_s"]
         return out
 
 

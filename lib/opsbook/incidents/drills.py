@@ -23,18 +23,19 @@ from opsbook.incidents.drill_kit import (
     DAG_ID,
     Drill,
     DrillRefused,
+    DrillResult,
     firing_alerts,
     precheck,
     restore_stack,
 )
 
-__all__ = ["DAG_ID", "DRILLS", "Drill", "DrillRefused", "firing_alerts", "pipeline_down",
-           "precheck", "restore_stack", "run", "save_evidence"]
+__all__ = ["DAG_ID", "DRILLS", "Drill", "DrillRefused", "DrillResult", "firing_alerts",
+           "pipeline_down", "precheck", "restore_stack", "run", "save_evidence"]
 
 DRILLS = ("pipeline_down", "data_corruption", "db_unreachable")
 
 
-def run(name: str, **kwargs: Any) -> dict[str, Any]:
+def run(name: str, **kwargs: Any) -> DrillResult:
     """Run one drill by name (see :data:`DRILLS`) and return its result.
 
     Raises:
@@ -52,23 +53,23 @@ def run(name: str, **kwargs: Any) -> dict[str, Any]:
         return drill.result(False, restore_stack())
 
 
-def pipeline_down(**kwargs: Any) -> dict[str, Any]:
+def pipeline_down(**kwargs: Any) -> DrillResult:
     """Shortcut for the MTTR bench: one ``pipeline_down`` drill without the precheck."""
     return drill_scenarios.pipeline_down(Drill("pipeline_down"), **kwargs)
 
 
-def save_evidence(result: dict[str, Any]) -> dict[str, str]:
+def save_evidence(result: DrillResult) -> dict[str, str]:
     """Write the drill's timeline JSON and its post-mortem into ``evidencia/dia_3/``.
 
     Returns:
         Kind → written path.
     """
-    name = result["name"]
-    timeline = {k: v for k, v in result.items() if k != "postmortem"}
+    name = result.name
+    timeline = {k: v for k, v in result.record().items() if k != "postmortem"}
     paths = {"timeline": str(evidence.save_json(
         3, f"timeline_{name}", timeline, f"Línea de tiempo del simulacro {name}"))}
-    if result.get("postmortem"):
+    if result.postmortem:
         paths["post_mortem"] = str(evidence.save_text(
-            3, f"post_mortem_{name}.md", result["postmortem"],
+            3, f"post_mortem_{name}.md", result.postmortem,
             f"Post-mortem generado del simulacro {name}"))
     return paths
