@@ -17,11 +17,20 @@ from datetime import date, datetime, time, timedelta
 from pathlib import PurePath
 from typing import Any
 
+JSON_KEY = "json_key"
+"""Field metadata naming the JSON key when it cannot be the field's name (``"from"``)."""
+
+
+def json_key(name: str) -> dict[str, str]:
+    """Metadata for ``dataclasses.field(metadata=...)``: serialize the field as ``name``."""
+    return {JSON_KEY: name}
+
 
 def to_json(obj: Any, omit_none: bool = False) -> Any:
     """A JSON-ready copy of ``obj`` (dicts, lists, str, numbers, bool, None only).
 
-    Dataclasses become dicts of their fields (recursively), datetimes/dates/times ISO 8601
+    Dataclasses become dicts of their fields (recursively; key = :func:`json_key` metadata or
+    the field name), datetimes/dates/times ISO 8601
     strings, timedeltas seconds, paths strings, enums their value, tuples and sets lists (sets
     sorted), NaN ``None``. Anything else with ``item()`` (numpy scalars) is unwrapped; an
     unknown object becomes its ``str``.
@@ -32,7 +41,8 @@ def to_json(obj: Any, omit_none: bool = False) -> Any:
             not fill keep their JSON key absent, as before the result was typed).
     """
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        values = {f.metadata.get(JSON_KEY, f.name): getattr(obj, f.name)
+                  for f in dataclasses.fields(obj)}
         return {name: to_json(value, omit_none) for name, value in values.items()
                 if not (omit_none and value is None)}
     if obj is None or isinstance(obj, (bool, int, str)):

@@ -63,3 +63,12 @@ def test_drill_evidence_keeps_its_keys_and_leaves_unfilled_fields_out(tmp_path, 
     assert set(saved) == {"name", "ok", "still_broken", "events", "runs", "rows_expected",
                           "rows_loaded", "fault_at", "incident", "impact", "mttr_s"}
     assert Path(paths["post_mortem"]).read_text() == "# post-mortem inc-1"
+
+
+def test_deploy_result_keeps_its_from_and_to_keys():
+    from opsbook.deploy.bluegreen import DeployResult
+
+    out = records.to_json(DeployResult(ok=False, release="v2", from_slot="blue", to_slot="green",
+                                       failed_step=4, reason="401"))
+    assert (out["from"], out["to"], out["failed_step"]) == ("blue", "green", 4)
+    assert "from_slot" not in out and "to_slot" not in out

@@ -19,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import psutil
 
@@ -33,6 +35,7 @@ from opsbook.deploy.slots import (
     slot_programs,
     slot_url,
 )
+from opsbook.records import json_key
 from opsbook.settings import Settings, settings
 from opsbook.stack import service_configs as fd
 from opsbook.stack.health import http_ok
@@ -51,6 +54,27 @@ STEPS = (
 
 NEW_SLOT_NICE = 15
 """CPU niceness of the new slot while it boots: the serving slot keeps the CPU (2 cores)."""
+
+
+@dataclass
+class DeployResult:
+    """Outcome of one blue-green deploy (JSON keys: ``from`` and ``to`` for the slots).
+
+    ``ok`` False means the previous slot still serves; ``failed_step`` (1-6) and ``reason``
+    say why. ``steps`` holds ``{"step", "name", "seconds", "detail"}`` of each step that
+    finished; ``log`` is the path of the written deploy log; ``skipped`` is True when
+    :func:`ensure_blue` found blue already serving and did nothing.
+    """
+
+    ok: bool
+    release: str
+    from_slot: str = field(default="", metadata=json_key("from"))
+    to_slot: str = field(default="", metadata=json_key("to"))
+    failed_step: int | None = None
+    reason: str = ""
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    log: str | None = None
+    skipped: bool = False
 
 
 class DeployError(RuntimeError):
@@ -167,7 +191,7 @@ def deploy(
     on_step: Callable[[int, str], None] | None = None,
     echo: Callable[[str], None] | None = print,
     timeout_s: float = 600.0,
-) -> dict:
+) -> DeployResult:
     """Deploy ``release`` to the idle slot and move the traffic to it (blue-green).
 
     Args:
@@ -180,14 +204,12 @@ def deploy(
         timeout_s: deadline of each of the start, health and smoke steps.
 
     Returns:
-        ``{"ok", "release", "from", "to", "failed_step", "reason", "steps": [...], "log"}``;
-        ``ok`` False means the previous slot still serves (``reason`` says why).
+        The :class:`DeployResult`; ``ok`` False means the previous slot still serves.
     """
     old = active_slot(cfg)
     new = "green" if old == "blue" else "blue"
     log = DeployLog(f"despliegue blue-green de '{release}': {old} → {new}", echo)
-    result = {"ok": False, "release": release, "from": old, "to": new, "failed_step": None,
-              "reason": "", "steps": []}
+    result = DeployResult(ok=False, release=release, from_slot=old, to_slot=new)
     old_progs = live_programs(old, cfg)
     # The new slot boots at low CPU priority so the serving slot keeps answering; it is
     # reniced to 0 once smoke-tested, just before it takes the traffic.
@@ -214,19 +236,19 @@ def deploy(
         except Exception as exc:  # noqa: BLE001 - every failure must roll back
             reason = f"{type(exc).__name__}: {exc}"
             log.write(f"[paso {number}/6] FALLO: {reason}")
-            result.update(failed_step=number, reason=reason)
+            result.failed_step, result.reason = number, reason
             if not switched:
                 log.write(f"[rollback] {_rollback(old_progs, old, cfg)}")
             break
         seconds = time.monotonic() - t0
-        result["steps"].append({"step": number, "name": name, "seconds": round(seconds, 2),
+        result.steps.append({"step": number, "name": name, "seconds": round(seconds, 2),
                                 "detail": detail})
         log.write(f"[paso {number}/6] OK en {seconds:.1f} s: {detail}")
         switched = switched or number == 5
     else:
-        result["ok"] = True
+        result.ok = True
         log.write(f"despliegue completado: '{release}' sirve en {new} ({slot_url(new, cfg)})")
-    result["log"] = log.save()
+    result.log = log.save()
     return result
 
 
@@ -321,12 +343,14 @@ def _rollback(old_progs: list[Program], old: str, cfg: Settings) -> str:
             f" (puerta de entrada {'OK' if serving else 'SIN RESPUESTA'})")
 
 
-def ensure_blue(cfg: Settings = settings, echo: Callable[[str], None] | None = print) -> dict:
+def ensure_blue(cfg: Settings = settings,
+                echo: Callable[[str], None] | None = print) -> DeployResult:
     """Bring the traffic back to the blue slot (a deploy to blue) when green serves.
 
     Returns:
-        The deploy result, or ``{"ok": True, "skipped": True}`` when blue already serves.
+        The deploy result, or one with ``skipped`` True when blue already serves.
     """
     if active_slot(cfg) == "blue" and "api-server-green" not in running_states(cfg):
-        return {"ok": True, "skipped": True}
+        return DeployResult(ok=True, release="restauracion-blue", from_slot="blue",
+                            to_slot="blue", skipped=True)
     return deploy("restauracion-blue", cfg, echo=echo)
