@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsbook.airflow.client import fetch_token
 from opsbook.deploy import bluegreen as deploy
-from opsbook.deploy.loadgen import LoadGenerator, LoadReport, fetch_token
+from opsbook.deploy.loadgen import LoadGenerator, LoadReport
 from opsbook.settings import Settings, settings
 
 TAIL_S = 3.0
