@@ -72,3 +72,15 @@ def test_deploy_result_keeps_its_from_and_to_keys():
                                        failed_step=4, reason="401"))
     assert (out["from"], out["to"], out["failed_step"]) == ("blue", "green", 4)
     assert "from_slot" not in out and "to_slot" not in out
+
+
+def test_pipeline_runs_are_typed_and_tabulated():
+    from opsbook.course import day2
+
+    run = day2.PipelineRun(name="limpia", run_id="manual__1", state="success", ended_at=1.0,
+                           seconds=42.0, deltas={"airflow_pipeline_load_records_loaded": 500},
+                           after={"airflow_pipeline_transform_quality": 1.0})
+    row = day2.runs_frame([run]).iloc[0]
+    assert (row["escenario"], row["estado"], row["cargados"], row["calidad"]) == (
+        "limpia", "success", 500, 1.0)
+    assert records.to_json(run)["deltas"] == {"airflow_pipeline_load_records_loaded": 500}
