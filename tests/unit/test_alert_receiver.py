@@ -7,7 +7,7 @@ import threading
 
 import pytest
 import requests
-from conftest import alert_payload
+from alert_samples import alert_payload
 from opsbook.observability import alert_guard, alert_receiver
 
 pytestmark = pytest.mark.unit
