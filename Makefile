@@ -32,8 +32,9 @@ status:
 export: setup     ## HTML export of the executed notebooks + evidence index
 	@$(BIN)/opsbook notebooks export
 
-lint: setup
+lint: setup       ## ruff + the layer contract of lib/opsbook ([tool.importlinter] in pyproject.toml)
 	@$(BIN)/ruff check lib dags tests bench scripts notebooks
+	@$(BIN)/lint-imports --no-cache
 
 lock:             ## recompile requirements.txt from requirements.in
 	@$(BIN)/uv pip compile -q --python-version 3.11 requirements.in -o requirements.txt

@@ -47,7 +47,7 @@ def main() -> None:
               f"{s['p50_ms']:>8} {s['p95_ms']:>8} {s['p99_ms']:>8}")
     nf, bf = cmp["naive_restart"]["failed"], cmp["blue_green"]["failed"]
     ratio = "∞" if bf == 0 and nf else f"{nf / bf:.1f}" if bf else "n/a"
-    print(f"deploy ok: {cmp['deploy_ok']} · back to blue ok: {back['ok']} · "
+    print(f"deploy ok: {cmp['deploy_ok']} · back to blue ok: {back.ok} · "
           f"naive restart took {cmp['naive_restart_s']} s · failed requests naive/blue-green: "
           f"{nf}/{bf} (ratio {ratio})")
 

@@ -47,9 +47,9 @@ def main() -> None:
         for i in range(N):
             drills.precheck("pipeline_down")
             result = drills.pipeline_down(with_run=False)
-            if not result.get("incident") or result["incident"]["status"] != "recovered":
-                sys.exit(f"drill {i + 1} no se recuperó: {result.get('still_broken')}")
-            imp = result["impact"]
+            if not result.incident or result.incident["status"] != "recovered":
+                sys.exit(f"drill {i + 1} no se recuperó: {result.still_broken}")
+            imp = result.impact
             rows.append(imp)
             print(f"drill {i + 1}: MTTD {imp['mttd_s']:.1f} s · MTTA {imp['mtta_s']:.1f} s · "
                   f"MTTR {imp['mttr_s']:.1f} s")

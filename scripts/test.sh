@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: lint, unit and DAG tests, then the live stack for the integration tests and the
+# `make test`: lint (ruff + layer contract), unit and DAG tests, then the live stack for the integration tests and the
 # notebooks (nbval-lax). The stack is always stopped at the end, even when a test fails; on
 # success `opsbook stack down` runs explicitly and fails the build if any process survives it.
 set -uo pipefail
@@ -11,6 +11,7 @@ trap stop_stack EXIT
 set -e
 start=$(date +%s)
 ruff check lib dags tests bench scripts notebooks
+lint-imports --no-cache  # the layer contract of lib/opsbook (pyproject.toml [tool.importlinter])
 opsbook stack up
 pytest -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks "$@"
 # "down leaves no process behind": exit code 1 when a pid survives (even after SIGKILL).

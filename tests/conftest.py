@@ -68,17 +68,3 @@ def receiver(tmp_path, monkeypatch):
     yield f"http://127.0.0.1:{srv.server_address[1]}", token, handed, tmp_path
     srv.shutdown()
     srv.server_close()
-
-
-def alert_payload(name: str = "PipelineDagFailed", status: str = "firing",
-                  fingerprint: str = "fp1", starts: str = "2026-12-05T08:00:00Z",
-                  **labels: str) -> dict:
-    """An Alertmanager webhook body (version 4) with one alert of a rule of :data:`RULES_YML`."""
-    static = {"PipelineDagFailed": {"severity": "warning", "incident_type": "dag_failure",
-                                    "dag_id": "pipeline_ventas"},
-              "AirflowApiDown": {"severity": "critical", "incident_type": "api_down"}}
-    alert_labels = {"alertname": name, **static.get(name, {}), **labels}
-    return {"version": "4", "status": status, "receiver": "webhook-warning",
-            "groupLabels": {"alertname": name}, "commonLabels": alert_labels,
-            "alerts": [{"status": status, "labels": alert_labels, "annotations": {},
-                        "startsAt": starts, "fingerprint": fingerprint}]}

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from opsbook import records
 from opsbook.settings import settings
 
 SUMMARY_FILE = "resumen.json"
@@ -78,9 +79,12 @@ def save_frame(day: int, name: str, frame: Any, description: str = "") -> Path:
 
 
 def save_json(day: int, name: str, data: Any, description: str = "") -> Path:
-    """Save JSON-serialisable data (``.json`` added when missing); non-JSON values become str."""
+    """Save data as JSON (``.json`` added when missing) through :func:`opsbook.records.dumps`.
+
+    Dataclasses, datetimes and paths are converted there; other non-JSON values become str.
+    """
     path = day_dir(day) / (name if name.endswith(".json") else f"{name}.json")
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    path.write_text(records.dumps(data))
     return _record(day, path, description)
 
 

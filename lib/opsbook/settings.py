@@ -2,7 +2,7 @@
 
 Why this module exists: the notebooks, the DAG, the stack supervisor, the tests and the
 benchmarks all need the same ports and folders. Each value has a course default (see
-CONVENTIONS.md → Stack defaults) and can be overridden by an ``OPSBOOK_*`` environment
+docs/convenciones.md → Valores de la pila) and can be overridden by an ``OPSBOOK_*`` environment
 variable. ``OPSBOOK_PORT_OFFSET`` shifts every port of the services the project itself
 starts (not PostgreSQL/Redis, which the machine provides) so that two stacks can run side
 by side during development.

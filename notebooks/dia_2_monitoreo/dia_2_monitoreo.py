@@ -113,19 +113,19 @@ for name in ("limpia", "sucia"):
     before = day2.snapshot()
     run_id, triggered = day2.trigger(plans[name])
     results[name] = day2.finish(name, run_id, triggered, before, run_timeout_s)
-    print(f"{name}: {results[name]['state']} en {results[name]['seconds']} s")
+    print(f"{name}: {results[name].state} en {results[name].seconds} s")
 
 # %%
 clean, dirty = results["limpia"], results["sucia"]
-assert clean["state"] == dirty["state"] == "success"
-assert clean["deltas"]["airflow_pipeline_load_records_loaded"] == n_rows
-assert clean["after"]["airflow_pipeline_transform_quality"] == 1.0
-assert dirty["deltas"]["airflow_pipeline_transform_errors"] > 0
-assert dirty["after"]["airflow_pipeline_transform_quality"] < 1.0
+assert clean.state == dirty.state == "success"
+assert clean.deltas["airflow_pipeline_load_records_loaded"] == n_rows
+assert clean.after["airflow_pipeline_transform_quality"] == 1.0
+assert dirty.deltas["airflow_pipeline_transform_errors"] > 0
+assert dirty.after["airflow_pipeline_transform_quality"] < 1.0
 # ninguna fila se pierde: válidas + cuarentena = extraídas
-assert (dirty["deltas"]["airflow_pipeline_transform_output_records"]
-        + dirty["deltas"]["airflow_pipeline_transform_errors"]
-        == dirty["deltas"]["airflow_pipeline_extract_records"])
+assert (dirty.deltas["airflow_pipeline_transform_output_records"]
+        + dirty.deltas["airflow_pipeline_transform_errors"]
+        == dirty.deltas["airflow_pipeline_extract_records"])
 
 # %% [markdown]
 # La ejecución sucia terminó en **success**: el pipeline hizo su trabajo (puso las filas malas
@@ -146,9 +146,9 @@ deadline_run, deadline_triggered = day2.trigger(plans["deadline"])
 print("ejecución lenta lanzada:", deadline_run)
 
 # %%
-assert failure["state"] == "failed"
-assert failure["deltas"]["airflow_pipeline_dag_failure"] == 1
-assert failure["deltas"]["airflow_pipeline_dag_success"] == 0
+assert failure.state == "failed"
+assert failure.deltas["airflow_pipeline_dag_failure"] == 1
+assert failure.deltas["airflow_pipeline_dag_success"] == 0
 
 # %% [markdown]
 # ## 3. Una alerta de principio a fin
@@ -161,7 +161,7 @@ assert failure["deltas"]["airflow_pipeline_dag_success"] == 0
 
 # %%
 rule = signals.alert_rule("PipelineDagFailed")
-trace = alerts.follow(rule.name, failure["ended_at"], match={"dag_id": day2.DAG_ID},
+trace = alerts.follow(rule.name, failure.ended_at, match={"dag_id": day2.DAG_ID},
                       until="resolved_received", timeout_s=alert_timeout_s)
 latencies = trace.latencies()
 display(pd.DataFrame([latencies], index=["segundos desde el fallo"]).T)
@@ -198,8 +198,8 @@ print(f"deadline: {late['state']} en {late['seconds']} s (SLA {settings.sla_seco
       f"alerta PipelineSlaMissed recibida {sla_alert_s:+.1f} s respecto al vencimiento")
 
 # %%
-assert late["state"] == "success" and late["seconds"] > settings.sla_seconds
-assert late["deltas"]["airflow_pipeline_sla_violations"] >= 1
+assert late.state == "success" and late.seconds > settings.sla_seconds
+assert late.deltas["airflow_pipeline_sla_violations"] >= 1
 assert sla_trace.receiver_path == "/alerts/warning"
 
 # %% [markdown]
@@ -265,24 +265,24 @@ assert all(s.ok for s in shots) or screenshots.browser() is None
 
 # %%
 summary = {
-    "runs": {k: {"state": v["state"], "seconds": v["seconds"]} for k, v in results.items()},
+    "runs": {k: {"state": v.state, "seconds": v.seconds} for k, v in results.items()},
     "metrics_covered": f"{len(signals.covered_metrics())}/{len(signals.catalog.METRICS)}",
     "panels_non_empty": f"{int(panels['valores_validos'].sum())}/{len(panels)}",
     "alert_rules": len(rules_table),
     "promtool_cases": rule_tests["cases"],
-    "alert_latency_s": round(trace.received - failure["ended_at"], 2),
+    "alert_latency_s": round(trace.received - failure.ended_at, 2),
     "alert_firing_s": latencies["firing"],
     "alert_resolve_s": round(trace.resolved_received - trace.received, 1),
     "sla_alert_latency_s": round(sla_alert_s, 1) if sla_alert_s >= 0 else None,
     "sla_s": settings.sla_seconds,
-    "deadline_s": late["seconds"],
+    "deadline_s": late.seconds,
     "sla_missed_runs": int((runs["violaciones_sla"] >= 1).sum()),
     "for_s": rule.for_s,
     "group_wait_s": alerts.routing_waits()["group_wait_s"],
-    "limpia_cargados": clean["deltas"]["airflow_pipeline_load_records_loaded"],
-    "limpia_calidad": clean["after"]["airflow_pipeline_transform_quality"],
-    "sucia_cuarentena": dirty["deltas"]["airflow_pipeline_transform_errors"],
-    "sucia_calidad": dirty["after"]["airflow_pipeline_transform_quality"],
+    "limpia_cargados": clean.deltas["airflow_pipeline_load_records_loaded"],
+    "limpia_calidad": clean.after["airflow_pipeline_transform_quality"],
+    "sucia_cuarentena": dirty.deltas["airflow_pipeline_transform_errors"],
+    "sucia_calidad": dirty.after["airflow_pipeline_transform_quality"],
     "screenshots": sum(s.ok for s in shots),
     "notebook_s": round(time.time() - notebook_start, 1),
 }

@@ -84,7 +84,7 @@ for name, text in cat.metrics.items():
 # %% [markdown]
 # ## 2. El runbook forma parte del stack
 #
-# El receptor de alertas (`python -m opsbook.observability.alert_receiver`) corre bajo supervisord junto a
+# El receptor de alertas (`python -m opsbook.incidents.responder`) corre bajo supervisord junto a
 # Airflow y llama a `opsbook.incidents.runbook.on_notification` con cada notificación. Por eso también
 # un fallo **no anunciado** se remedia solo. Un interruptor (`opsbook runbook automation
 # off`) apaga la remediación para discutir en clase; con él apagado los simulacros se niegan a
@@ -140,11 +140,11 @@ if "pipeline_down" in results:
 # %%
 if "pipeline_down" in results:
     r = results["pipeline_down"]
-    assert r["ok"], r["still_broken"] or [e for e in r["events"] if e["ok"] is False]
-    assert r["incident"]["status"] == "recovered"
-    assert r["rows_loaded"] == r["rows_expected"]
-    assert r["impact"]["runs_delayed"] >= 1
-    assert r["reaped"]["orphans"] and r["reaped"]["survivors"] == []  # ningún huérfano vivo
+    assert r.ok, r.still_broken or [e for e in r.events if e["ok"] is False]
+    assert r.incident["status"] == "recovered"
+    assert r.rows_loaded == r.rows_expected
+    assert r.impact["runs_delayed"] >= 1
+    assert r.reaped["orphans"] and r.reaped["survivors"] == []  # ningún huérfano vivo
 
 # %% [markdown]
 # ### 3.2 `data_corruption`: un archivo de aterrizaje corrupto
@@ -160,18 +160,18 @@ if "data_corruption" in drills_to_run:
     results["data_corruption"] = drills.run("data_corruption", timeout_s=timeout_s)
     drills.save_evidence(results["data_corruption"])
     display(day3.timeline_frame(results["data_corruption"]))
-    print("primera carga:", results["data_corruption"].get("first_load"))
+    print("primera carga:", results["data_corruption"].first_load)
 
 # %%
 if "data_corruption" in results:
     fig = day3.timeline_figure(results["data_corruption"])
     evidence.save_figure(3, "timeline_data_corruption", fig, "Fases del runbook en data_corruption")
     r = results["data_corruption"]
-    assert r["ok"], r["still_broken"] or [e for e in r["events"] if e["ok"] is False]
-    first = r["first_load"]
+    assert r.ok, r.still_broken or [e for e in r.events if e["ok"] is False]
+    first = r.first_load
     assert first["en_cuarentena"] > 0
-    assert first["cargadas"] + first["en_cuarentena"] == r["rows_expected"]  # ninguna fila perdida
-    assert r["rows_loaded"] == r["rows_expected"]
+    assert first["cargadas"] + first["en_cuarentena"] == r.rows_expected  # ninguna fila perdida
+    assert r.rows_loaded == r.rows_expected
 
 # %% [markdown]
 # ### 3.3 `db_unreachable`: el almacén rechaza conexiones durante la carga
@@ -193,10 +193,10 @@ if "db_unreachable" in results:
     fig = day3.timeline_figure(results["db_unreachable"])
     evidence.save_figure(3, "timeline_db_unreachable", fig, "Fases del runbook en db_unreachable")
     r = results["db_unreachable"]
-    assert r["ok"], r["still_broken"] or [e for e in r["events"] if e["ok"] is False]
-    partial = next(e for e in r["events"] if "sin carga parcial" in e["step"])
+    assert r.ok, r.still_broken or [e for e in r.events if e["ok"] is False]
+    partial = next(e for e in r.events if "sin carga parcial" in e["step"])
     assert partial["ok"], partial["detail"]
-    assert r["rows_loaded"] == r["rows_expected"]
+    assert r.rows_loaded == r.rows_expected
 
 # %% [markdown]
 # ## 4. MTTR por simulacro
@@ -232,8 +232,8 @@ if "pipeline_down" in results:
 # %%
 if "pipeline_down" in results:
     text = pm_path.read_text(encoding="utf-8")
-    assert results["pipeline_down"]["incident"]["id"] in text
-    assert f"**{results['pipeline_down']['mttr_s']} s**" in text
+    assert results["pipeline_down"].incident["id"] in text
+    assert f"**{results['pipeline_down'].mttr_s} s**" in text
     for heading in ("Resumen ejecutivo", "Línea de tiempo", "Impacto", "causa raíz",
                     "Lecciones aprendidas", "Acciones correctivas", "Prevención"):
         assert heading in text, heading

@@ -476,8 +476,8 @@ assert escalado["cores_used"].dropna().max() <= day4.cores() + 0.1, "nunca más 
 
 # %%
 ingenuo = zero_downtime.naive_restart_under_load(rate=tasa_rps)
-print(f"reinicio ingenuo: {ingenuo['load']['failed']} de {ingenuo['load']['requests']} peticiones fallidas "
-      f"({ingenuo['load']['longest_outage_s']} s sin servicio)")
+print(f"reinicio ingenuo: {ingenuo.load['failed']} de {ingenuo.load['requests']} peticiones fallidas "
+      f"({ingenuo.load['longest_outage_s']} s sin servicio)")
 
 # %% [markdown]
 # ### Rollback: una versión green rota nunca recibe tráfico
@@ -490,15 +490,15 @@ print(f"reinicio ingenuo: {ingenuo['load']['failed']} de {ingenuo['load']['reque
 # %%
 rota = zero_downtime.deploy_under_load("v2-rota", rate=tasa_rps, echo=None,
                                        green_env=zero_downtime.broken_release_env(tempfile.mkdtemp()))
-print("paso fallido:", rota["failed_step"], "·", rota["reason"][:160])
-print("peticiones fallidas durante el intento:", rota["load"]["failed"], "de", rota["load"]["requests"])
+print("paso fallido:", rota.deploy.failed_step, "·", rota.deploy.reason[:160])
+print("peticiones fallidas durante el intento:", rota.load["failed"], "de", rota.load["requests"])
 
 # %%
 registro = (evidence.day_dir(4) / deploy.LOG_NAME).read_text()
-assert not rota["ok"] and rota["failed_step"] == 4, rota["reason"]
+assert not rota.deploy.ok and rota.deploy.failed_step == 4, rota.deploy.reason
 assert deploy.active_slot() == "blue", "la puerta de entrada no se movió"
 assert "api-server-green" not in stack.status()["components"], "green quedó parada y retirada"
-assert rota["load"]["failed"] == 0, "el intento fallido no afecta a los clientes"
+assert rota.load["failed"] == 0, "el intento fallido no afecta a los clientes"
 assert "FALLO" in registro and "[rollback]" in registro
 
 # %% [markdown]
@@ -508,17 +508,17 @@ assert "FALLO" in registro and "[rollback]" in registro
 azul_verde = zero_downtime.deploy_under_load("v2", rate=tasa_rps)
 comparacion = zero_downtime.compare(azul_verde, ingenuo)
 evidence.save_json(4, "despliegue_carga", comparacion, "Peticiones fallidas: blue-green frente a reinicio")
-fig = scale_charts.load_timeline_chart({"blue-green": azul_verde["report"], "reinicio ingenuo": ingenuo["report"]})
+fig = scale_charts.load_timeline_chart({"blue-green": azul_verde.report, "reinicio ingenuo": ingenuo.report})
 evidence.save_figure(4, "despliegue_carga", fig, "Línea de tiempo de la carga en ambos despliegues")
 display(pd.DataFrame({"blue-green": comparacion["blue_green"], "reinicio ingenuo": comparacion["naive_restart"]}))
 
 # %%
-assert azul_verde["ok"], azul_verde["reason"]
-assert [s["step"] for s in azul_verde["steps"]] == [1, 2, 3, 4, 5, 6]
+assert azul_verde.deploy.ok, azul_verde.deploy.reason
+assert [s["step"] for s in azul_verde.deploy.steps] == [1, 2, 3, 4, 5, 6]
 assert deploy.active_slot() == "green"
-assert azul_verde["load"]["failed"] == 0, "el despliegue blue-green no debe perder ni una petición"
-assert azul_verde["load"]["achieved_rate"] >= 20
-assert ingenuo["load"]["failed"] > 0, "el reinicio ingenuo sí deja a los clientes sin servicio"
+assert azul_verde.load["failed"] == 0, "el despliegue blue-green no debe perder ni una petición"
+assert azul_verde.load["achieved_rate"] >= 20
+assert ingenuo.load["failed"] > 0, "el reinicio ingenuo sí deja a los clientes sin servicio"
 
 # %% [markdown]
 # ### El código de los DAGs también se despliega: bundles versionados
@@ -573,7 +573,7 @@ print("caída de un worker sobrevivida sin ejecuciones dobles:", caida["state"] 
 print("fan-out E/S acelera con más ranuras:", acel["io"][8] > 1.5)
 print("fan-out CPU escala peor que E/S:", acel["cpu"][8] / acel["cpu"][4] < acel["io"][8] / acel["io"][4])
 print("peticiones fallidas en blue-green:", comparacion["blue_green"]["failed"])
-print("green rota detenida en el paso:", rota["failed_step"])
+print("green rota detenida en el paso:", rota.deploy.failed_step)
 print("ejecución en curso fiel a su versión con GitDagBundle:", fila["releases", "A"]["fin"] == "v1")
 print("pila de vuelta en modo:", final["executor"], "· slot activo:", final["active_slot"])
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 import requests
-from conftest import alert_payload
+from alert_samples import alert_payload
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opsbook.observability import alert_guard, alert_receiver

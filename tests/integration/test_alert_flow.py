@@ -1,7 +1,7 @@
 """An alert fires and resolves through the real Prometheus → Alertmanager → webhook path.
 
 The probe sends, over UDP, the exact StatsD packet the DAG's failure callback sends, for a
-probe DAG id whose counter is BORN at 1 — the FACTS.md trap the rules handle — so the test
+probe DAG id whose counter is BORN at 1 — the trap of docs/convenciones.md → Señales — so the test
 also proves live that the first failure after a fresh start alerts. The runbook is paused
 meanwhile (the probe DAG does not exist); its previous state is restored.
 """

@@ -24,9 +24,9 @@ def test_failing_green_is_rolled_back_and_blue_keeps_serving(live_stack, tmp_pat
     deploy.ensure_blue(cfg, echo=None)
     broken = zero_downtime.broken_release_env(tmp_path)  # boots healthy, nobody can log in
     res = deploy.deploy("v-rota", cfg, green_env=broken, echo=None)
-    assert not res["ok"] and res["failed_step"] == 4, res["reason"]
-    assert "401" in res["reason"]  # the smoke test could not even get a token
-    assert [s["step"] for s in res["steps"]] == [1, 2, 3]
+    assert not res.ok and res.failed_step == 4, res.reason
+    assert "401" in res.reason  # the smoke test could not even get a token
+    assert [s["step"] for s in res.steps] == [1, 2, 3]
     assert service_configs.front_door_port(cfg) == cfg.ports.airflow  # never switched
     assert deploy.active_slot(cfg) == "blue"
     assert set(stack.status(cfg)["components"]) == {p.name for p in stack.plan(cfg, "local", 0)}

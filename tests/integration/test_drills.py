@@ -18,16 +18,16 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 
 def check_common(result, name):
-    assert result["still_broken"] == [], result["still_broken"]
-    inc = result["incident"]
+    assert result.still_broken == [], result.still_broken
+    inc = result.incident
     assert inc["type"] == name and inc["status"] == "recovered", inc["status"]
     phases = [e["phase"] for e in inc["timeline"]]
     assert phases.index("detect") < phases.index("diagnose") < phases.index("recover")
     assert "verify" in phases
-    assert result["impact"]["rows_lost"] == 0
+    assert result.impact["rows_lost"] == 0
     # the post-mortem comes from this very timeline
-    assert inc["id"] in result["postmortem"]
-    assert f"{result['impact']['mttr_s']} s" in result["postmortem"]
+    assert inc["id"] in result.postmortem
+    assert f"{result.impact['mttr_s']} s" in result.postmortem
     stored = IncidentStore(runbook.incidents_dir()).load(inc["id"])
     assert stored.recovered_at == inc["recovered_at"]
 
@@ -55,12 +55,12 @@ def test_pipeline_down(live_stack):
 
     result = drills.run("pipeline_down")
     check_common(result, "pipeline_down")
-    assert result["ok"], [e for e in result["events"] if e["ok"] is False]
-    assert result["mttr_s"] > 0 and result["impact"]["runs_delayed"] >= 1
-    assert result["rows_loaded"] == result["rows_expected"]
+    assert result.ok, [e for e in result.events if e["ok"] is False]
+    assert result.mttr_s > 0 and result.impact["runs_delayed"] >= 1
+    assert result.rows_loaded == result.rows_expected
     # kill -9 of the scheduler leaves its LocalExecutor workers behind: the drill reaps them
-    killed = next(e for e in result["events"] if e["step"] == "kill -9 del scheduler")
-    reaped = result["reaped"]
+    killed = next(e for e in result.events if e["step"] == "kill -9 del scheduler")
+    reaped = result.reaped
     assert reaped["orphans"], "the killed scheduler had no children: nothing was checked"
     assert reaped["survivors"] == []
     assert all(o["pid"] != killed["detail"]["pid"] for o in reaped["orphans"])

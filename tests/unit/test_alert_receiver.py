@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 import threading
-import types
 
 import pytest
 import requests
-from conftest import alert_payload
+from alert_samples import alert_payload
 from opsbook.observability import alert_guard, alert_receiver
 
 pytestmark = pytest.mark.unit
@@ -86,15 +84,24 @@ def test_dispatch_calls_runbook_unless_automation_off(tmp_path, monkeypatch):
     monkeypatch.setattr(alert_receiver, "automation_off_flag", lambda: tmp_path / "off")
     seen: list[dict] = []
     done = threading.Event()
-    fake = types.ModuleType("opsbook.incidents.runbook")
-    fake.on_notification = lambda n: (seen.append(n), done.set())
-    monkeypatch.setitem(sys.modules, "opsbook.incidents.runbook", fake)
+    hook = lambda n: (seen.append(n), done.set())  # noqa: E731
     payload = alert_payload()
-    thread = alert_receiver.dispatch(payload)
+    thread = alert_receiver.dispatch(payload, hook)
     assert thread is not None and done.wait(10) and seen == [payload]
+    assert alert_receiver.dispatch(payload, None) is None
     (tmp_path / "off").write_text("off")
-    assert alert_receiver.dispatch(payload) is None
+    assert alert_receiver.dispatch(payload, hook) is None
     assert len(seen) == 1
+
+
+def test_the_stacks_responder_plugs_the_runbook_into_the_receiver(monkeypatch):
+    from opsbook.incidents import responder, runbook
+
+    seen = []
+    monkeypatch.setattr(alert_receiver, "main", lambda on_notification: seen.append(
+        on_notification))
+    responder.main()
+    assert seen == [runbook.on_notification]
 
 
 def test_rule_book_follows_rule_file_changes(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from opsbook import evidence
 from opsbook.course import day4
-from opsbook.deploy import zero_downtime
+from opsbook.deploy import bluegreen, zero_downtime
 
 pytestmark = pytest.mark.unit
 
@@ -61,7 +61,8 @@ def test_summary_uses_the_documented_keys_and_keeps_versioning(tmp_path, monkeyp
     monkeypatch.setenv("OPSBOOK_EVIDENCE_DIR", str(tmp_path))
     evidence.write_summary(4, {"versioning": {"errors_after_upgrade": 0}})
     retiro = {"stop_s": 9.1, "tasks": {"espera_01": {"state": "success", "try_number": 1}}}
-    rota = {"failed_step": 4, "load": {"failed": 0}}
+    rota = zero_downtime.DeployUnderLoad(
+        bluegreen.DeployResult(ok=False, release="v2-rota", failed_step=4), {"failed": 0}, None)
     bundles = [{"bundle": b, "run": r, "inicio": "v1", "fin": "v1" if b == "releases" else "v2"}
                for b in ("releases", "plain") for r in ("A", "B")]
     out = day4.write_summary(ROWS, retiro, CAIDA, COMPARACION, rota, bundles)

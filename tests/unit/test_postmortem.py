@@ -95,8 +95,10 @@ def test_timeline_is_time_ordered():
 def drill_result():
     inc = recorded_incident()
     rec = drill_record()
-    return {**rec, "ok": True, "still_broken": [], "incident": inc.to_dict(),
-            "impact": postmortem.impact(inc, rec), "mttr_s": 34.0}
+    from opsbook.incidents.drill_kit import DrillResult
+
+    return DrillResult(**rec, ok=True, still_broken=[], incident=inc.to_dict(),
+                       impact=postmortem.impact(inc, rec), mttr_s=34.0)
 
 
 def test_notebook_tables_and_summary_come_from_the_result():

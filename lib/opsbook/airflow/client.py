@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 
+import httpx
 from airflow_client import client
 from airflow_client.client.api.dag_api import DAGApi
 from airflow_client.client.api.dag_run_api import DagRunApi
@@ -59,6 +60,25 @@ def get_token(url: str | None = None, user: str = "admin", password: str | None 
         if exc.code in (401, 403):
             raise PermissionError(f"credenciales rechazadas para {user!r} en {url}") from exc
         raise
+
+
+def fetch_token(base_url: str, username: str, password: str, timeout_s: float = 10.0) -> str:
+    """Get a JWT from Airflow's ``POST /auth/token``.
+
+    Raises:
+        RuntimeError: when the server refuses the credentials or does not answer.
+    """
+    try:
+        resp = httpx.post(
+            f"{base_url}/auth/token",
+            json={"username": username, "password": password},
+            timeout=timeout_s,
+        )
+    except httpx.HTTPError as exc:
+        raise RuntimeError(f"no se pudo pedir el token a {base_url}: {exc}") from exc
+    if resp.status_code not in (200, 201):
+        raise RuntimeError(f"{base_url}/auth/token respondió {resp.status_code}: {resp.text[:200]}")
+    return resp.json()["access_token"]
 
 
 def api_client(url: str | None = None, user: str = "admin") -> client.ApiClient:

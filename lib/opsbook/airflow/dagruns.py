@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from opsbook.airflow.client import fetch_token
 from opsbook.airflow.errors import DagRunTimeout
 from opsbook.settings import Settings, settings
 from opsbook.waiting import elapsed_bar
@@ -40,8 +41,6 @@ class DagRunClient:
         cfg: Settings = settings,
         timeout_s: float = 30.0,
     ) -> None:
-        from opsbook.deploy.loadgen import fetch_token
-
         self.base_url = (base_url or cfg.front_door_url).rstrip("/")
         token = fetch_token(self.base_url, user, cfg.secrets[f"password_{user}"], timeout_s)
         self.http = httpx.Client(

@@ -10,7 +10,6 @@ version serves; a failed step leaves the previous version serving and exits 1 wi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 
@@ -30,6 +29,7 @@ def register(subparsers) -> None:
 
 
 def _deploy(args: argparse.Namespace) -> int:
+    from opsbook import records
     from opsbook.deploy import bluegreen as deploy
 
     if args.load < 0:
@@ -43,14 +43,16 @@ def _deploy(args: argparse.Namespace) -> int:
                                    echo=echo)
     else:
         result = deploy.deploy(args.release, smoke_dag=args.smoke_dag, echo=echo)
+    outcome = result.deploy if args.load else result
     if args.json:
-        print(json.dumps(result, default=str, indent=2))
-    elif "load" in result:
-        s = result["load"]
+        print(records.dumps(outcome if not args.load else
+                            {**records.to_json(outcome), "load": result.load}))
+    elif args.load:
+        s = result.load
         print(f"carga: {s['requests']} peticiones, {s['failed']} fallidas, "
               f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms")
-    if not result["ok"]:
-        print(f"ERROR: despliegue abortado en el paso {result['failed_step']}: "
-              f"{result['reason']}", file=sys.stderr)
+    if not outcome.ok:
+        print(f"ERROR: despliegue abortado en el paso {outcome.failed_step}: "
+              f"{outcome.reason}", file=sys.stderr)
         return 1
     return 0

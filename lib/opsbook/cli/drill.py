@@ -8,7 +8,6 @@ post-mortem as evidence and exits 0 only when the stack recovered with nothing l
 from __future__ import annotations
 
 import argparse
-import json
 
 DRILL_NAMES = ("pipeline_down", "data_corruption", "db_unreachable")
 
@@ -26,6 +25,7 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from opsbook import records
     from opsbook.incidents import drills
 
     try:
@@ -35,18 +35,17 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     paths = drills.save_evidence(result)
     if args.json:
-        print(json.dumps({k: v for k, v in result.items() if k != "postmortem"},
-                         indent=2, ensure_ascii=False, default=str))
-        return 0 if result["ok"] else 1
-    inc = result.get("incident") or {}
-    print(f"simulacro {args.tipo}: {'RECUPERADO' if result['ok'] else 'CON PROBLEMAS'}")
+        print(records.dumps({k: v for k, v in result.record().items() if k != "postmortem"}))
+        return 0 if result.ok else 1
+    inc = result.incident or {}
+    print(f"simulacro {args.tipo}: {'RECUPERADO' if result.ok else 'CON PROBLEMAS'}")
     print(f"  incidente {inc.get('id', '-')} · estado {inc.get('status', '-')} · "
-          f"MTTR {result.get('mttr_s')} s")
-    for event in sorted(result["events"] + inc.get("timeline", []), key=lambda e: e["t"]):
+          f"MTTR {result.mttr_s} s")
+    for event in sorted(result.events + inc.get("timeline", []), key=lambda e: e["t"]):
         mark = {True: "ok", False: "FALLO", None: "·"}[event["ok"]]
         print(f"  {event['ts'][11:23]} {event['phase']:<9} {mark:<5} {event['step']}")
-    if result["still_broken"]:
-        print("  SIGUE ROTO: " + "; ".join(result["still_broken"]))
+    if result.still_broken:
+        print("  SIGUE ROTO: " + "; ".join(result.still_broken))
     for kind, path in paths.items():
         print(f"  {kind}: {path}")
-    return 0 if result["ok"] else 1
+    return 0 if result.ok else 1

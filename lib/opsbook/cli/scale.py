@@ -32,10 +32,10 @@ def register(subparsers) -> None:
 
 def scale_handler(args: argparse.Namespace) -> int:
     """Scale the workers (also usable by ``opsbook stack scale``)."""
-    from opsbook.stack import celery_mode
+    from opsbook.stack import celery_scale
 
     try:
-        result = celery_mode.scale(args.workers, args.concurrency)
+        result = celery_scale.scale(args.workers, args.concurrency)
     except (RuntimeError, ValueError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1

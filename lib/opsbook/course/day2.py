@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -119,6 +120,25 @@ def snapshot() -> dict[str, float]:
     return values
 
 
+@dataclass
+class PipelineRun:
+    """One run of the sales pipeline as the day-2 notebook measures it.
+
+    ``deltas`` are the pipeline metrics after − before the run (one run's effect); ``after``
+    their values once this run's callback reached Prometheus.
+    """
+
+    name: str
+    run_id: str
+    state: str
+    ended_at: float
+    """Unix time the run ended (REST API ``end_date``)."""
+    seconds: float
+    """Trigger → end, in seconds."""
+    deltas: dict[str, float]
+    after: dict[str, float]
+
+
 def trigger(conf: dict[str, Any]) -> tuple[str, float]:
     """Trigger a run; returns ``(run_id, unix time of the trigger)``."""
     from opsbook.airflow import client as airflow_api
@@ -128,7 +148,7 @@ def trigger(conf: dict[str, Any]) -> tuple[str, float]:
 
 
 def finish(name: str, run_id: str, triggered_at: float, before: dict[str, float],
-           timeout_s: float) -> dict[str, Any]:
+           timeout_s: float) -> PipelineRun:
     """Wait for a run to end and for its DAG callback metrics to reach Prometheus.
 
     Args:
@@ -139,8 +159,7 @@ def finish(name: str, run_id: str, triggered_at: float, before: dict[str, float]
         timeout_s: deadline for the run.
 
     Returns:
-        ``name``, ``run_id``, ``state``, ``ended_at`` (unix), ``seconds`` and the metric
-        ``deltas`` (after − before).
+        The :class:`PipelineRun` with its metric deltas (after − before).
     """
     from opsbook.airflow import client as airflow_api
 
@@ -148,10 +167,10 @@ def finish(name: str, run_id: str, triggered_at: float, before: dict[str, float]
     run = next(r for r in airflow_api.dag_runs(DAG_ID, limit=20) if r["dag_run_id"] == run_id)
     ended: datetime = run["end_date"]
     after = snapshot()  # waits for this run's callback (ledger) and a scrape after it
-    return {"name": name, "run_id": run_id, "state": state, "ended_at": ended.timestamp(),
-            "seconds": round(ended.timestamp() - triggered_at, 1),
-            "deltas": {k: round(after[k] - before.get(k, 0.0), 4) for k in after},
-            "after": after}
+    return PipelineRun(name=name, run_id=run_id, state=state, ended_at=ended.timestamp(),
+                       seconds=round(ended.timestamp() - triggered_at, 1),
+                       deltas={k: round(after[k] - before.get(k, 0.0), 4) for k in after},
+                       after=after)
 
 
 def wait_sla_violation(before: dict[str, float], timeout_s: float) -> float:
@@ -163,7 +182,7 @@ def wait_sla_violation(before: dict[str, float], timeout_s: float) -> float:
     return time.time()
 
 
-def runs_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
+def runs_frame(results: list[PipelineRun]) -> pd.DataFrame:
     """One row per scenario with the deltas that matter for the day."""
     short = {"airflow_pipeline_dag_success": "exitosas", "airflow_pipeline_dag_failure":
              "fallidas", "airflow_pipeline_extract_records": "extraídos",
@@ -173,9 +192,9 @@ def runs_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
              "airflow_dagrun_failed_count": "fallidas_airflow"}
     rows = []
     for r in results:
-        row = {"escenario": r["name"], "estado": r["state"], "duración_s": r["seconds"]}
-        row |= {label: r["deltas"].get(metric, 0.0) for metric, label in short.items()}
-        row["calidad"] = r["after"]["airflow_pipeline_transform_quality"]
+        row = {"escenario": r.name, "estado": r.state, "duración_s": r.seconds}
+        row |= {label: r.deltas.get(metric, 0.0) for metric, label in short.items()}
+        row["calidad"] = r.after["airflow_pipeline_transform_quality"]
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from opsbook.incidents.catalog import catalog
-from opsbook.incidents.drills import DRILLS
+from opsbook.incidents.drills import DRILLS, DrillResult
 from opsbook.incidents.postmortem import merged_timeline
 from opsbook.incidents.timeline import Incident
 
@@ -54,20 +54,20 @@ def severity_frame() -> pd.DataFrame:
         for sev, s in cat.severity_scale.items()])
 
 
-def timeline_frame(result: dict[str, Any]) -> pd.DataFrame:
+def timeline_frame(result: DrillResult) -> pd.DataFrame:
     """Every event of a drill (its own + the incident's), seconds relative to the fault."""
-    inc = Incident.from_dict(result["incident"])
-    origin = result.get("fault_at") or inc.started_at
+    inc = Incident.from_dict(result.incident)
+    origin = result.fault_at or inc.started_at
     return pd.DataFrame([
         {"t_s": round(e["t"] - origin, 1), "fase": PHASE_ES[e["phase"]], "paso": e["step"],
          "ok": e["ok"], "duracion_s": e["duration_s"]}
-        for e in merged_timeline(inc, result)])
+        for e in merged_timeline(inc, result.record())])
 
 
-def phase_spans(result: dict[str, Any]) -> pd.DataFrame:
+def phase_spans(result: DrillResult) -> pd.DataFrame:
     """Start and end (s after the fault) of each runbook phase."""
-    inc = Incident.from_dict(result["incident"])
-    origin = result.get("fault_at") or inc.started_at
+    inc = Incident.from_dict(result.incident)
+    origin = result.fault_at or inc.started_at
     rows = []
     for phase in ("detect", "diagnose", "recover", "verify", "escalate"):
         events = [e for e in inc.timeline if e["phase"] == phase]
@@ -81,7 +81,7 @@ def phase_spans(result: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def timeline_figure(result: dict[str, Any]) -> Any:
+def timeline_figure(result: DrillResult) -> Any:
     """Gantt-like chart of detect / diagnose / recover / verify for one drill."""
     import matplotlib.pyplot as plt
 
@@ -93,24 +93,24 @@ def timeline_figure(result: dict[str, Any]) -> Any:
         ax.text(row.fin_s + 0.5, i, f"{row.fin_s - row.inicio_s:.1f} s", va="center", fontsize=8)
     ax.set_yticks(range(len(spans)), [PHASE_ES[p] for p in spans["fase"]])
     ax.invert_yaxis()
-    mttr = result.get("mttr_s")
+    mttr = result.mttr_s
     if mttr:
         ax.axvline(mttr, color="black", linestyle="--", linewidth=1)
         ax.text(mttr, -0.6, f" MTTR {mttr:.1f} s", fontsize=8)
     ax.set_xlabel("segundos desde el fallo (s)")
-    ax.set_title(f"Simulacro {result['name']}: línea de tiempo del runbook")
+    ax.set_title(f"Simulacro {result.name}: línea de tiempo del runbook")
     fig.tight_layout()
     return fig
 
 
-def mttr_frame(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
+def mttr_frame(results: dict[str, DrillResult]) -> pd.DataFrame:
     """MTTD / MTTA / MTTR, rows and outcome per drill."""
     return pd.DataFrame([
-        {"simulacro": name, "estado": r["incident"]["status"] if r.get("incident") else "-",
-         "mttd_s": r.get("impact", {}).get("mttd_s"), "mtta_s": r.get("impact", {}).get("mtta_s"),
-         "mttr_s": r.get("mttr_s"), "filas_esperadas": r.get("rows_expected"),
-         "filas_cargadas": r.get("rows_loaded"), "filas_perdidas":
-         r.get("impact", {}).get("rows_lost"), "ok": r["ok"]}
+        {"simulacro": name, "estado": r.incident["status"] if r.incident else "-",
+         "mttd_s": (r.impact or {}).get("mttd_s"), "mtta_s": (r.impact or {}).get("mtta_s"),
+         "mttr_s": r.mttr_s, "filas_esperadas": r.rows_expected,
+         "filas_cargadas": r.rows_loaded, "filas_perdidas": (r.impact or {}).get("rows_lost"),
+         "ok": r.ok}
         for name, r in results.items()])
 
 
@@ -131,12 +131,12 @@ def mttr_figure(frame: pd.DataFrame) -> Any:
     return fig
 
 
-def answers(results: dict[str, dict[str, Any]]) -> str:
+def answers(results: dict[str, DrillResult]) -> str:
     """The three verification questions answered with the measured figures (Markdown)."""
-    pd_ = results.get("pipeline_down", {}).get("impact", {})
-    dc = results.get("data_corruption", {})
-    db = results.get("db_unreachable", {})
-    first = dc.get("first_load", {})
+    pd_ = _record(results.get("pipeline_down")).get("impact") or {}
+    dc = _record(results.get("data_corruption"))
+    db = _record(results.get("db_unreachable"))
+    first = dc.get("first_load") or {}
     lines = [
         "**1. ¿Diferencia entre un incidente de datos y uno de infraestructura?**",
         f"En `pipeline_down` (infraestructura) el sistema dejó de estar disponible: "
@@ -164,13 +164,18 @@ def answers(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _biggest_phase(result: dict[str, Any] | None) -> str:
-    if not result or not result.get("incident"):
+def _record(result: DrillResult | None) -> dict[str, Any]:
+    """The drill's fields as a dict ({} when the drill did not run), for optional look-ups."""
+    return result.record() if result is not None else {}
+
+
+def _biggest_phase(result: DrillResult | None) -> str:
+    if result is None or not result.incident:
         return "sin datos (el simulacro no se ejecutó)"
     spans = phase_spans(result)
     spans["dur"] = spans["fin_s"] - spans["inicio_s"]
     top = spans.sort_values("dur", ascending=False).iloc[0]
-    mttr = result.get("mttr_s") or top["fin_s"]
+    mttr = result.mttr_s or top["fin_s"]
     return (f"la fase de {PHASE_ES[top['fase']]} consumió {top['dur']:.1f} s de un MTTR de "
             f"{mttr:.1f} s ({100 * top['dur'] / mttr:.0f} %)")
 
@@ -179,7 +184,7 @@ def _clean(value: Any) -> Any:
     return None if isinstance(value, float) and value != value else value  # NaN -> None
 
 
-def summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def summary(results: dict[str, DrillResult]) -> dict[str, Any]:
     """Figures for ``resumen.json`` (day 5 builds the deck from them)."""
     frame = mttr_frame(results)
     return {

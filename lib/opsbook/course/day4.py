@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from opsbook.deploy.zero_downtime import DeployUnderLoad
 from opsbook.settings import Settings, settings
 
 IO_DAG, CPU_DAG = "fanout_io", "fanout_cpu"
@@ -105,7 +106,7 @@ def restore_default_mode(cfg: Settings = settings, timeout_s: float = 900) -> di
 
 
 def write_summary(rows: list[dict], retiro: dict, caida: dict, comparacion: dict,
-                  rota: dict, bundles: list[dict]) -> dict[str, Any]:
+                  rota: DeployUnderLoad, bundles: list[dict]) -> dict[str, Any]:
     """Merge this part's measured figures into ``evidencia/dia_4/resumen.json``.
 
     Keys follow ``docs/esquema_resumen.md`` (``escalado.speedup_*``,
@@ -145,8 +146,8 @@ def write_summary(rows: list[dict], retiro: dict, caida: dict, comparacion: dict
                        "naive_restart_failed": comparacion["naive_restart"]["failed"],
                        "naive_restart_requests": comparacion["naive_restart"]["requests"],
                        "naive_restart_outage_s": comparacion["naive_restart"]["longest_outage_s"],
-                       "rollback_step": rota["failed_step"],
-                       "rollback_failed_requests": rota["load"]["failed"]},
+                       "rollback_step": rota.deploy.failed_step,
+                       "rollback_failed_requests": rota.load["failed"]},
         "bundles": {"git_run_a": f"{runs['releases', 'A']['inicio']}->"
                                  f"{runs['releases', 'A']['fin']}",
                     "plain_run_a": f"{runs['plain', 'A']['inicio']}->{runs['plain', 'A']['fin']}"},

@@ -5,8 +5,8 @@ presentation generated from code, never retyped. :mod:`opsbook.course.deck_story
 slide says from the facts of :mod:`opsbook.course.week_facts` (schema of the expected
 ``resumen.json`` keys documented there and in ``docs/esquema_resumen.md``); this module only
 draws it: 16:9, every placeholder re-laid for 16:9 (python-pptx's default template is 4:3, see
-FACTS.md), native charts (so the numbers stay inspectable inside the file), and the source of
-every figure in the speaker notes.
+docs/convenciones.md), native charts (so the numbers stay inspectable inside the file), and the
+source of every figure in the speaker notes.
 """
 
 from __future__ import annotations

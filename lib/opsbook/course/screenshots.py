@@ -2,7 +2,8 @@
 
 Why this module exists: a PNG of the actual Prometheus UI proves the stack ran, beyond charts
 we drew ourselves. Debian ships the classic UI, which renders its graph with JavaScript after
-load: without ``--virtual-time-budget=10000`` Chromium captures an empty graph (FACTS.md).
+load: without ``--virtual-time-budget=10000`` Chromium captures an empty graph
+(docs/convenciones.md → Trampas medidas).
 Chromium is optional on a course machine (``make setup`` installs it only when ``CI=true``):
 when it is missing the functions return a :class:`Shot` whose ``note`` says so, never raise.
 """

@@ -3,10 +3,11 @@
 Why this module exists: the syllabus's ``deploy-zero-downtime.sh`` listed six steps; here they
 happen for real. The stack has two api-server *slots*: ``blue`` (program ``api-server`` on
 ``ports.airflow``) and ``green`` (``api-server-green`` on ``ports.airflow_green``); in Celery
-mode each slot also has its own scheduler (several schedulers share PostgreSQL safely). A
-deploy starts the idle slot with the new release, checks its health, smoke-tests it (API lists
-the DAGs, a smoke DAG run succeeds) and warms its execution API (a cold api-server blocks ~7 s
-on its first ``/execution`` request), then rewrites the front door's upstream (``nginx -t`` +
+mode each slot also has its own scheduler (several schedulers share PostgreSQL safely; what a
+slot runs lives in :mod:`opsbook.deploy.slots`). A deploy starts the idle slot with the new
+release, checks its health, smoke-tests it (API lists the DAGs, a smoke DAG run succeeds) and
+warms its execution API (a cold api-server blocks ~7 s on its first ``/execution`` request),
+then rewrites the front door's upstream (``nginx -t`` +
 ``nginx -s reload``: graceful, in-flight requests finish on the old workers), waits for the old
 nginx workers to drain, and retires the old slot. Any failure before the switch stops the new
 slot and leaves the old one serving, saying why. Every step is logged with a timestamp to
@@ -18,17 +19,29 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import psutil
 
+from opsbook.deploy.slots import (
+    active_slot,
+    apply_slots,
+    live_programs,
+    mode_of,
+    running_states,
+    slot_port,
+    slot_programs,
+    slot_url,
+)
+from opsbook.records import json_key
 from opsbook.settings import Settings, settings
 from opsbook.stack import service_configs as fd
 from opsbook.stack.health import http_ok
 from opsbook.stack.programs import Program
 
 LOG_NAME = "deploy_zero_downtime_dia4.txt"
-SLOTS = ("blue", "green")
 STEPS = (
     "compatibilidad de datos",
     "arrancar la versión nueva",
@@ -43,95 +56,29 @@ NEW_SLOT_NICE = 15
 """CPU niceness of the new slot while it boots: the serving slot keeps the CPU (2 cores)."""
 
 
+@dataclass
+class DeployResult:
+    """Outcome of one blue-green deploy (JSON keys: ``from`` and ``to`` for the slots).
+
+    ``ok`` False means the previous slot still serves; ``failed_step`` (1-6) and ``reason``
+    say why. ``steps`` holds ``{"step", "name", "seconds", "detail"}`` of each step that
+    finished; ``log`` is the path of the written deploy log; ``skipped`` is True when
+    :func:`ensure_blue` found blue already serving and did nothing.
+    """
+
+    ok: bool
+    release: str
+    from_slot: str = field(default="", metadata=json_key("from"))
+    to_slot: str = field(default="", metadata=json_key("to"))
+    failed_step: int | None = None
+    reason: str = ""
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    log: str | None = None
+    skipped: bool = False
+
+
 class DeployError(RuntimeError):
     """A deploy step failed; the previous version keeps serving."""
-
-
-def slot_port(slot: str, cfg: Settings = settings) -> int:
-    """api-server port of ``slot`` (``blue`` → ``ports.airflow``, ``green`` → ``airflow_green``)."""
-    return cfg.ports.airflow if slot == "blue" else cfg.ports.airflow_green
-
-
-def slot_url(slot: str, cfg: Settings = settings) -> str:
-    """Base URL of the api-server of ``slot``."""
-    return f"http://127.0.0.1:{slot_port(slot, cfg)}"
-
-
-def active_slot(cfg: Settings = settings) -> str:
-    """The slot the front door sends traffic to (blue when the upstream file is missing)."""
-    return "green" if fd.front_door_port(cfg) == cfg.ports.airflow_green else "blue"
-
-
-def _mode(cfg: Settings) -> dict:
-    from opsbook.stack.state import read_mode
-
-    return read_mode(cfg)
-
-
-def slot_programs(slot: str, cfg: Settings = settings, release: str | None = None) -> list[Program]:
-    """Programs of one slot with their full environment (api-server [+ scheduler in Celery]).
-
-    Args:
-        slot: ``blue`` or ``green``.
-        cfg: settings.
-        release: release label exported as ``OPSBOOK_RELEASE`` to the slot's processes.
-    """
-    from opsbook.stack import lifecycle as stack
-
-    mode = _mode(cfg)
-    executor = mode.get("executor", "local")
-    names = ("api-server", "scheduler") if executor == "celery" else ("api-server",)
-    base = [p for p in stack.plan(cfg, executor, 0) if p.name in names]
-    out = []
-    for prog in base:
-        env = {**prog.env, **({"OPSBOOK_RELEASE": release} if release else {})}
-        if slot == "blue":
-            out.append(dataclasses.replace(prog, env=env))
-            continue
-        port = cfg.ports.airflow_green
-        cmd = [str(port) if a == str(cfg.ports.airflow) else a for a in prog.command]
-        if prog.name == "api-server":
-            env["AIRFLOW__API__PORT"] = str(port)
-        out.append(dataclasses.replace(
-            prog, name=f"{prog.name}-green", command=cmd, env=env,
-            port=port if prog.port else None,
-            health_url=f"{slot_url('green', cfg)}/api/v2/monitor/health" if prog.health_url
-            else None,
-        ))
-    return out
-
-
-def live_programs(slot: str, cfg: Settings = settings) -> list[Program]:
-    """The programs of a running slot exactly as supervised (argv and env from their specs).
-
-    Re-applying them leaves supervisord's config unchanged, so they are not restarted.
-    """
-    from opsbook.stack.celery_mode import as_running
-
-    return as_running(slot_programs(slot, cfg), cfg)
-
-
-def _apply_slots(live: dict[str, list[Program]], cfg: Settings) -> None:
-    """Supervise exactly the base stack plus the programs of the ``live`` slots."""
-    from opsbook.stack import lifecycle as stack
-    from opsbook.stack.celery_mode import as_running
-
-    mode = _mode(cfg)
-    executor, workers = mode.get("executor", "local"), int(mode.get("workers", 0))
-    slot_names = {p.name for s in SLOTS for p in slot_programs(s, cfg)}
-    progs = as_running(
-        [p for p in stack.plan(cfg, executor, workers) if p.name not in slot_names], cfg
-    )
-    for slot_progs in live.values():
-        progs += slot_progs
-    stack.apply_programs(progs, cfg, {"executor": executor, "workers": workers,
-                                      "live_slots": sorted(live)})
-
-
-def _running(cfg: Settings) -> dict[str, str]:
-    from opsbook.stack.state import states
-
-    return {name: info["statename"] for name, info in states(cfg).items()}
 
 
 class DeployLog:
@@ -194,7 +141,7 @@ def _health(url: str, cfg: Settings, timeout_s: float) -> str:
         time.sleep(1)
     else:
         raise DeployError(f"{url} no está sano tras {timeout_s:.0f} s ({last})")
-    if _mode(cfg).get("executor") == "celery":
+    if mode_of(cfg).get("executor") == "celery":
         from opsbook.stack.celery_mode import worker_ping
 
         pong = worker_ping(cfg)
@@ -244,7 +191,7 @@ def deploy(
     on_step: Callable[[int, str], None] | None = None,
     echo: Callable[[str], None] | None = print,
     timeout_s: float = 600.0,
-) -> dict:
+) -> DeployResult:
     """Deploy ``release`` to the idle slot and move the traffic to it (blue-green).
 
     Args:
@@ -257,14 +204,12 @@ def deploy(
         timeout_s: deadline of each of the start, health and smoke steps.
 
     Returns:
-        ``{"ok", "release", "from", "to", "failed_step", "reason", "steps": [...], "log"}``;
-        ``ok`` False means the previous slot still serves (``reason`` says why).
+        The :class:`DeployResult`; ``ok`` False means the previous slot still serves.
     """
     old = active_slot(cfg)
     new = "green" if old == "blue" else "blue"
     log = DeployLog(f"despliegue blue-green de '{release}': {old} → {new}", echo)
-    result = {"ok": False, "release": release, "from": old, "to": new, "failed_step": None,
-              "reason": "", "steps": []}
+    result = DeployResult(ok=False, release=release, from_slot=old, to_slot=new)
     old_progs = live_programs(old, cfg)
     # The new slot boots at low CPU priority so the serving slot keeps answering; it is
     # reniced to 0 once smoke-tested, just before it takes the traffic.
@@ -291,19 +236,19 @@ def deploy(
         except Exception as exc:  # noqa: BLE001 - every failure must roll back
             reason = f"{type(exc).__name__}: {exc}"
             log.write(f"[paso {number}/6] FALLO: {reason}")
-            result.update(failed_step=number, reason=reason)
+            result.failed_step, result.reason = number, reason
             if not switched:
                 log.write(f"[rollback] {_rollback(old_progs, old, cfg)}")
             break
         seconds = time.monotonic() - t0
-        result["steps"].append({"step": number, "name": name, "seconds": round(seconds, 2),
+        result.steps.append({"step": number, "name": name, "seconds": round(seconds, 2),
                                 "detail": detail})
         log.write(f"[paso {number}/6] OK en {seconds:.1f} s: {detail}")
         switched = switched or number == 5
     else:
-        result["ok"] = True
+        result.ok = True
         log.write(f"despliegue completado: '{release}' sirve en {new} ({slot_url(new, cfg)})")
-    result["log"] = log.save()
+    result.log = log.save()
     return result
 
 
@@ -312,7 +257,7 @@ def _start(new_progs: list[Program], old_progs: list[Program], old: str, new: st
 
     from opsbook.stack import supervisor_conf as sup
 
-    _apply_slots({old: old_progs, new: new_progs}, cfg)
+    apply_slots({old: old_progs, new: new_progs}, cfg)
     rpc = sup.rpc(cfg)
     for prog in new_progs:
         sup.start_process(rpc, prog.name)
@@ -320,7 +265,7 @@ def _start(new_progs: list[Program], old_progs: list[Program], old: str, new: st
     url = f"{slot_url(new, cfg)}/api/v2/monitor/health"
     while not http_ok(url):
         dead = [p.name for p in new_progs
-                if _running(cfg).get(p.name) in ("EXITED", "FATAL", "BACKOFF", "STOPPED")]
+                if running_states(cfg).get(p.name) in ("EXITED", "FATAL", "BACKOFF", "STOPPED")]
         if dead:  # a release that cannot even boot: fail now, not at the deadline
             raise DeployError(f"{', '.join(dead)} terminó al arrancar: mira "
                               f"{cfg.log_dir / (dead[0] + '.log')}")
@@ -381,7 +326,7 @@ def _retire(new_progs: list[Program], old_progs: list[Program], new: str,
     _renice(old_progs, cfg, 19)  # its last requests and shutdown must not slow the new slot
     # the pre-switch nginx workers may still send requests to the old slot: wait for them
     drained = _drain(draining, timeout_s=30)
-    _apply_slots({new: new_progs}, cfg)  # stops the old slot's programs (SIGTERM, graceful)
+    apply_slots({new: new_progs}, cfg)  # stops the old slot's programs (SIGTERM, graceful)
     return f"{drained}; versión anterior parada y retirada"
 
 
@@ -390,7 +335,7 @@ def _rollback(old_progs: list[Program], old: str, cfg: Settings) -> str:
         if fd.front_door_port(cfg) != slot_port(old, cfg):
             fd.front_door_upstream(slot_port(old, cfg), cfg)
             fd.reload_front_door(cfg)
-        _apply_slots({old: old_progs}, cfg)
+        apply_slots({old: old_progs}, cfg)
     except Exception as exc:  # noqa: BLE001 - report, never mask the original failure
         return f"rollback incompleto: {exc}"
     serving = http_ok(f"{cfg.front_door_url}/api/v2/monitor/health", timeout=5)
@@ -398,12 +343,14 @@ def _rollback(old_progs: list[Program], old: str, cfg: Settings) -> str:
             f" (puerta de entrada {'OK' if serving else 'SIN RESPUESTA'})")
 
 
-def ensure_blue(cfg: Settings = settings, echo: Callable[[str], None] | None = print) -> dict:
+def ensure_blue(cfg: Settings = settings,
+                echo: Callable[[str], None] | None = print) -> DeployResult:
     """Bring the traffic back to the blue slot (a deploy to blue) when green serves.
 
     Returns:
-        The deploy result, or ``{"ok": True, "skipped": True}`` when blue already serves.
+        The deploy result, or one with ``skipped`` True when blue already serves.
     """
-    if active_slot(cfg) == "blue" and "api-server-green" not in _running(cfg):
-        return {"ok": True, "skipped": True}
+    if active_slot(cfg) == "blue" and "api-server-green" not in running_states(cfg):
+        return DeployResult(ok=True, release="restauracion-blue", from_slot="blue",
+                            to_slot="blue", skipped=True)
     return deploy("restauracion-blue", cfg, echo=echo)

@@ -23,25 +23,6 @@ API_PATH = "/api/v2/dags?limit=1"
 DEFAULT_PATHS = (HEALTH_PATH, API_PATH)
 
 
-def fetch_token(base_url: str, username: str, password: str, timeout_s: float = 10.0) -> str:
-    """Get a JWT from Airflow's ``POST /auth/token``.
-
-    Raises:
-        RuntimeError: when the server refuses the credentials or does not answer.
-    """
-    try:
-        resp = httpx.post(
-            f"{base_url}/auth/token",
-            json={"username": username, "password": password},
-            timeout=timeout_s,
-        )
-    except httpx.HTTPError as exc:
-        raise RuntimeError(f"no se pudo pedir el token a {base_url}: {exc}") from exc
-    if resp.status_code not in (200, 201):
-        raise RuntimeError(f"{base_url}/auth/token respondió {resp.status_code}: {resp.text[:200]}")
-    return resp.json()["access_token"]
-
-
 @dataclass
 class Sample:
     """One request: when it was sent (s since start), what, and how it ended."""

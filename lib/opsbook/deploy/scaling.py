@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from opsbook.airflow.dagruns import DagRunClient, wall_time_s
 from opsbook.settings import Settings, settings
-from opsbook.stack import celery_mode
+from opsbook.stack import celery_scale
 
 CONFIGS = ((1, 2), (2, 2), (1, 8))
 """(workers, concurrency) of the scale-out experiment; the first is the baseline."""
@@ -77,14 +77,14 @@ def scale_out_experiment(
     client = DagRunClient(cfg=cfg)
     try:
         for workers, concurrency in configs:
-            celery_mode.scale(workers, concurrency, cfg)
+            celery_scale.scale(workers, concurrency, cfg)
             for dag_id in dag_ids:
                 res = run_fanout(client, dag_id, confs.get(dag_id))
                 rows.append({**res, "workers": workers, "concurrency": concurrency,
                              "slots": workers * concurrency})
     finally:
         client.close()
-        celery_mode.scale(*restore, cfg=cfg)
+        celery_scale.scale(*restore, cfg=cfg)
     for row in rows:
         base = next(r for r in rows if r["dag_id"] == row["dag_id"])
         row["speedup"] = round(base["wall_s"] / row["wall_s"], 2)

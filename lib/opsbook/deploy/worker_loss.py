@@ -2,7 +2,7 @@
 
 Why this module exists: horizontal scaling is only useful if workers can come and go. Day 4
 shows both ends on the live Celery-mode stack. :func:`warm_shutdown_experiment` removes a
-worker with :func:`opsbook.stack.celery_mode.scale` while it runs tasks: it stops taking new ones
+worker with :func:`opsbook.stack.celery_scale.scale` while it runs tasks: it stops taking new ones
 and finishes the running ones (one try each, nothing retried). :func:`worker_kill_experiment`
 kills a worker with ``kill -9`` in the middle of a run, cleans its orphaned children by pid,
 and measures how long the scheduler takes to notice (heartbeat timeout) and to retry the lost
@@ -19,7 +19,7 @@ import psutil
 
 from opsbook.airflow.dagruns import DagRunClient, parse_ts, wall_time_s
 from opsbook.settings import Settings, settings
-from opsbook.stack import celery_mode, reaper
+from opsbook.stack import celery_mode, celery_scale, reaper
 
 TASK_TITLE = "airflow worker -- "
 """Process title of a running task (followed by its task-instance id) under a Celery worker."""
@@ -106,7 +106,7 @@ def warm_shutdown_experiment(
         ``{"run_id", "state", "removed", "stop_s", "worker_exited", "tasks": {task_id:
         {"state", "try_number"}}}`` for the tasks that were running on worker 2.
     """
-    celery_mode.scale(2, celery_mode.DEFAULT_CONCURRENCY, cfg)
+    celery_scale.scale(2, celery_mode.DEFAULT_CONCURRENCY, cfg)
     proc = _worker_process(2, cfg)
     client = DagRunClient(cfg=cfg)
     try:
@@ -115,7 +115,7 @@ def warm_shutdown_experiment(
             proc, min_running_s=1.0, timeout_s=120,
             of_run=lambda: _running_ids(client, run_id))
         t0 = time.monotonic()
-        scaled = celery_mode.scale(1, celery_mode.DEFAULT_CONCURRENCY, cfg)
+        scaled = celery_scale.scale(1, celery_mode.DEFAULT_CONCURRENCY, cfg)
         stop_s = time.monotonic() - t0
         exited = not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
         run = client.wait(DAG_ID, run_id, timeout_s)
@@ -156,7 +156,7 @@ def worker_kill_experiment(
         task, ``detect_s`` (kill → try 1 marked failed), ``retry_s`` (kill → try 2 started),
         plus ``max_tries`` and ``double_success`` (tasks with more than one successful try).
     """
-    celery_mode.scale(2, celery_mode.DEFAULT_CONCURRENCY, cfg)
+    celery_scale.scale(2, celery_mode.DEFAULT_CONCURRENCY, cfg)
     name = celery_mode.worker_name(victim)
     client = DagRunClient(cfg=cfg)
     try:
@@ -190,7 +190,7 @@ def worker_kill_experiment(
     finally:
         client.close()
         if restore:
-            celery_mode.scale(2, celery_mode.DEFAULT_CONCURRENCY, cfg)
+            celery_scale.scale(2, celery_mode.DEFAULT_CONCURRENCY, cfg)
     retry = [v["retry_s"] for v in per_task.values() if v["retry_s"] is not None]
     detect = [v["detect_s"] for v in per_task.values() if v["detect_s"] is not None]
     return {

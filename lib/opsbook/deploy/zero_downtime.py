@@ -13,10 +13,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from opsbook.airflow.client import fetch_token
 from opsbook.deploy import bluegreen as deploy
-from opsbook.deploy.loadgen import LoadGenerator, LoadReport, fetch_token
+from opsbook.deploy.loadgen import LoadGenerator, LoadReport
 from opsbook.settings import Settings, settings
 
 TAIL_S = 3.0
@@ -24,6 +27,26 @@ TAIL_S = 3.0
 
 PASSWORDS_VAR = "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"
 """Airflow's users file (name → password): what :func:`broken_release_env` gets wrong."""
+
+
+@dataclass
+class DeployUnderLoad:
+    """A blue-green deploy measured by the clients: the deploy, the load summary, the samples."""
+
+    deploy: deploy.DeployResult
+    load: dict[str, Any]
+    """:meth:`~opsbook.deploy.loadgen.LoadReport.summary` (requests, failed, percentiles …)."""
+    report: LoadReport
+
+
+@dataclass
+class RestartUnderLoad:
+    """The naive baseline: one api-server restarted in place under the same load."""
+
+    component: str
+    restart_s: float
+    load: dict[str, Any]
+    report: LoadReport
 
 
 def broken_release_env(folder: Path) -> dict[str, str]:
@@ -57,23 +80,23 @@ def deploy_under_load(
     smoke_dag: str = "smoke",
     green_env: dict[str, str] | None = None,
     echo: Callable[[str], None] | None = print,
-) -> dict:
+) -> DeployUnderLoad:
     """Run :func:`opsbook.deploy.bluegreen.deploy` while ``rate`` req/s hit the front door.
 
     Returns:
-        The deploy result plus ``load`` (summary dict) and ``report`` (:class:`LoadReport`).
+        The deploy result with the load summary and the raw :class:`LoadReport`.
     """
     with LoadGenerator(cfg.front_door_url, _token(cfg), rate=rate) as load:
         result = deploy.deploy(release, cfg, smoke_dag=smoke_dag, green_env=green_env,
                                on_step=lambda n, name: load.mark(f"paso {n}"), echo=echo)
         load.mark("fin")
         time.sleep(TAIL_S)
-    return {**result, "load": load.report.summary(), "report": load.report}
+    return DeployUnderLoad(result, load.report.summary(), load.report)
 
 
 def naive_restart_under_load(
     rate: float = 20.0, cfg: Settings = settings, timeout_s: float = 300.0
-) -> dict:
+) -> RestartUnderLoad:
     """Restart the serving api-server in place (stop, start) while ``rate`` req/s hit it.
 
     The restart counts as done when the api-server answers through the front door *and* its
@@ -82,7 +105,7 @@ def naive_restart_under_load(
     the next user of that API, e.g. the workers running a deploy's smoke test.
 
     Returns:
-        ``{"component", "restart_s", "load", "report"}``.
+        The restarted component, its restart time, the load summary and the raw report.
     """
     name = "api-server" if deploy.active_slot(cfg) == "blue" else "api-server-green"
     with LoadGenerator(cfg.front_door_url, _token(cfg), rate=rate) as load:
@@ -94,8 +117,7 @@ def naive_restart_under_load(
         restart_s = time.monotonic() - t0
         load.mark("sana")
         time.sleep(TAIL_S)
-    return {"component": name, "restart_s": round(restart_s, 1), "load": load.report.summary(),
-            "report": load.report}
+    return RestartUnderLoad(name, round(restart_s, 1), load.report.summary(), load.report)
 
 
 def _stop(name: str, cfg: Settings) -> None:
@@ -126,15 +148,15 @@ _COMPARED = ("requests", "failed", "errors", "p50_ms", "p95_ms", "p99_ms", "max_
 """Load figures compared; ``errors`` counts failures by kind (``http_502``, ``timeout`` …)."""
 
 
-def compare(blue_green: dict, naive: dict) -> dict:
+def compare(blue_green: DeployUnderLoad, naive: RestartUnderLoad) -> dict[str, Any]:
     """Side-by-side summary (JSON-ready) of a deploy under load and the naive baseline."""
-    bg, nv = blue_green["load"], naive["load"]
+    bg, nv = blue_green.load, naive.load
     return {
-        "rate_rps": blue_green["report"].rate,
+        "rate_rps": blue_green.report.rate,
         "blue_green": {k: bg[k] for k in _COMPARED},
         "naive_restart": {k: nv[k] for k in _COMPARED},
-        "deploy_ok": blue_green["ok"],
-        "naive_restart_s": naive["restart_s"],
+        "deploy_ok": blue_green.deploy.ok,
+        "naive_restart_s": naive.restart_s,
     }
 
 

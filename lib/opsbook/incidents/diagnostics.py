@@ -4,7 +4,7 @@ Why this module exists: the catalog names checks (``airflow_health``, ``warehous
 module is where those names meet the real stack — the Airflow health endpoint per component,
 the metadata DB and warehouse connections, psutil figures of the stack's processes and the
 failing task's log tail through the REST API. Each check takes the incident context dict and
-returns an :class:`~opsbook.incidents.runbook.Outcome`; none of them changes anything.
+returns an :class:`~opsbook.incidents.outcome.Outcome`; none of them changes anything.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import psutil
 
-from opsbook.incidents.runbook import Outcome
+from opsbook.incidents.outcome import Outcome
 from opsbook.settings import settings
 
 DAG_ID = "pipeline_ventas"

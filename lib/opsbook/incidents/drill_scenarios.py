@@ -1,17 +1,22 @@
 """The three drill scenarios: pipeline_down, data_corruption, db_unreachable.
 
-Why this module exists: :mod:`opsbook.incidents.drills` holds the shared machinery (record, waits,
-preconditions, clean-up); this module holds only the script of each scenario — what fault is
+Why this module exists: :mod:`opsbook.incidents.drill_kit` holds the shared machinery (record,
+waits, preconditions, clean-up); this module holds only the script of each scenario — what fault is
 injected, what the drill waits for, and which row counts prove that nothing was lost. Every
 scenario ends in ``finally`` by undoing its fault and restoring the stack.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from opsbook.airflow import client as airflow_api
-from opsbook.incidents.drills import DAG_ID, Drill, kill_scheduler, restore_stack, today
+from opsbook.incidents.drill_kit import (
+    DAG_ID,
+    Drill,
+    DrillResult,
+    kill_scheduler,
+    restore_stack,
+    today,
+)
 from opsbook.pipeline import datagen
 from opsbook.pipeline.warehouse import QUARANTINE, SALES, open_warehouse
 
@@ -53,7 +58,7 @@ def _clear_landing(ds: str) -> None:
 
 
 def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 900.0,
-                  with_run: bool = True) -> dict[str, Any]:
+                  with_run: bool = True) -> DrillResult:
     """Kill -9 the scheduler, trigger a run that must wait, let the runbook restart it.
 
     The scheduler's orphaned children (LocalExecutor workers) are reaped right after the
@@ -104,7 +109,7 @@ def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 900.0,
 
 
 def data_corruption(d: Drill, n_rows: int = 2000, bad_fraction: float = 0.3,
-                    timeout_s: float = 900.0) -> dict[str, Any]:
+                    timeout_s: float = 900.0) -> DrillResult:
     """Drop a corrupt landing file; quarantine, quality alert, fix, rerun, nothing lost."""
     ok, ds = False, today()
     d.record.update({"ds": ds, "rows_expected": n_rows})
@@ -143,7 +148,7 @@ def data_corruption(d: Drill, n_rows: int = 2000, bad_fraction: float = 0.3,
     return d.result(ok, broken)
 
 
-def db_unreachable(d: Drill, n_rows: int = 1500, timeout_s: float = 900.0) -> dict[str, Any]:
+def db_unreachable(d: Drill, n_rows: int = 1500, timeout_s: float = 900.0) -> DrillResult:
     """The warehouse refuses connections during the load: retries, alert, no partial load."""
     ok, ds, wh = False, today(), open_warehouse()
     before = _counts(ds)["cargadas"]

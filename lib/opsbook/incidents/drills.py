@@ -7,219 +7,41 @@ Alertmanager → the stack's receiver → :func:`opsbook.incidents.runbook.on_no
 runbook inside the stack diagnoses and recovers. The drill records its own events next to the
 incident's timeline, checks row counts (nothing lost) and writes the post-mortem. It refuses
 to start on an unhealthy stack and always ends by putting the stack back or saying exactly
-what is still broken. A ``kill -9`` leaves the victim's children running as orphans that
-supervisord never stops, so the drill reaps them by pid right after the kill (see
-:mod:`opsbook.stack.reaper`) and reports them in its timeline.
+what is still broken. This module is the entry point (:func:`run`, :func:`save_evidence`); the
+scripts of the scenarios live in :mod:`opsbook.incidents.drill_scenarios` and the machinery they
+share (record, waits, precheck, ``kill -9`` with orphans reaped) in
+:mod:`opsbook.incidents.drill_kit`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from opsbook.airflow import client as airflow_api
-from opsbook.incidents import postmortem, runbook
-from opsbook.incidents.diagnostics import state_of
-from opsbook.incidents.timeline import Incident, IncidentStore, iso
+from opsbook import evidence
+from opsbook.incidents import drill_scenarios
+from opsbook.incidents.drill_kit import (
+    DAG_ID,
+    Drill,
+    DrillRefused,
+    DrillResult,
+    firing_alerts,
+    precheck,
+    restore_stack,
+)
 
-DAG_ID = "pipeline_ventas"
+__all__ = ["DAG_ID", "DRILLS", "Drill", "DrillRefused", "DrillResult", "firing_alerts",
+           "pipeline_down", "precheck", "restore_stack", "run", "save_evidence"]
+
 DRILLS = ("pipeline_down", "data_corruption", "db_unreachable")
 
 
-class DrillRefused(RuntimeError):
-    """The drill did not start (unhealthy stack, automation off); nothing was touched."""
-
-
-class Drill:
-    """Record of one drill run: its events, runs, counts and the incident it produced."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.events: list[dict[str, Any]] = []
-        self.record: dict[str, Any] = {"name": name, "events": self.events, "runs": []}
-        self.incident: Incident | None = None
-        self.store = IncidentStore(runbook.incidents_dir())
-
-    def event(self, step: str, ok: bool | None = True, detail: Any = None,
-              at: float | None = None) -> float:
-        """Append a timestamped drill event (phase ``drill``) and return its time.
-
-        Args:
-            step: what happened (Spanish).
-            ok: whether it went as expected (``None``: neutral).
-            detail: JSON-ready detail.
-            at: epoch time of the event when it happened earlier than now.
-        """
-        now = time.time() if at is None else at
-        self.events.append({"t": now, "ts": iso(now), "phase": "drill", "step": step, "ok": ok,
-                            "duration_s": None, "detail": detail})
-        return now
-
-    def wait_incident(self, kind: str, after: float, timeout_s: float) -> Incident:
-        """Poll the stack's incident store for a new incident of ``kind``."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = [i for i in self.store.all() if i.type == kind and i.detected_at >= after]
-            if found:
-                self.incident = found[0]
-                return found[0]
-            time.sleep(0.5)
-        raise TimeoutError(f"no llegó ningún incidente {kind} en {timeout_s:.0f} s: ¿dispara la "
-                           "alerta? (opsbook stack status; var/alerts/notifications.jsonl)")
-
-    def wait_until(self, predicate: Callable[[Incident], bool], timeout_s: float,
-                   what: str) -> Incident:
-        """Reload the drill's incident until ``predicate`` holds (bounded)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            self.incident = self.store.load(self.incident.id)
-            if predicate(self.incident):
-                return self.incident
-            time.sleep(0.5)
-        raise TimeoutError(f"el incidente {self.incident.id} no llegó a '{what}' en "
-                           f"{timeout_s:.0f} s (estado {self.incident.status})")
-
-    def add_run(self, run_id: str, rows: int | None) -> dict[str, Any]:
-        """Record a DAG run (queued / end times from the REST API) for the impact figures."""
-        run = next(r for r in airflow_api.dag_runs(DAG_ID, limit=20) if r["dag_run_id"] == run_id)
-        info = {"run_id": run_id, "state": state_of(run.get("state")), "rows": rows,
-                "queued_at": _epoch(run.get("queued_at")), "end_at": _epoch(run.get("end_date"))}
-        self.record["runs"].append(info)
-        return info
-
-    def result(self, ok: bool, still_broken: list[str]) -> dict[str, Any]:
-        """Final JSON-ready result: record + incident + impact + post-mortem text."""
-        inc = self.incident
-        out = {**self.record, "ok": ok and not still_broken, "still_broken": still_broken}
-        if inc is not None:
-            out["incident"] = inc.to_dict()
-            out["impact"] = postmortem.impact(inc, self.record)
-            out["postmortem"] = postmortem.render(inc, self.record)
-            out["mttr_s"] = out["impact"]["mttr_s"]
-        return out
-
-
-# ---- preconditions and clean-up ---------------------------------------------------------
-def precheck(kind: str | None = None) -> None:
-    """Refuse to drill on an unhealthy stack or with automation off.
-
-    Also waits (bounded) until the DAG is idle and, when ``kind`` is given, until the alert
-    of the previous incident of that kind resolved and Alertmanager holds no active alert of
-    that kind (:func:`firing_alerts`): Alertmanager sends nothing new for an alert that never
-    stopped firing, so a fault injected before that would go unanswered.
-
-    Raises:
-        DrillRefused: with the Spanish reason and the command that fixes it.
-    """
-    from opsbook.stack import lifecycle as stack
-
-    if not runbook.automation_enabled():
-        raise DrillRefused("la automatización está apagada: 'opsbook runbook automation on'")
-    if not stack.is_healthy():
-        broken = [n for n, c in stack.status()["components"].items() if not c["healthy"]]
-        raise DrillRefused(f"la pila no está sana ({', '.join(broken) or 'sin arrancar'}): "
-                           "arréglala antes del simulacro (opsbook stack up / status)")
-    store = IncidentStore(runbook.incidents_dir())
-    deadline = time.monotonic() + 300
-    while any(not i.finished for i in store.all()  # an orphan (receiver restarted) goes stale
-              if time.time() - store.path(i.id).stat().st_mtime < 900):
-        if time.monotonic() > deadline:
-            raise DrillRefused("hay un incidente en curso: espera a que el runbook termine")
-        time.sleep(1.0)
-    deadline = time.monotonic() + 300
-    while kind and (any(i.type == kind and i.resolved_at is None and i.finished
-                        and time.time() - store.path(i.id).stat().st_mtime < 900
-                        for i in store.all()) or firing_alerts(kind)):
-        if time.monotonic() > deadline:
-            raise DrillRefused(f"la alerta del último incidente {kind} sigue activa: espera a "
-                               "que se resuelva antes de repetir el simulacro")
-        time.sleep(1.0)
-    try:  # includes the scheduled run the scheduler creates when the DAG is unpaused
-        airflow_api.settle(DAG_ID, timeout_s=600)
-    except TimeoutError as exc:
-        raise DrillRefused(f"{DAG_ID} tiene ejecuciones en curso ({active_runs()}): "
-                           "espera a que terminen") from exc
-
-
-def firing_alerts(kind: str, url: str | None = None) -> list[str]:
-    """Names of the alerts Alertmanager holds active now that open incidents of ``kind``.
-
-    An alert firing without an incident (it fired while automation was off, or right after
-    ``stack up`` while the new scheduler had not yet sent its first heartbeat) would swallow
-    the drill's fault just the same: Alertmanager notifies nothing new for it.
-
-    Args:
-        kind: incident type of the catalog (``pipeline_down`` ...).
-        url: Alertmanager base URL (default: this stack's).
-    """
-    import json
-    import urllib.request
-
-    from opsbook.incidents.catalog import catalog
-    from opsbook.settings import settings
-
-    base = url or settings.alertmanager_url
-    query = f"{base}/api/v2/alerts?active=true&silenced=false&inhibited=false"
-    with urllib.request.urlopen(query, timeout=5) as resp:  # noqa: S310 - loopback
-        alerts = json.load(resp)
-    cat = catalog()
-    return sorted({a["labels"].get("alertname", "?") for a in alerts
-                   if (m := cat.match(a.get("labels", {}))) is not None and m.key == kind})
-
-
-def active_runs() -> list[str]:
-    """Runs of the pipeline still queued or running (a drill needs the DAG idle)."""
-    return [r["dag_run_id"] for r in airflow_api.dag_runs(DAG_ID, limit=10)
-            if state_of(r.get("state")) in ("queued", "running")]
-
-
-def restore_stack(timeout_s: float = 150.0) -> list[str]:
-    """Start every unhealthy component again; return what is STILL broken (empty = healthy)."""
-    from opsbook.stack import lifecycle as stack
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        comps = stack.status()["components"]
-        broken = [n for n, c in comps.items() if not c["healthy"]]
-        if not broken:
-            return []
-        for name in broken:
-            if comps[name]["state"] not in ("RUNNING", "STARTING"):
-                try:
-                    stack.start_component(name, timeout_s=max(5.0, deadline - time.monotonic()))
-                except Exception:  # noqa: BLE001, S112 - reported below if it stays broken
-                    continue
-        time.sleep(1.0)
-    comps = stack.status()["components"]
-    return [f"{n}: {c['state']}" for n, c in comps.items() if not c["healthy"]]
-
-
-def today() -> str:
-    """Logical date of a manual run triggered now (the DAG uses run_after's UTC date)."""
-    return datetime.now(UTC).date().isoformat()
-
-
-def _epoch(value: Any) -> float | None:
-    if value is None:
-        return None
-    if hasattr(value, "timestamp"):
-        return value.timestamp()
-    from opsbook.incidents.timeline import parse_ts
-
-    return parse_ts(str(value))
-
-
-def run(name: str, **kwargs: Any) -> dict[str, Any]:
+def run(name: str, **kwargs: Any) -> DrillResult:
     """Run one drill by name (see :data:`DRILLS`) and return its result.
 
     Raises:
         ValueError: unknown drill (Spanish message).
         DrillRefused: the stack was not fit for a drill.
     """
-    from opsbook.incidents import drill_scenarios
-
     if name not in DRILLS:
         raise ValueError(f"simulacro {name!r} desconocido: usa uno de {', '.join(DRILLS)}")
     precheck(name)
@@ -231,47 +53,23 @@ def run(name: str, **kwargs: Any) -> dict[str, Any]:
         return drill.result(False, restore_stack())
 
 
-def pipeline_down(**kwargs: Any) -> dict[str, Any]:
+def pipeline_down(**kwargs: Any) -> DrillResult:
     """Shortcut for the MTTR bench: one ``pipeline_down`` drill without the precheck."""
-    from opsbook.incidents import drill_scenarios
-
     return drill_scenarios.pipeline_down(Drill("pipeline_down"), **kwargs)
 
 
-def kill_scheduler() -> dict[str, Any]:
-    """``kill -9`` the real scheduler process, then reap the children it leaves behind.
-
-    The LocalExecutor's worker processes (and any task supervisor under them) survive a
-    ``kill -9`` of the scheduler, re-parented to init, where nothing would ever stop them;
-    they are recorded before the kill and reaped by pid after it (see :mod:`opsbook.stack.reaper`).
-
-    Returns:
-        :func:`opsbook.stack.reaper.kill_tree`'s report: ``pid``, ``killed_at``, ``orphans``,
-        ``terminated``, ``killed``, ``survivors``.
-    """
-    from opsbook.stack import lifecycle as stack
-    from opsbook.stack import reaper
-
-    pid = stack.component_pid("scheduler")
-    if not pid:
-        raise DrillRefused("no hay proceso scheduler que matar")
-    return reaper.kill_tree(pid)
-
-
-def save_evidence(result: dict[str, Any]) -> dict[str, str]:
+def save_evidence(result: DrillResult) -> dict[str, str]:
     """Write the drill's timeline JSON and its post-mortem into ``evidencia/dia_3/``.
 
     Returns:
         Kind → written path.
     """
-    from opsbook import evidence
-
-    name = result["name"]
-    timeline = {k: v for k, v in result.items() if k != "postmortem"}
+    name = result.name
+    timeline = {k: v for k, v in result.record().items() if k != "postmortem"}
     paths = {"timeline": str(evidence.save_json(
         3, f"timeline_{name}", timeline, f"Línea de tiempo del simulacro {name}"))}
-    if result.get("postmortem"):
+    if result.postmortem:
         paths["post_mortem"] = str(evidence.save_text(
-            3, f"post_mortem_{name}.md", result["postmortem"],
+            3, f"post_mortem_{name}.md", result.postmortem,
             f"Post-mortem generado del simulacro {name}"))
     return paths

@@ -6,7 +6,7 @@ Why this module exists: the catalog names actions (``restart_scheduler``,
 is a dry run), the warehouse checkpoints of :mod:`opsbook.pipeline.warehouse`. Every action is
 idempotent
 (running it twice leaves the same state) and bounded in time; it records what it did in its
-:class:`~opsbook.incidents.runbook.Outcome` and may leave hints in the context for the next step
+:class:`~opsbook.incidents.outcome.Outcome` and may leave hints in the context for the next step
 (``run_id``, ``restarted_at``).
 """
 
@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from opsbook.incidents import diagnostics
-from opsbook.incidents.runbook import Outcome
+from opsbook.incidents.outcome import Outcome
 from opsbook.settings import settings
 
 DAG_ID = diagnostics.DAG_ID

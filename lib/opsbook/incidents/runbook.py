@@ -1,7 +1,7 @@
 """The automated runbook: detect → diagnose → recover → verify → escalate.
 
 Why this module exists: the syllabus's ``runbook.py`` answered an incident by hand. Here the
-alert receiver of the stack (``python -m opsbook.observability.alert_receiver``) hands every
+alert receiver of the stack (``python -m opsbook.incidents.responder``) hands every
 Alertmanager
 notification to :func:`on_notification`; the engine turns firing alerts into incidents
 (deduplicated by fingerprint), runs the catalog's diagnosis checks and recovery actions (real
@@ -17,25 +17,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsbook.incidents import diagnostics, recovery
 from opsbook.incidents.catalog import Catalog, catalog
+from opsbook.incidents.outcome import Outcome, Step
 from opsbook.incidents.timeline import Incident, IncidentStore, parse_ts
-
-
-@dataclass
-class Outcome:
-    """Result of a check or an action: ``ok`` plus JSON-ready ``detail``."""
-
-    ok: bool
-    detail: Any = None
-
-
-Step = Callable[[dict[str, Any]], Outcome]
-"""A check or action: receives the incident context, returns an :class:`Outcome`."""
+from opsbook.settings import settings
 
 
 def _bounded(fn: Step, ctx: dict[str, Any], timeout_s: float) -> tuple[Outcome, float]:
@@ -260,15 +249,11 @@ _DEFAULT_LOCK = threading.Lock()
 
 def incidents_dir() -> Path:
     """Folder of the stack's incident records (``var/incidents``)."""
-    from opsbook.settings import settings
-
     return settings.var / "incidents"
 
 
 def automation_flag() -> Path:
     """The switch file: while it exists the runbook only records (class discussions)."""
-    from opsbook.settings import settings
-
     return settings.run_dir / "automation_off"
 
 
@@ -293,8 +278,6 @@ def default_runbook() -> Runbook:
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
-            from opsbook.incidents import diagnostics, recovery
-
             _DEFAULT = Runbook(diagnostics.CHECKS, recovery.ACTIONS,
                                IncidentStore(incidents_dir()), step_timeout_s=480.0,
                                deadline_s=1500.0)

@@ -7,9 +7,11 @@ and
 ``var/alerts/notifications.jsonl`` — the evidence the day-2 notebook, the alert tests and the
 benchmarks read to measure latency — and serves them back on ``GET /notifications``.
 
-After recording, when :mod:`opsbook.incidents.runbook` offers ``on_notification`` and automation is
+After recording, when a runbook hook was given (``main(on_notification=...)``) and automation is
 on (no ``var/run/automation_off`` file), the notification is passed to it in a background thread,
-so a slow runbook never delays Alertmanager (day 3 plugs the automatic response in here).
+so a slow runbook never delays Alertmanager. The hook is injected from above: the stack runs
+``python -m opsbook.incidents.responder``, which plugs the runbook in (day 3), because the
+observability room must not import the incidents room.
 
 Every ``POST`` must pass :mod:`opsbook.observability.alert_guard` (Alertmanager's bearer token,
 JSON content type, bounded body, every alert a rule of the stack with that rule's labels);
@@ -26,7 +28,7 @@ library HTTP server: one small job, no extra dependency.
 
 from __future__ import annotations
 
-import importlib
+import functools
 import json
 import logging
 import threading
@@ -108,21 +110,19 @@ def read_all(since: float | None = None) -> list[dict[str, Any]]:
     return entries
 
 
-def dispatch(payload: dict[str, Any]) -> threading.Thread | None:
-    """Call ``opsbook.incidents.runbook.on_notification(payload)`` in a thread, if enabled.
+Hook = Callable[[dict[str, Any]], Any]
+"""What the receiver calls with each notification (the runbook's ``on_notification``)."""
+
+
+def dispatch(payload: dict[str, Any], on_notification: Hook | None = None
+             ) -> threading.Thread | None:
+    """Call ``on_notification(payload)`` in a thread, unless there is none or automation is off.
 
     Returns:
-        The started thread, or None when automation is off or no runbook hook exists.
+        The started thread, or None when automation is off or no hook was given.
     """
-    if automation_off_flag().exists():
-        return None
-    try:
-        runbook = importlib.import_module("opsbook.incidents.runbook")
-    except Exception:  # noqa: BLE001 - a broken runbook must not stop the recording
-        log.exception("no se pudo importar opsbook.incidents.runbook")
-        return None
-    hook = getattr(runbook, "on_notification", None)
-    if not callable(hook):
+    hook = on_notification
+    if hook is None or automation_off_flag().exists():
         return None
 
     def run() -> None:
@@ -275,10 +275,15 @@ def serve(host: str = HOST, port: int | None = None, token: str | None = None,
                           rules, gate or RecoveryGate(), hook)
 
 
-def main() -> None:
-    """Entry point of ``python -m opsbook.observability.alert_receiver``."""
+def main(on_notification: Hook | None = None) -> None:
+    """Run the receiver until interrupted (``python -m opsbook.observability.alert_receiver``).
+
+    Args:
+        on_notification: the runbook hook (the stack's :mod:`opsbook.incidents.responder`
+            passes the runbook's); ``None`` only records.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    server = serve()
+    server = serve(hook=functools.partial(dispatch, on_notification=on_notification))
     log.info("receptor de alertas en http://%s:%s -> %s", *server.server_address[:2],
              notifications_file())
     try:

@@ -2,8 +2,8 @@
 
 Why this module exists: the DAG emits these metrics, the StatsD mapping translates them, the
 dashboard draws them, the alert rules watch them and the tests look for them. Every one of
-those reads this catalog, so a name can never drift between them (CONVENTIONS → Pipeline
-metrics).
+those reads this catalog, so a name can never drift between them (docs/convenciones.md →
+Métricas del pipeline).
 
 StatsD naming: task code sends ``<statsd_stem>.<dag_id>`` (Airflow adds the ``airflow.``
 prefix), e.g. ``airflow.pipeline.extract.records.pipeline_ventas``; the mapping turns it into

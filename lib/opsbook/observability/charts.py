@@ -1,7 +1,7 @@
 """Matplotlib versions of the dashboard panels, drawn from the same signals.
 
 Why this module exists: the course shows Grafana's dashboard, but the evidence must be files a
-grader can open (PNG, CONVENTIONS → Evidence). Each chart here is one
+grader can open (PNG, docs/convenciones.md → Evidencia). Each chart here is one
 :class:`opsbook.observability.signals.Signal` queried live through :mod:`opsbook.observability.prom`
 — the same expression as the Grafana panel — with a Spanish title and the unit on the axis. Also
 draws an alert's life (pending → firing → received → resolved) from an

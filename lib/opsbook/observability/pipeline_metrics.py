@@ -9,7 +9,8 @@ with the Airflow 3.3 API ``airflow.sdk.observability.stats``. Kinds map to calls
 Counters are born at 0: :func:`zero_counters` sends a 0-increment of every counter at the start
 of each run, so each series exists with value 0 before any failure happens. Prometheus'
 ``increase()`` cannot see the first sample of a series, so a counter first scraped at 1 would
-never make an ``increase(...) > 0`` alert fire (FACTS.md).
+never make an ``increase(...) > 0`` alert fire (docs/convenciones.md
+→ Señales).
 
 Outside a task runner (DAG callbacks run in a child of the dag-processor, deadline callbacks
 in the triggerer) the SDK stats module is not initialised and would silently drop every call:

@@ -2,7 +2,7 @@
 
 Why this module exists: the Grafana dashboard, the notebook charts, the live tests and the
 benchmarks must show the *same* numbers. Each dashboard signal (id, Spanish title, unit,
-expression, panel kind) is written here and only here (CONVENTIONS → Signals). Alert
+expression, panel kind) is written here and only here (docs/convenciones.md → Señales). Alert
 expressions live in ``monitoring/prometheus/rules/*.yml`` (Prometheus reads them there, with
 their comments and promtool tests); :func:`alert_rules` exposes them to Python so nothing is
 copied.

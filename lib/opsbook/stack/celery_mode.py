@@ -5,9 +5,10 @@ LocalExecutor on SQLite; ``opsbook stack up --executor celery --workers N`` swit
 Airflow component to the CeleryExecutor with the metadata database in PostgreSQL (several
 schedulers and workers share it), Redis as broker and the Celery results in PostgreSQL. This
 module holds what that mode adds on top of :func:`opsbook.airflow.env.airflow_env`: the
-configuration overrides, the supervised ``worker-N`` programs, live scaling (removal is a
-Celery *warm shutdown*: running tasks finish first) and the worker health check
-(``celery inspect ping``; Airflow's ``/monitor/health`` does not list Celery workers).
+configuration overrides, the supervised ``worker-N`` programs and the worker health check
+(``celery inspect ping``; Airflow's ``/monitor/health`` does not list Celery workers). Live
+scaling, which needs the whole stack's plan, lives one step up in
+:mod:`opsbook.stack.celery_scale`.
 
 Airflow reaches PostgreSQL as a dedicated least-privilege role provisioned at every start
 (:mod:`opsbook.stack.pg_role`), never as the superuser. Each stack gets its own Redis key
@@ -20,14 +21,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from opsbook.settings import Settings, settings
 from opsbook.stack import pg_role
+from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.pg_role import pg_database
 from opsbook.stack.programs import Program
+from opsbook.stack.state import read_mode
 
 DEFAULT_CONCURRENCY = 2
 """Task slots per worker (``--concurrency``) unless told otherwise."""
@@ -224,8 +226,6 @@ def as_running(progs: list[Program], cfg: Settings = settings) -> list[Program]:
     configuration drifted since ``stack up``, re-planning would change every spec and
     supervisord would restart the whole stack. Programs without a spec are kept as given.
     """
-    from opsbook.stack import supervisor_conf as sup
-
     out = []
     for prog in progs:
         spec = sup.spec_dir(cfg) / f"{prog.name}.json"
@@ -239,92 +239,5 @@ def as_running(progs: list[Program], cfg: Settings = settings) -> list[Program]:
 
 def current_workers(cfg: Settings = settings) -> list[str]:
     """Names of the ``worker-N`` programs the running stack has (from its recorded mode)."""
-    from opsbook.stack.state import read_mode
-
     names = [p["name"] for p in read_mode(cfg).get("programs", [])]
     return sorted((n for n in names if n.startswith("worker-")), key=lambda n: int(n[7:]))
-
-
-def scale(
-    workers: int,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    cfg: Settings = settings,
-    timeout_s: float = 180.0,
-) -> dict:
-    """Add or remove Celery workers of the running Celery-mode stack, live.
-
-    Removed workers get a warm shutdown (SIGTERM: they stop taking tasks and finish the
-    running ones, up to :data:`WARM_SHUTDOWN_WAIT_S`); new workers are started and waited for
-    until they answer ``celery inspect ping``. Workers whose concurrency changes restart.
-
-    Args:
-        workers: desired number of workers (0 or more).
-        concurrency: task slots of every worker.
-        cfg: settings.
-        timeout_s: deadline for the new workers to answer the ping.
-
-    Returns:
-        ``{"added": [...], "removed": [...], "restarted": [...], "workers": {node: ok}}``.
-
-    Raises:
-        RuntimeError: when the stack is not running in Celery mode or a worker never answers.
-    """
-    from opsbook.stack import lifecycle as stack
-    from opsbook.stack import supervisor_conf as sup
-    from opsbook.stack.state import read_mode
-
-    if workers < 0:
-        raise ValueError(f"workers={workers} inválido: usa 0 o más")
-    mode = read_mode(cfg)
-    if mode.get("executor") != "celery" or not sup.is_running(cfg):
-        raise RuntimeError(
-            "la pila no está en modo celery: arráncala con "
-            "`opsbook stack up --executor celery --workers N`"
-        )
-    before = set(current_workers(cfg))
-    wanted = {worker_name(n) for n in range(1, workers + 1)}
-    rpc = sup.rpc(cfg, timeout=WARM_SHUTDOWN_WAIT_S + 30)
-    for name in sorted(before - wanted):  # warm shutdown before removing the program
-        try:
-            rpc.supervisor.stopProcess(name, True)
-        except Exception:  # noqa: BLE001 - already stopped is fine
-            pass
-    others = as_running(
-        [p for p in stack.plan(cfg, "celery", 0) if not p.name.startswith("worker-")], cfg
-    )
-    extra = [p for p in stack.recorded_programs(cfg) if p.name not in {o.name for o in others}]
-    keep = [p for p in extra if not p.name.startswith("worker-")]
-    if keep:  # e.g. a green api-server of a deploy in progress: never scale during one
-        raise RuntimeError(f"hay programas ajenos al plan ({[p.name for p in keep]}): termina "
-                           "el despliegue antes de escalar")
-    new = stack.with_env(
-        worker_programs(cfg, workers, concurrency), cfg, "celery", airflow_env_overrides(cfg)
-    )
-    changes = stack.apply_programs(others + new, cfg, {"executor": "celery", "workers": workers})
-    states = {p["name"]: p["statename"] for p in rpc.supervisor.getAllProcessInfo()}
-    to_start = sorted(wanted, key=lambda n: int(n[7:])) + [
-        n for n in changes.get("added", []) if n not in wanted  # plan grew (a new service)
-    ]
-    for name in to_start:
-        if states.get(name) not in ("RUNNING", "STARTING"):
-            sup.start_process(rpc, name)
-    hosts = {worker_hostname(n, cfg) for n in range(1, workers + 1)}
-    deadline = time.monotonic() + timeout_s
-    while True:
-        # Removed workers were stopped (and waited for) above, so the wanted replies suffice.
-        pong = worker_ping(cfg, timeout_s=2.0, expected=len(hosts) or None)
-        alive = {h for h, ok in pong.items() if ok}
-        if hosts <= alive and not (alive - hosts):
-            break
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"los workers {sorted(hosts - alive)} no responden al ping tras {timeout_s:.0f} s"
-                f" (o siguen vivos {sorted(alive - hosts)}): mira {cfg.log_dir}/worker-N.log"
-            )
-        time.sleep(1.0)
-    return {
-        "added": sorted(wanted - before),
-        "removed": sorted(before - wanted),
-        "restarted": sorted(set(changes.get("changed", [])) & wanted),
-        "workers": {h: pong[h] for h in sorted(hosts)},
-    }

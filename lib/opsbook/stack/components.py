@@ -91,7 +91,7 @@ def service_programs(cfg: Settings = settings) -> list[Program]:
         ),
         Program(
             "alert-receiver",
-            [py, "-m", "opsbook.observability.alert_receiver"],
+            [py, "-m", "opsbook.incidents.responder"],
             autorestart=True,
             port=cfg.ports.webhook,
             health_url=f"{cfg.webhook_url}/-/ready",
@@ -115,7 +115,7 @@ def service_programs(cfg: Settings = settings) -> list[Program]:
         ),
     ]
     modules = {"statsd-bridge": "opsbook.observability.statsd_bridge",
-               "alert-receiver": "opsbook.observability.alert_receiver"}
+               "alert-receiver": "opsbook.incidents.responder"}
     kept = []
     for prog in progs:
         module = modules.get(prog.name)

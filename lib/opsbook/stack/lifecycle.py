@@ -21,7 +21,7 @@ import urllib.request
 
 from opsbook.airflow.env import airflow_env, drill_dags_dir
 from opsbook.settings import Settings, settings
-from opsbook.stack import components, health, service_configs, started
+from opsbook.stack import celery_mode, components, health, service_configs, started
 from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.control import (
     component_pid,
@@ -78,8 +78,6 @@ def plan(cfg: Settings = settings, executor: str = "local", workers: int = 0) ->
     progs = components.base_programs(cfg)
     overrides: dict[str, str] = {}
     if executor == "celery":
-        from opsbook.stack import celery_mode
-
         overrides = celery_mode.airflow_env_overrides(cfg)
         progs += celery_mode.worker_programs(cfg, workers)
     return with_env(progs, cfg, executor, overrides)
