@@ -51,5 +51,10 @@ def student_run_id(alumno: str) -> str:
 
 
 def logical_datetime(day: str) -> datetime:
-    """Midnight UTC of ``day`` (the logical date to trigger with)."""
-    return datetime.fromisoformat(day).replace(tzinfo=UTC)
+    """A logical date on ``day`` at the current UTC time of day (to trigger with).
+
+    Airflow keeps one run per DAG and logical date, so a second run on the same day (a
+    regrade, a retry) needs its own timestamp; the run still processes ``day``.
+    """
+    now = datetime.now(UTC)
+    return datetime.combine(date.fromisoformat(day), now.timetz())
