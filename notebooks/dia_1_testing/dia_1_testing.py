@@ -482,15 +482,26 @@ assert respuesta_p3 == open_warehouse().count(ds=fecha) > 0
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# **P4 (abierta).** La pila ya informa de los DAGs que no importan. ¿Por qué el equipo mantiene
-# además la puerta de CI, y qué tipo de problema **solo** detecta ella? Responde en la celda
-# siguiente con tus palabras y una cifra de este cuaderno.
+# **P4 (abierta).** ¿En qué se diferencia el CI/CD de una aplicación web del de un pipeline de
+# datos? Apóyate en una cifra de tu ejecución (pruebas, parseo o simulacro).
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "p4_abierta", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # ### BEGIN SOLUTION
-# La pila solo ve lo que ya está desplegado: el DAG roto desaparece de la interfaz y el informe
-# de mañana no sale. La puerta de CI lo bloquea antes, nombra el fichero y además aplica la
-# política (owner, reintentos, `start_date` fijo, nada de Variables al parsear): la muestra
-# `politica_incumplida` importa bien, así que el dag-processor no informa de nada; solo la suite
-# la bloquea.
+# En una web el código desplegado es el producto; en un pipeline la otra mitad son los datos y
+# el planificador. Un DAG que no importa desaparece en silencio (el dag-processor lo reparsea
+# cada pocos segundos), así que CI añade una puerta por fichero de DAG (integridad y política:
+# la muestra `politica_incumplida` importa bien y solo la suite la bloquea) y el despliegue se
+# comprueba en la pila (la API REST informó de las 3 muestras rotas en el simulacro).
+# ### END SOLUTION
+
+# %% [markdown]
+# **P5 (abierta).** ¿Cómo se consiguen pruebas de DAG rápidas y fiables? Cita el tiempo de la
+# batería y el coste de parseo que has medido.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "p5_abierta", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# Rápidas: sin pila, sin red y con un `AIRFLOW_HOME` vacío; cada fichero en un proceso hijo
+# bifurcado, como el dag-processor, midiendo su CPU de parseo contra un presupuesto. Fiables:
+# una prueba por fichero y regla (el fallo nombra el fichero), excepciones declaradas como
+# `xfail` estrictos, muestras rotas que la suite debe cazar y `dag.test()` con datos reales.
 # ### END SOLUTION
