@@ -38,7 +38,11 @@ def exercises(grade: Grade) -> list[dict]:
 
 
 def write(grade: Grade, out: Path) -> Path:
-    """Write ``ejecutado.ipynb``, ``resultado.json`` and ``feedback.html``; return the page."""
+    """Write ``ejecutado.ipynb``, ``resultado.json`` and ``feedback.html``; return the page.
+
+    ``ejecutado.ipynb`` carries the hidden checks: it is for the instructor, and the feedback
+    page (what a student receives) does not link it.
+    """
     folder = student_dir(out, grade.student, grade.day)
     folder.mkdir(parents=True, exist_ok=True)
     if grade.executed is not None:
@@ -48,6 +52,5 @@ def write(grade: Grade, out: Path) -> Path:
     page = folder / "feedback.html"
     page.write_text(_ENV.get_template("feedback.html.j2").render(
         g=grade, ejercicios=exercises(grade), puntos=got, maximo=top,
-        fallos=[c for c in grade.cells if c.status != "ok"],
-        ejecutado=grade.executed is not None))
+        fallos=[c for c in grade.cells if c.status != "ok"]))
     return page

@@ -108,13 +108,14 @@ class Grade:
 def _error_of(cell: nbformat.NotebookNode) -> str | None:
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
-            return _ANSI.sub("", f"{out.get('ename')}: {out.get('evalue')}").strip()[:500]
+            text = _ANSI.sub("", f"{out.get('ename')}: {out.get('evalue')}").strip()
+            return " ".join(text.splitlines()[:3])[:300]
     return None
 
 
 def _first_line(source: str) -> str:
     return next((ln.strip() for ln in source.splitlines()
-                 if ln.strip() and not ln.startswith("# NBVAL")), "")[:80]
+                 if ln.strip() and not ln.startswith(("# NBVAL", "###"))), "")[:80]
 
 
 def execute(nb: nbformat.NotebookNode, cwd: Path, cell_timeout_s: float,
