@@ -32,8 +32,10 @@ fi
 
 # ---- 3. Debian packages ----------------------------------------------------------------------
 need=(prometheus prometheus-alertmanager prometheus-node-exporter nginx-light)
-if [ "${CI:-}" = "true" ] || [ "${OPSBOOK_FULL:-}" = "1" ]; then
-  # CI exercises the optional paths too: screenshots and the rendered executive deck.
+if [ "${OPSBOOK_MINIMAL:-}" = "1" ]; then
+  say "OPSBOOK_MINIMAL=1: sin Chromium, LibreOffice ni poppler (no habrá capturas ni presentación renderizada)"
+else
+  # Complete evidence by default: UI screenshots, browser tests and the rendered executive deck.
   need+=(chromium libreoffice-impress poppler-utils fonts-crosextra-carlito)
 fi
 missing=()

@@ -26,7 +26,18 @@
 # 5. Simulacro: tres DAGs rotos a propósito (sintaxis, import inexistente, ciclo). La suite
 #    los señala por nombre de fichero y el dag-processor vivo informa de ellos; después la pila
 #    vuelve a quedar limpia.
-# 6. Guardar la evidencia y responder las preguntas de verificación con las cifras medidas.
+# 6. Guardar la evidencia.
+# 7. **Ejercicios calificados** (escribes tú el código, contra la pila real): una revisión de
+#    DAGs que debe cazar DAGs rotos que no has visto, una regla de validación para un defecto
+#    del fichero de ventas y una ejecución de `pipeline_ventas` cuyas filas demuestras en el
+#    almacén y en Prometheus. Después, las preguntas de verificación.
+#
+# **Cómo se califica.** Escribe solo en las celdas marcadas `# YOUR CODE HERE` (borra el
+# `raise NotImplementedError()`). Las celdas de comprobación son de solo lectura: las que ves
+# son las públicas; el corrector añade comprobaciones ocultas que consultan la pila (Airflow,
+# almacén, Prometheus) en lugar de fiarse de lo que imprima el cuaderno. El corrector vuelve a
+# ejecutar tu cuaderno desde cero con tu identificador (`alumno`): tu fecha y tus ejecuciones
+# son solo tuyas.
 
 # %% [markdown]
 # Antes de empezar: comprobamos en un segundo que está todo lo que necesita el día (si falta algo, el
@@ -42,18 +53,21 @@ suite = "tests/dags/test_dag_sintaxis.py"  # o "tests/dags" (añade estructura y
 timeout_s = 1200              # plazo de cada ejecución de pytest (30..3600 s)
 simulacro_vivo = True         # copiar los DAGs rotos a la pila real (necesita la pila arrancada)
 plazo_simulacro_s = 240       # plazo para que la API informe / limpie cada fase
+alumno = "referencia"         # tu identificador (el corrector pone el de tu carpeta de entrega)
 
 # %%
 import tempfile
 from pathlib import Path
 
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 from opsbook import evidence
 from opsbook.airflow import dag_drill, dag_policy, dagtests
 from opsbook.airflow.env import airflow_env
+from opsbook.course import day1
 
 params = dagtests.check_params(suite, timeout_s)
+alumno = day1.check_student(alumno)
 if not 30 <= plazo_simulacro_s <= 1800:
     raise ValueError(f"plazo_simulacro_s={plazo_simulacro_s!r}: usa entre 30 y 1800 segundos")
 work = Path(tempfile.mkdtemp(prefix="dia1_"))
@@ -255,13 +269,239 @@ sorted(p["file"] for p in evidence.manifest(1))
 assert evidence.read_summary(1)["tests_failed"] == 0
 assert {"junit_dags.xml", "pruebas_dags.csv", "pruebas_dags.png"} <= {p["file"] for p in evidence.manifest(1)}
 
+
 # %% [markdown]
-# ## 6. Preguntas de verificación
+# ## 6. Ejercicio 1 · Una revisión de DAGs que caza lo que no has visto
 #
-# Respondidas con las cifras que este cuaderno acaba de medir.
+# El inspector de la suite (`dagtests.inspect_dags`) parsea cada fichero en un proceso aparte y
+# devuelve un **informe** por fichero: `import_errors`, `dags` (tareas, owner, reintentos,
+# dependencias…), `lookups` (Variables/Connections leídas al parsear), `explicit_catchup` y el
+# coste de parseo. Escribe `problemas_dag(informe)`: la lista de problemas de un fichero (vacía
+# si está sano), con los errores de importación y **todas** las reglas de la política
+# (`dag_policy.RULES`, `dag_policy.violations`, `dag_policy.over_budget`). El corrector la
+# prueba con DAGs rotos que no están en este cuaderno.
 
 # %%
-if simulacro_vivo:
-    display(Markdown(dagtests.verification_answers(facts)))
-else:
-    print("activa simulacro_vivo para responder con las cifras de la pila")
+informes = dagtests.inspect_dags(staged, work / "inspeccion")
+sorted(informes)
+
+# %% nbgrader={"grade": false, "grade_id": "ej1_solucion", "locked": false, "schema_version": 3, "solution": true}
+def problemas_dag(informe: dict) -> list[str]:
+    """Problemas de un fichero de DAG según su informe (lista vacía si está sano)."""
+    ### BEGIN SOLUTION
+    problemas = [f"{informe['file']}: {e}" for e in informe["import_errors"].values()]
+    if not problemas:
+        for regla in dag_policy.RULES:
+            problemas += dag_policy.violations(informe, regla)
+        excedido = dag_policy.over_budget(informe)
+        if excedido:
+            problemas.append(excedido)
+    ### END SOLUTION
+    return problemas
+
+
+# %% nbgrader={"grade": true, "grade_id": "ej1_publicas", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+for muestra in samples:
+    assert problemas_dag(informes[f"{muestra}.py"]), f"{muestra}.py no se señala"
+assert problemas_dag(informes["pipeline_ventas.py"]) == [], problemas_dag(informes["pipeline_ventas.py"])
+print("muestras señaladas:", len(samples), "· pipeline_ventas.py sano")
+
+# %% nbgrader={"grade": true, "grade_id": "ej1_ocultas", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+import shutil as _shutil
+
+_cabecera = "from datetime import datetime\nfrom airflow.sdk import Variable, dag, task\n"
+_ocultos = {
+    "inicio_movil": ('@dag(dag_id="inicio_movil", schedule="@daily", start_date=datetime.now(), '
+                     'catchup=False, tags=["curso"], default_args={"owner": "equipo", "retries": 2})'),
+    "sin_reintentos": ('@dag(dag_id="sin_reintentos", schedule=None, start_date=datetime(2026, 1, 1), '
+                       'catchup=False, tags=["curso"], default_args={"owner": "equipo", "retries": 0})'),
+    "sin_dueno": ('@dag(dag_id="sin_dueno", schedule=None, start_date=datetime(2026, 1, 1), '
+                  'catchup=False, tags=["curso"], default_args={"retries": 3})'),
+    "variable_al_parsear": ('LIMITE = Variable.get("limite", default="5")\n'
+                            '@dag(dag_id="variable_al_parsear", schedule=None, '
+                            'start_date=datetime(2026, 1, 1), catchup=False, tags=["curso"], '
+                            'default_args={"owner": "equipo", "retries": 2})'),
+}
+_carpeta = work / "dags_ocultos"
+_carpeta.mkdir(exist_ok=True)
+for _nombre, _decorador in _ocultos.items():
+    (_carpeta / f"{_nombre}.py").write_text(
+        f"{_cabecera}\n{_decorador}\ndef {_nombre}():\n    @task\n    def t():\n        return 1\n\n"
+        f"    t()\n\n\n{_nombre}()\n")
+_shutil.copy2(dagtests.dag_folder() / "pipeline_ventas.py", _carpeta)
+_informes = dagtests.inspect_dags(_carpeta, work / "inspeccion_oculta")
+for _nombre in _ocultos:
+    assert problemas_dag(_informes[f"{_nombre}.py"]), f"DAG oculto {_nombre}.py no señalado"
+assert problemas_dag(_informes["pipeline_ventas.py"]) == [], "falso positivo en pipeline_ventas.py"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 7. Ejercicio 2 · Una regla de validación para un defecto del fichero de ventas
+#
+# El generador inyecta defectos de varias clases en el fichero de ventas. Escribe
+# `regla_moneda(ventas)`: una serie booleana, `True` en las filas cuya moneda **está presente**
+# pero no es uno de los códigos aceptados (`datagen.CURRENCIES`, en mayúsculas y exactos). Una
+# moneda vacía es otra clase de defecto (campo obligatorio vacío): no la marques.
+
+# %%
+from opsbook.pipeline import datagen
+
+muestra_ej2 = datagen.generate("2026-03-15", n_rows=2000, bad_fraction=0.2, seed=7,
+                               path=work / "ventas_ej2.csv")
+ventas_ej2 = pd.read_csv(muestra_ej2.path, dtype=str, keep_default_na=False)
+print("defectos inyectados por clase:", muestra_ej2.expected)
+ventas_ej2["currency"].value_counts().head(10)
+
+# %% nbgrader={"grade": false, "grade_id": "ej2_solucion", "locked": false, "schema_version": 3, "solution": true}
+def regla_moneda(ventas: pd.DataFrame) -> pd.Series:
+    """True en las filas con una moneda presente pero desconocida."""
+    ### BEGIN SOLUTION
+    moneda = ventas["currency"].fillna("").astype(str)
+    return (moneda != "") & ~moneda.isin(datagen.CURRENCIES)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ej2_publicas", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+marcadas_ej2 = regla_moneda(ventas_ej2)
+assert marcadas_ej2.dtype == bool and len(marcadas_ej2) == len(ventas_ej2)
+assert int(marcadas_ej2.sum()) == muestra_ej2.expected["unknown_currency"], int(marcadas_ej2.sum())
+assert not marcadas_ej2[ventas_ej2["currency"].isin(datagen.CURRENCIES)].any()
+print("filas marcadas:", int(marcadas_ej2.sum()))
+
+# %% nbgrader={"grade": true, "grade_id": "ej2_ocultas", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+from opsbook.pipeline import validation as _validation
+
+_casos = pd.DataFrame({"currency": ["EUR", "usd", "BTC", "EURO", "MXN", "", " EUR", "COP", None]})
+_esperado = [False, True, True, True, False, False, True, False, False]
+assert regla_moneda(_casos).tolist() == _esperado, regla_moneda(_casos).tolist()
+_otro = datagen.generate(day1.student_date(alumno), n_rows=3000, bad_fraction=0.3,
+                         seed=day1.student_seed(alumno), path=work / "ventas_ej2_oculto.csv")
+_crudo = pd.read_csv(_otro.path, dtype=str)
+_rechazos = _validation.validate_chunk(_crudo)
+_verdad = set(_rechazos.index[_rechazos["reason"] == "unknown_currency"])
+_suyas = set(_crudo.index[regla_moneda(_crudo).to_numpy()])
+assert _suyas == _verdad, (len(_suyas), len(_verdad))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 8. Ejercicio 3 · Tu ejecución de `pipeline_ventas`, demostrada en el almacén y en Prometheus
+#
+# Tu fecha, tu identificador de ejecución y tus parámetros salen de tu `alumno` (nadie más los
+# usa). Escribe el código que:
+#
+# 1. espera a que la pila no tenga ejecuciones activas del DAG (`airflow_api.settle`), para que
+#    otra ejecución no se mezcle con tu medida;
+# 2. lee el contador de filas cargadas en Prometheus (`day1.LOADED_SERIES`) **antes**;
+# 3. lanza `pipeline_ventas` con `conf`, `run_id=run_id` y `logical_date=day1.logical_datetime(fecha)`
+#    (`airflow_api.trigger_dag`) y espera a que termine (`airflow_api.wait_for_run`) → `estado`;
+# 4. cuenta en el almacén las filas de tu fecha (`open_warehouse().count(ds=fecha)`) →
+#    `filas_cargadas`;
+# 5. espera a que Prometheus refleje la carga (`prom.wait_for`) y calcula `incremento` (después −
+#    antes).
+
+# %%
+from opsbook.airflow import client as airflow_api
+from opsbook.observability import prom
+from opsbook.pipeline.warehouse import open_warehouse
+
+fecha = day1.student_date(alumno)
+run_id = day1.student_run_id(alumno)
+conf = {"n_rows": 1500, "bad_fraction": 0.1, "seed": day1.student_seed(alumno)}
+print(f"alumno {alumno} · fecha {fecha} · run_id {run_id} · conf {conf}")
+
+# %% nbgrader={"grade": false, "grade_id": "ej3_solucion", "locked": false, "schema_version": 3, "solution": true}
+### BEGIN SOLUTION
+airflow_api.wait_for_dag(day1.DAG_ID, timeout_s=300)
+airflow_api.unpause(day1.DAG_ID)
+airflow_api.settle(day1.DAG_ID)
+antes = prom.value(day1.LOADED_SERIES, default=0.0)
+airflow_api.trigger_dag(day1.DAG_ID, conf, run_id=run_id, logical_date=day1.logical_datetime(fecha))
+estado = airflow_api.wait_for_run(day1.DAG_ID, run_id, timeout_s=600)
+filas_cargadas = open_warehouse().count(ds=fecha)
+prom.wait_for(day1.LOADED_SERIES,
+              lambda f: not f.empty and f["value"].sum() >= antes + filas_cargadas, timeout_s=120)
+incremento = prom.value(day1.LOADED_SERIES) - antes
+### END SOLUTION
+print(f"estado {estado} · filas en el almacén {filas_cargadas} · incremento en Prometheus {incremento:g}")
+
+# %% nbgrader={"grade": true, "grade_id": "ej3_publicas", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+assert estado == "success", estado
+assert filas_cargadas > 0, filas_cargadas
+assert incremento == filas_cargadas, (incremento, filas_cargadas)
+
+# %% nbgrader={"grade": true, "grade_id": "ej3_ocultas", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+assert airflow_api.dag_run_state(day1.DAG_ID, run_id) == "success", "la ejecución del alumno no terminó bien"
+_run = next(r for r in airflow_api.dag_runs(day1.DAG_ID, limit=100) if r["dag_run_id"] == run_id)
+assert str(_run["logical_date"]).startswith(fecha), _run["logical_date"]
+assert open_warehouse().count(ds=fecha) == filas_cargadas, "el almacén no tiene esas filas"
+assert prom.value(day1.LOADED_SERIES, default=0.0) >= filas_cargadas, "Prometheus no vio la carga"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 9. Preguntas de verificación
+#
+# Responde con las cifras de **tu** ejecución. Las tres primeras se califican solas; la última
+# es abierta y la revisa el instructor.
+#
+# **P1.** ¿Cuántas de las muestras que no importan (`dag_drill.DRILL_SAMPLES`) señaló la suite
+# por nombre de fichero? Asigna el número a `respuesta_p1`.
+#
+# **P2.** ¿Quién detecta la muestra `politica_incumplida`? a) el dag-processor de la pila;
+# b) solo la suite de CI; c) los dos. Asigna la letra a `respuesta_p2`.
+#
+# **P3.** ¿Cuántas filas de tu fecha hay en el almacén tras tu ejecución? Asigna el número a
+# `respuesta_p3`.
+
+# %% nbgrader={"grade": false, "grade_id": "p_respuestas", "locked": false, "schema_version": 3, "solution": true}
+### BEGIN SOLUTION
+respuesta_p1 = len(suite_caught)
+respuesta_p2 = "b"
+respuesta_p3 = open_warehouse().count(ds=fecha)
+### END SOLUTION
+print(respuesta_p1, respuesta_p2, respuesta_p3)
+
+# %% nbgrader={"grade": true, "grade_id": "p1", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+assert isinstance(respuesta_p1, int)
+### BEGIN HIDDEN TESTS
+assert respuesta_p1 == len(dag_drill.DRILL_SAMPLES)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "p2", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+assert respuesta_p2 in ("a", "b", "c")
+### BEGIN HIDDEN TESTS
+assert respuesta_p2 == "b"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "p3", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+assert isinstance(respuesta_p3, int)
+### BEGIN HIDDEN TESTS
+assert respuesta_p3 == open_warehouse().count(ds=fecha) > 0
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **P4 (abierta).** ¿En qué se diferencia el CI/CD de una aplicación web del de un pipeline de
+# datos? Apóyate en una cifra de tu ejecución (pruebas, parseo o simulacro).
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "p4_abierta", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# En una web el código desplegado es el producto; en un pipeline la otra mitad son los datos y
+# el planificador. Un DAG que no importa desaparece en silencio (el dag-processor lo reparsea
+# cada pocos segundos), así que CI añade una puerta por fichero de DAG (integridad y política:
+# la muestra `politica_incumplida` importa bien y solo la suite la bloquea) y el despliegue se
+# comprueba en la pila (la API REST informó de las 3 muestras rotas en el simulacro).
+# ### END SOLUTION
+
+# %% [markdown]
+# **P5 (abierta).** ¿Cómo se consiguen pruebas de DAG rápidas y fiables? Cita el tiempo de la
+# batería y el coste de parseo que has medido.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "p5_abierta", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# ### BEGIN SOLUTION
+# Rápidas: sin pila, sin red y con un `AIRFLOW_HOME` vacío; cada fichero en un proceso hijo
+# bifurcado, como el dag-processor, midiendo su CPU de parseo contra un presupuesto. Fiables:
+# una prueba por fichero y regla (el fallo nombra el fichero), excepciones declaradas como
+# `xfail` estrictos, muestras rotas que la suite debe cazar y `dag.test()` con datos reales.
+# ### END SOLUTION

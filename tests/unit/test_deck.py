@@ -142,7 +142,7 @@ def test_facts_accept_teammates_spellings():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not deck_render.available(),
-                    reason="LibreOffice/pdftoppm no instalados (CI=true make setup)")
+                    reason="LibreOffice/pdftoppm no instalados (make setup sin OPSBOOK_MINIMAL=1)")
 def test_rendered_pages_exist_and_show_the_charts(evidence_dir, tmp_path):
     report = build_deck()
     out = deck_render.render(report.path, tmp_path / "render")

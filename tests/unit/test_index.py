@@ -82,6 +82,8 @@ def test_every_link_of_the_index_resolves(evidence_dir):
     assert "dia_2/grafico de prueba.png" in parser.links
     assert "dia_1/informe.md" in parser.links
     assert not any("borrado" in link for link in parser.links)
+    assert "falta</span> borrado.txt" in text, "missing evidence is shown, not omitted"
+    assert "Faltan 1 evidencias" in text
     assert "falló en la celda In [7]" in text
     assert "&lt;falta&gt; &amp; más" in text, "error text must be escaped"
     assert text.count("sin ejecutar") == 3

@@ -14,6 +14,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 
 import httpx
 from airflow_client import client
@@ -139,6 +140,8 @@ def trigger_dag(
     url: str | None = None,
     user: str = "admin",
     unpause_first: bool = True,
+    run_id: str | None = None,
+    logical_date: datetime | None = None,
 ) -> str:
     """Trigger a DAG run now and return its ``run_id``.
 
@@ -148,12 +151,14 @@ def trigger_dag(
         url: api-server base URL.
         user: course user (a viewer gets ``ForbiddenException``, HTTP 403).
         unpause_first: unpause the DAG first (paused DAGs never run their runs).
+        run_id: the run's id (default: Airflow's ``manual__<time>``).
+        logical_date: date the run processes (default none: the run uses its ``run_after``).
     """
     from airflow_client.client.models.trigger_dag_run_post_body import TriggerDAGRunPostBody
 
     if unpause_first:
         unpause(dag_id, url, user)
-    body = TriggerDAGRunPostBody(logical_date=None, conf=conf or {})
+    body = TriggerDAGRunPostBody(logical_date=logical_date, conf=conf or {}, dag_run_id=run_id)
     return DagRunApi(api_client(url, user)).trigger_dag_run(dag_id, body).dag_run_id
 
 

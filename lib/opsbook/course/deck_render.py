@@ -74,7 +74,7 @@ def render(pptx: Path, out_dir: Path, dpi: int = 60, timeout_s: float = 240) -> 
     if missing:
         raise RenderUnavailable(
             "no puedo renderizar la presentación: instala " + " ".join(missing)
-            + " (apt-get install --no-install-recommends ..., o CI=true make setup)"
+            + " (apt-get install --no-install-recommends ..., o make setup sin OPSBOOK_MINIMAL=1)"
         )
     pptx, out_dir = Path(pptx).resolve(), Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)

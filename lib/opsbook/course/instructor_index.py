@@ -35,11 +35,10 @@ def _files(day: int) -> list[dict[str, Any]]:
     out = []
     for entry in evidence.manifest(day):
         path = folder / entry["file"]
-        if not path.exists():
-            continue
-        out.append({**entry, "href": f"dia_{day}/{entry['file']}",
-                    "image": path.suffix.lower() in IMAGE_SUFFIXES,
-                    "kb": max(1, round(path.stat().st_size / 1024))})
+        missing = not path.exists()  # listed in the manifest but gone: shown as missing
+        out.append({**entry, "href": f"dia_{day}/{entry['file']}", "missing": missing,
+                    "image": not missing and path.suffix.lower() in IMAGE_SUFFIXES,
+                    "kb": 0 if missing else max(1, round(path.stat().st_size / 1024))})
     return out
 
 
@@ -71,6 +70,8 @@ def build_index() -> Path:
     html = env.get_template("instructor_index.html.j2").render(
         rows=table,
         passed=sum(1 for r in table if r["status"] == "passed"),
+        missing=sum(1 for r in table for f in r["files"] if f["missing"]),
+        gradebook=(settings.evidence_dir / "calificaciones" / INDEX_FILE).exists(),
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
     settings.evidence_dir.mkdir(parents=True, exist_ok=True)

@@ -160,7 +160,8 @@ def check_chromium() -> Check:
     if any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")):
         return Check("chromium", True, "Chromium instalado", blocking=False)
     return Check("chromium", False, "Chromium no está instalado: las capturas se omitirán "
-                                    "(`CI=true make setup` lo instala).", blocking=False)
+                                    "(`make setup` lo instala salvo con OPSBOOK_MINIMAL=1).",
+                 blocking=False)
 
 
 def check_disk(cfg: Settings = settings, min_free: int = MIN_FREE_BYTES) -> Check:

@@ -98,7 +98,8 @@ def capture(url: str, out: Path, width: int = 1400, height: int = 900,
     exe = browser()
     if exe is None:
         return Shot(None, url, "Chromium no está instalado: captura omitida (en Debian: "
-                               "apt-get install chromium; CI=true make setup lo instala)")
+                               "apt-get install chromium; make setup lo instala salvo con "
+                               "OPSBOOK_MINIMAL=1)")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)

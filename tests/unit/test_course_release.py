@@ -1,0 +1,53 @@
+"""The real day-1 release: no solution, no hidden check and no marker reaches the student."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from opsbook.course import authoring, release
+
+REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
+
+
+def _secret_lines(day: int) -> list[str]:
+    source = authoring.source_path(day).read_text()
+    lines = [ln.strip().lstrip("# ").strip() for m in REGION.finditer(source)
+             for ln in m.group(2).splitlines()]
+    return [ln for ln in lines if len(ln) > 25]
+
+
+@pytest.fixture(scope="module")
+def student_copy(tmp_path_factory):
+    return release.publish(tmp_path_factory.mktemp("rel") / "alumno", with_solutions=False)
+
+
+@pytest.mark.unit
+def test_day1_source_is_an_assignment_with_three_live_exercises():
+    crit = authoring.criteria(authoring.read_source(authoring.source_path(1)))
+    exercises = {c.exercise for c in crit if not c.manual and c.exercise.startswith("ej")}
+    assert exercises == {"ej1", "ej2", "ej3"}
+    assert any(c.manual for c in crit) and all(c.points > 0 for c in crit)
+
+
+@pytest.mark.unit
+def test_student_copy_has_no_secret_anywhere(student_copy):
+    secrets = _secret_lines(1)
+    assert len(secrets) > 20, "the day-1 source should have solution and hidden regions"
+    files = [p for p in student_copy.dest.rglob("*") if p.is_file()]
+    assert any(p.name == "Makefile" for p in files) and (student_copy.dest / "lib").is_dir()
+    for path in files:
+        text = path.read_text(errors="replace")
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"{path}: {leaked[:3]}"
+
+
+@pytest.mark.unit
+def test_student_notebooks_carry_no_marker_and_stubs_instead(student_copy):
+    day1 = student_copy.dest / "notebooks" / "dia_1_testing"
+    for path in (day1 / "dia_1_testing.ipynb", day1 / "dia_1_testing.py"):
+        text = path.read_text()
+        for trace in release.TRACES:
+            assert trace not in text, (path, trace)
+        assert "ej1_ocultas" not in text and "raise NotImplementedError()" in text
+    assert not (student_copy.dest / "dist").exists()
