@@ -149,7 +149,13 @@ def strays(tmp_path):
     older_mark = subprocess.Popen([sys.executable, "-c", SLEEPER],
                                   env={"OPSBOOK_STACK_ID": str(var)})
     born = psutil.Process(older_mark.pid).create_time()
-    wait_until(lambda: time.time() - born > 0.2, timeout=5, interval=0.05,
+
+    def now_on_process_clock() -> float:
+        # create_time() is boot_time (whole seconds) + jiffies since boot, so compare with that
+        # clock, not time.time(): the two differ by up to a second.
+        return psutil.boot_time() + float(Path("/proc/uptime").read_text().split()[0])
+
+    wait_until(lambda: now_on_process_clock() - born > 0.2, timeout=5, interval=0.05,
                what="que el proceso anterior a la pila sea claramente más viejo")
     fake = subprocess.Popen([sys.executable, "-c", FAKE_SUPERVISORD], stdout=subprocess.PIPE,
                             start_new_session=True)
