@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -51,8 +52,28 @@ def scenarios(n_rows: int, dirty_fraction: float) -> dict[str, dict[str, Any]]:
     }
 
 
+FRESH_S = 10.0
+"""A series whose newest sample is older than this is not exposed by the bridge any more."""
+
+
 def _metric_expr(m: catalog.Metric) -> str:
     return signals.metric_series(m.name, DAG_ID)
+
+
+def live_series(expr: str, fresh_s: float = FRESH_S) -> str:
+    """``expr`` restricted to series scraped in the last ``fresh_s`` seconds.
+
+    After a restart Prometheus can still answer with the previous stack's last samples (no
+    staleness marker when the whole stack stopped at once) while the new StatsD bridge counts
+    from 0: such a series is not being scraped any more, so its true current value is "absent"
+    (0), not the old number. Filtering by sample age makes a before/after difference measure
+    only this stack's counting, whatever an earlier stack left behind.
+
+    Args:
+        expr: a plain series selector (``timestamp()`` needs raw samples).
+        fresh_s: maximum age of the newest sample, in seconds.
+    """
+    return f"({expr} and (time() - timestamp({expr})) < {fresh_s:g})"
 
 
 def wait_callbacks_counted(horizon_s: float = 900, timeout_s: float = 120) -> list[str]:
@@ -106,16 +127,17 @@ def snapshot() -> dict[str, float]:
     daily DAG makes the scheduler start its own run) and waits until the DAG callbacks of the
     runs that ended are counted by Prometheus (:func:`wait_callbacks_counted`), so the next
     delta is exactly one run's. Also ``airflow_dagrun_failed_count`` (Airflow's own count of
-    failed runs). Missing series read as 0.
+    failed runs). Missing series, and series the current bridge no longer exposes (an earlier
+    stack's stale samples, see :func:`live_series`), read as 0.
     """
     from opsbook.airflow import client as airflow_api
 
     airflow_api.wait_for_dag(DAG_ID, timeout_s=300)
     airflow_api.settle(DAG_ID)
     wait_callbacks_counted()
-    values = {m.name: prom.value(_metric_expr(m), 0.0) for m in catalog.METRICS}
-    values["airflow_dagrun_failed_count"] = prom.value(
-        f'sum(airflow_dagrun_failed_count{{dag_id="{DAG_ID}"}})', 0.0)
+    values = {m.name: prom.value(live_series(_metric_expr(m)), 0.0) for m in catalog.METRICS}
+    failed = f'airflow_dagrun_failed_count{{dag_id="{DAG_ID}"}}'
+    values["airflow_dagrun_failed_count"] = prom.value(live_series(failed), 0.0)
     return values
 
 
@@ -139,8 +161,8 @@ def finish(name: str, run_id: str, triggered_at: float, before: dict[str, float]
         timeout_s: deadline for the run.
 
     Returns:
-        ``name``, ``run_id``, ``state``, ``ended_at`` (unix), ``seconds`` and the metric
-        ``deltas`` (after − before).
+        ``name``, ``run_id``, ``state``, ``ended_at`` and ``queued_at`` (unix), ``seconds``
+        and the metric ``deltas`` (after − before).
     """
     from opsbook.airflow import client as airflow_api
 
@@ -148,7 +170,9 @@ def finish(name: str, run_id: str, triggered_at: float, before: dict[str, float]
     run = next(r for r in airflow_api.dag_runs(DAG_ID, limit=20) if r["dag_run_id"] == run_id)
     ended: datetime = run["end_date"]
     after = snapshot()  # waits for this run's callback (ledger) and a scrape after it
+    queued = run.get("queued_at") or run.get("start_date")
     return {"name": name, "run_id": run_id, "state": state, "ended_at": ended.timestamp(),
+            "queued_at": queued.timestamp() if queued else triggered_at,
             "seconds": round(ended.timestamp() - triggered_at, 1),
             "deltas": {k: round(after[k] - before.get(k, 0.0), 4) for k in after},
             "after": after}
@@ -161,6 +185,66 @@ def wait_sla_violation(before: dict[str, float], timeout_s: float) -> float:
     prom.wait_for(expr, lambda f: not f.empty and f["value"].sum() >= target,
                   timeout_s=timeout_s)
     return time.time()
+
+
+@dataclass
+class SlaAlert:
+    """The ``PipelineSlaMissed`` notification caused by one run's missed deadline.
+
+    Attributes:
+        run_id: the late run.
+        expired_at: unix time its deadline expired (``queued_at`` + SLA).
+        received_at: webhook receive time of the firing notification of that episode.
+        starts_at: ``startsAt`` of the notified alert (never before ``expired_at``).
+        latency_s: ``received_at - expired_at`` (≥ 0 by construction).
+        receiver_path: webhook path that received it.
+    """
+
+    run_id: str
+    expired_at: float
+    received_at: float
+    starts_at: float
+    latency_s: float
+    receiver_path: str
+
+
+def wait_sla_quiet(timeout_s: float) -> str:
+    """Wait (bounded) until ``PipelineSlaMissed`` of the DAG is not active in Prometheus.
+
+    Called before the deadline run is triggered: an episode still firing (an earlier late run
+    of this notebook, of a previous run or student) would absorb this run's violation, and
+    Alertmanager sends nothing new for an alert that never stopped firing.
+
+    Returns:
+        The state seen last (``inactive``).
+    """
+    from opsbook.observability import alerts
+    from opsbook.waiting import wait_until
+
+    return wait_until(lambda: alerts.state("PipelineSlaMissed", {"dag_id": DAG_ID})[0]
+                      == "inactive" and "inactive", timeout_s, interval=1.0,
+                      what="que PipelineSlaMissed deje de estar activa antes del deadline")
+
+
+def sla_alert(late: dict[str, Any], timeout_s: float) -> SlaAlert:
+    """The SLA alert of the run ``late`` (a :func:`finish` result), keyed by that run.
+
+    The episode is the firing notification whose alert started after this run's deadline
+    expired (``startsAt`` ≥ expiry − 1 s): a notification of an earlier episode, from an
+    earlier run or an earlier student, can never be taken for it, so the latency is never
+    negative. Waits for it (bounded) when it has not arrived yet.
+
+    Raises:
+        TimeoutError: no notification of this run's episode in ``timeout_s``.
+    """
+    from opsbook.observability import alerts
+
+    expired = late["queued_at"] + settings.sla_seconds
+    trace = alerts.follow("PipelineSlaMissed", expired, match={"dag_id": DAG_ID},
+                          until="received", timeout_s=timeout_s, episode_after=expired - 1)
+    return SlaAlert(run_id=late["run_id"], expired_at=expired, received_at=trace.received,
+                    starts_at=trace.starts_at, latency_s=round(trace.received - expired, 1),
+                    receiver_path=trace.receiver_path)
 
 
 def runs_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
