@@ -104,7 +104,8 @@ def mark_bridge_series_stale(stop_bridge, cfg: Settings = settings,
     Args:
         stop_bridge: callable stopping the bridge component (supervisord).
         cfg: the settings.
-        timeout_s: bound of the wait (default: five scrape intervals, at least 5 s).
+        timeout_s: bound of the wait (default: ten scrape intervals, at least 15 s; it
+            normally ends after one scrape).
 
     Returns:
         A :class:`StaleMark`; never raises (``down`` must go on whatever happens here).
@@ -114,7 +115,7 @@ def mark_bridge_series_stale(stop_bridge, cfg: Settings = settings,
     from opsbook.waiting import WaitTimeout, wait_until
 
     t0 = time.monotonic()
-    bound = timeout_s or max(5.0, 5 * cfg.scrape_interval_s)
+    bound = timeout_s or max(15.0, 10 * cfg.scrape_interval_s)
     try:
         httpx.get(f"{cfg.prometheus_url}/-/ready", timeout=2).raise_for_status()
     except httpx.HTTPError:
