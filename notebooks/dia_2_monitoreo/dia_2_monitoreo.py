@@ -141,7 +141,7 @@ run_id, triggered = day2.trigger(plans["fallo"])
 results["fallo"] = day2.finish("fallo", run_id, triggered, before, run_timeout_s)
 failure = results["fallo"]
 print(f"fallo: {failure['state']} en {failure['seconds']} s")
-day2.wait_sla_quiet(alert_timeout_s)  # la alerta de SLA de esta ejecución será un episodio nuevo
+day2.wait_sla_quiet(alert_timeout_s)  # su alerta de SLA será un episodio nuevo, solo suyo
 before_deadline = day2.snapshot()
 deadline_run, deadline_triggered = day2.trigger(plans["deadline"])
 print("ejecución lenta lanzada:", deadline_run)
@@ -186,8 +186,10 @@ assert trace.labels["incident_type"] == "dag_failure"
 # lenta espera más que eso en `transform`. El callback del `DeadlineAlert` corre en el
 # triggerer, suma `sla_violations` y la alerta `PipelineSlaMissed` llega al webhook.
 #
-# La latencia se mide **para esta ejecución**: antes de lanzarla esperamos a que no hubiera
-# ningún episodio de `PipelineSlaMissed` activo, y ahora solo vale la notificación cuyo
+# La latencia se mide **para esta ejecución**: antes de lanzarla esperamos a que venciera el
+# deadline de las ejecuciones anteriores (una ejecución que falla deprisa también incumple su
+# deadline, más tarde) y a que no hubiera ningún episodio de `PipelineSlaMissed` activo; ahora
+# solo vale la notificación cuyo
 # `startsAt` es posterior al vencimiento de su deadline. Una notificación de otra ejecución
 # (de hoy, de una ejecución anterior del cuaderno o de otro alumno) nunca se confunde con la
 # suya, así que la latencia no puede salir negativa.

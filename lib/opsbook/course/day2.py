@@ -208,22 +208,35 @@ class SlaAlert:
     receiver_path: str
 
 
-def wait_sla_quiet(timeout_s: float) -> str:
-    """Wait (bounded) until ``PipelineSlaMissed`` of the DAG is not active in Prometheus.
+def wait_sla_quiet(timeout_s: float, margin_s: float = 15.0) -> str:
+    """Wait (bounded) until no earlier run can still extend a ``PipelineSlaMissed`` episode.
 
-    Called before the deadline run is triggered: an episode still firing (an earlier late run
-    of this notebook, of a previous run or student) would absorb this run's violation, and
-    Alertmanager sends nothing new for an alert that never stopped firing.
+    Called before the deadline run is triggered. First until every earlier run's deadline
+    has expired (``queued_at`` + SLA + ``margin_s`` for the triggerer, a scrape and a rule
+    evaluation): a run that *failed* fast still misses its deadline later (measured after a
+    restart: the injected failure ended in 49 s and its violation came 41 s after). Then until
+    the alert is inactive in Prometheus. An episode still firing would absorb this run's
+    violation, and Alertmanager sends nothing new for an alert that never stopped firing.
+
+    Args:
+        timeout_s: bound of the wait for the alert, after the last deadline passed.
+        margin_s: seconds after an earlier run's deadline before its violation is counted.
 
     Returns:
         The state seen last (``inactive``).
     """
+    from opsbook.airflow import client as airflow_api
     from opsbook.observability import alerts
     from opsbook.waiting import wait_until
 
-    return wait_until(lambda: alerts.state("PipelineSlaMissed", {"dag_id": DAG_ID})[0]
-                      == "inactive" and "inactive", timeout_s, interval=1.0,
-                      what="que PipelineSlaMissed deje de estar activa antes del deadline")
+    queued = [r["queued_at"].timestamp() for r in airflow_api.dag_runs(DAG_ID, limit=20)
+              if r.get("queued_at")]
+    due = max(queued, default=0.0) + settings.sla_seconds + margin_s
+    return wait_until(lambda: time.time() >= due and alerts.state(
+        "PipelineSlaMissed", {"dag_id": DAG_ID})[0] == "inactive" and "inactive",
+                      max(due - time.time(), 0.0) + timeout_s, interval=1.0,
+                      what="que venzan los deadlines anteriores y PipelineSlaMissed "
+                           "deje de estar activa")
 
 
 def sla_alert(late: dict[str, Any], timeout_s: float) -> SlaAlert:
