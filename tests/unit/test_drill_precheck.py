@@ -59,9 +59,9 @@ def test_firing_alerts_maps_alerts_to_the_drills_incident_type(alertmanager):
 def test_only_the_trigger_alert_blocks_a_repeated_drill(alertmanager):
     """The critical sibling outlives the episode (10-minute window) but swallows nothing."""
     url, served, _ = alertmanager
-    served.append(alert("PipelineLoadFailingRepeatedly", incident_type="load_failure",
+    served.append(alert("PipelineLoadFailingRepeatedly", incident_type="db_unreachable",
                         severity="critical", dag_id="pipeline_ventas"))
     assert drills.firing_alerts("db_unreachable", url) == []
-    served.append(alert("PipelineLoadFailed", incident_type="load_failure",
+    served.append(alert("PipelineLoadFailed", incident_type="db_unreachable",
                         severity="warning", dag_id="pipeline_ventas"))
     assert drills.firing_alerts("db_unreachable", url) == ["PipelineLoadFailed"]
