@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV  := .venv
 BIN   := $(VENV)/bin
 
-.PHONY: setup run test lab bench stack-up stack-down status export lint lock clean
+.PHONY: setup run test lab rerun bench stack-up stack-down status export lint lock clean
 
 setup:            ## venv + lock, kernel, Debian packages, secrets (idempotent)
 	@bash scripts/bootstrap.sh
@@ -16,6 +16,9 @@ test: setup       ## everything CI checks (starts and always stops the stack)
 
 lab: setup        ## stack up if not healthy → JupyterLab on notebooks/ (kernel opsbook, URL + token)
 	@bash scripts/lab.sh
+
+rerun: setup      ## every day × {first run, second run, after a restart} → table (evidencia/rerun.md)
+	@PYTHONWARNINGS=ignore $(BIN)/python scripts/rerun.py $(ARGS)
 
 bench: setup      ## benchmarks: ratios against a baseline measured in the same run
 	@set -e; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done

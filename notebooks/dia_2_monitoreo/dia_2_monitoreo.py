@@ -141,6 +141,7 @@ run_id, triggered = day2.trigger(plans["fallo"])
 results["fallo"] = day2.finish("fallo", run_id, triggered, before, run_timeout_s)
 failure = results["fallo"]
 print(f"fallo: {failure['state']} en {failure['seconds']} s")
+day2.wait_sla_quiet(alert_timeout_s)  # su alerta de SLA será un episodio nuevo, solo suyo
 before_deadline = day2.snapshot()
 deadline_run, deadline_triggered = day2.trigger(plans["deadline"])
 print("ejecución lenta lanzada:", deadline_run)
@@ -162,7 +163,8 @@ assert failure.deltas["airflow_pipeline_dag_success"] == 0
 # %%
 rule = signals.alert_rule("PipelineDagFailed")
 trace = alerts.follow(rule.name, failure.ended_at, match={"dag_id": day2.DAG_ID},
-                      until="resolved_received", timeout_s=alert_timeout_s)
+                      until="resolved_received", timeout_s=alert_timeout_s,
+                      episode_after=failure.ended_at - 1)
 latencies = trace.latencies()
 display(pd.DataFrame([latencies], index=["segundos desde el fallo"]).T)
 evidence.save_json(2, "alerta_ciclo_de_vida", trace.as_dict(), "Etapas de PipelineDagFailed")
@@ -183,24 +185,31 @@ assert trace.labels["incident_type"] == "dag_failure"
 # El SLA es de `settings.sla_seconds` segundos desde que la ejecución entra en cola; la ejecución
 # lenta espera más que eso en `transform`. El callback del `DeadlineAlert` corre en el
 # triggerer, suma `sla_violations` y la alerta `PipelineSlaMissed` llega al webhook.
+#
+# La latencia se mide **para esta ejecución**: antes de lanzarla esperamos a que venciera el
+# deadline de las ejecuciones anteriores (una ejecución que falla deprisa también incumple su
+# deadline, más tarde) y a que no hubiera ningún episodio de `PipelineSlaMissed` activo; ahora
+# solo vale la notificación cuyo
+# `startsAt` es posterior al vencimiento de su deadline. Una notificación de otra ejecución
+# (de hoy, de una ejecución anterior del cuaderno o de otro alumno) nunca se confunde con la
+# suya, así que la latencia no puede salir negativa.
 
 # %%
 results["deadline"] = day2.finish("deadline", deadline_run, deadline_triggered, before_deadline,
                                   run_timeout_s)
 day2.wait_sla_violation(before_deadline, timeout_s=120)
-deadline_expired = deadline_triggered + settings.sla_seconds
-# if an earlier run of today was late too, its notification may be the one received
-sla_trace = alerts.follow("PipelineSlaMissed", notebook_start, match={"dag_id": day2.DAG_ID},
-                          until="received", timeout_s=alert_timeout_s)
-sla_alert_s = sla_trace.received - deadline_expired
 late = results["deadline"]
-print(f"deadline: {late['state']} en {late['seconds']} s (SLA {settings.sla_seconds:g} s); "
-      f"alerta PipelineSlaMissed recibida {sla_alert_s:+.1f} s respecto al vencimiento")
+sla = day2.sla_alert(late, timeout_s=alert_timeout_s)
+print(f"deadline: {late.state} en {late.seconds} s (SLA {settings.sla_seconds:g} s); "
+      f"alerta PipelineSlaMissed de {sla.run_id} recibida {sla.latency_s:.1f} s después "
+      "del vencimiento")
 
 # %%
 assert late.state == "success" and late.seconds > settings.sla_seconds
 assert late.deltas["airflow_pipeline_sla_violations"] >= 1
-assert sla_trace.receiver_path == "/alerts/warning"
+assert sla.run_id == late.run_id and sla.starts_at >= sla.expired_at - 1
+assert 0 <= sla.latency_s <= alert_timeout_s
+assert sla.receiver_path == "/alerts/warning"
 
 # %% [markdown]
 # ## 5. Prometheus desde pandas: consultas instantáneas y de rango
@@ -273,7 +282,8 @@ summary = {
     "alert_latency_s": round(trace.received - failure.ended_at, 2),
     "alert_firing_s": latencies["firing"],
     "alert_resolve_s": round(trace.resolved_received - trace.received, 1),
-    "sla_alert_latency_s": round(sla_alert_s, 1) if sla_alert_s >= 0 else None,
+    "sla_alert_latency_s": sla.latency_s,
+    "sla_alert_run_id": sla.run_id,
     "sla_s": settings.sla_seconds,
     "deadline_s": late.seconds,
     "sla_missed_runs": int((runs["violaciones_sla"] >= 1).sum()),

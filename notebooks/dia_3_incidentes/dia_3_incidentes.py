@@ -113,6 +113,12 @@ assert runbook.automation_enabled()
 # los conteos de filas y guarda la línea de tiempo en `evidencia/dia_3/`. Al terminar deja la
 # pila sana o dice exactamente qué sigue roto.
 #
+# Un simulacro se puede **repetir** (otra vez este cuaderno, otro alumno, tras reiniciar la
+# pila): antes de empezar espera, con plazo, a que termine el episodio de su alerta
+# disparadora anterior, y el fallo nuevo abre un incidente nuevo y separado. Una alerta
+# hermana de ventana larga que siga activa (la crítica de cargas repetidas mira 10 min atrás)
+# no lo impide.
+#
 # ### 3.1 `pipeline_down`: `kill -9` al scheduler
 #
 # Matamos el proceso del scheduler y disparamos una ejecución que tendrá que esperar. La regla

@@ -54,3 +54,14 @@ def test_firing_alerts_maps_alerts_to_the_drills_incident_type(alertmanager):
     assert drills.firing_alerts("pipeline_down", url) == ["AirflowSchedulerDown"]
     assert "AirflowSchedulerDown" not in drills.firing_alerts("data_corruption", url)
     assert all("active=true" in q and "silenced=false" in q for q in queries)
+
+
+def test_only_the_trigger_alert_blocks_a_repeated_drill(alertmanager):
+    """The critical sibling outlives the episode (10-minute window) but swallows nothing."""
+    url, served, _ = alertmanager
+    served.append(alert("PipelineLoadFailingRepeatedly", incident_type="db_unreachable",
+                        severity="critical", dag_id="pipeline_ventas"))
+    assert drills.firing_alerts("db_unreachable", url) == []
+    served.append(alert("PipelineLoadFailed", incident_type="db_unreachable",
+                        severity="warning", dag_id="pipeline_ventas"))
+    assert drills.firing_alerts("db_unreachable", url) == ["PipelineLoadFailed"]

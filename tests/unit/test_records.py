@@ -78,6 +78,7 @@ def test_pipeline_runs_are_typed_and_tabulated():
     from opsbook.course import day2
 
     run = day2.PipelineRun(name="limpia", run_id="manual__1", state="success", ended_at=1.0,
+                           queued_at=0.5,
                            seconds=42.0, deltas={"airflow_pipeline_load_records_loaded": 500},
                            after={"airflow_pipeline_transform_quality": 1.0})
     row = day2.runs_frame([run]).iloc[0]

@@ -52,8 +52,28 @@ def scenarios(n_rows: int, dirty_fraction: float) -> dict[str, dict[str, Any]]:
     }
 
 
+FRESH_S = 10.0
+"""A series whose newest sample is older than this is not exposed by the bridge any more."""
+
+
 def _metric_expr(m: catalog.Metric) -> str:
     return signals.metric_series(m.name, DAG_ID)
+
+
+def live_series(expr: str, fresh_s: float = FRESH_S) -> str:
+    """``expr`` restricted to series scraped in the last ``fresh_s`` seconds.
+
+    After a restart Prometheus can still answer with the previous stack's last samples (no
+    staleness marker when the whole stack stopped at once) while the new StatsD bridge counts
+    from 0: such a series is not being scraped any more, so its true current value is "absent"
+    (0), not the old number. Filtering by sample age makes a before/after difference measure
+    only this stack's counting, whatever an earlier stack left behind.
+
+    Args:
+        expr: a plain series selector (``timestamp()`` needs raw samples).
+        fresh_s: maximum age of the newest sample, in seconds.
+    """
+    return f"({expr} and (time() - timestamp({expr})) < {fresh_s:g})"
 
 
 def wait_callbacks_counted(horizon_s: float = 900, timeout_s: float = 120) -> list[str]:
@@ -107,16 +127,17 @@ def snapshot() -> dict[str, float]:
     daily DAG makes the scheduler start its own run) and waits until the DAG callbacks of the
     runs that ended are counted by Prometheus (:func:`wait_callbacks_counted`), so the next
     delta is exactly one run's. Also ``airflow_dagrun_failed_count`` (Airflow's own count of
-    failed runs). Missing series read as 0.
+    failed runs). Missing series, and series the current bridge no longer exposes (an earlier
+    stack's stale samples, see :func:`live_series`), read as 0.
     """
     from opsbook.airflow import client as airflow_api
 
     airflow_api.wait_for_dag(DAG_ID, timeout_s=300)
     airflow_api.settle(DAG_ID)
     wait_callbacks_counted()
-    values = {m.name: prom.value(_metric_expr(m), 0.0) for m in catalog.METRICS}
-    values["airflow_dagrun_failed_count"] = prom.value(
-        f'sum(airflow_dagrun_failed_count{{dag_id="{DAG_ID}"}})', 0.0)
+    values = {m.name: prom.value(live_series(_metric_expr(m)), 0.0) for m in catalog.METRICS}
+    failed = f'airflow_dagrun_failed_count{{dag_id="{DAG_ID}"}}'
+    values["airflow_dagrun_failed_count"] = prom.value(live_series(failed), 0.0)
     return values
 
 
@@ -133,6 +154,8 @@ class PipelineRun:
     state: str
     ended_at: float
     """Unix time the run ended (REST API ``end_date``)."""
+    queued_at: float
+    """Unix time the run was queued (its deadline counts from here)."""
     seconds: float
     """Trigger → end, in seconds."""
     deltas: dict[str, float]
@@ -167,7 +190,9 @@ def finish(name: str, run_id: str, triggered_at: float, before: dict[str, float]
     run = next(r for r in airflow_api.dag_runs(DAG_ID, limit=20) if r["dag_run_id"] == run_id)
     ended: datetime = run["end_date"]
     after = snapshot()  # waits for this run's callback (ledger) and a scrape after it
+    queued = run.get("queued_at") or run.get("start_date")
     return PipelineRun(name=name, run_id=run_id, state=state, ended_at=ended.timestamp(),
+                       queued_at=queued.timestamp() if queued else triggered_at,
                        seconds=round(ended.timestamp() - triggered_at, 1),
                        deltas={k: round(after[k] - before.get(k, 0.0), 4) for k in after},
                        after=after)
@@ -180,6 +205,79 @@ def wait_sla_violation(before: dict[str, float], timeout_s: float) -> float:
     prom.wait_for(expr, lambda f: not f.empty and f["value"].sum() >= target,
                   timeout_s=timeout_s)
     return time.time()
+
+
+@dataclass
+class SlaAlert:
+    """The ``PipelineSlaMissed`` notification caused by one run's missed deadline.
+
+    Attributes:
+        run_id: the late run.
+        expired_at: unix time its deadline expired (``queued_at`` + SLA).
+        received_at: webhook receive time of the firing notification of that episode.
+        starts_at: ``startsAt`` of the notified alert (never before ``expired_at``).
+        latency_s: ``received_at - expired_at`` (≥ 0 by construction).
+        receiver_path: webhook path that received it.
+    """
+
+    run_id: str
+    expired_at: float
+    received_at: float
+    starts_at: float
+    latency_s: float
+    receiver_path: str
+
+
+def wait_sla_quiet(timeout_s: float, margin_s: float = 15.0) -> str:
+    """Wait (bounded) until no earlier run can still extend a ``PipelineSlaMissed`` episode.
+
+    Called before the deadline run is triggered. First until every earlier run's deadline
+    has expired (``queued_at`` + SLA + ``margin_s`` for the triggerer, a scrape and a rule
+    evaluation): a run that *failed* fast still misses its deadline later (measured after a
+    restart: the injected failure ended in 49 s and its violation came 41 s after). Then until
+    the alert is inactive in Prometheus. An episode still firing would absorb this run's
+    violation, and Alertmanager sends nothing new for an alert that never stopped firing.
+
+    Args:
+        timeout_s: bound of the wait for the alert, after the last deadline passed.
+        margin_s: seconds after an earlier run's deadline before its violation is counted.
+
+    Returns:
+        The state seen last (``inactive``).
+    """
+    from opsbook.airflow import client as airflow_api
+    from opsbook.observability import alerts
+    from opsbook.waiting import wait_until
+
+    queued = [r["queued_at"].timestamp() for r in airflow_api.dag_runs(DAG_ID, limit=20)
+              if r.get("queued_at")]
+    due = max(queued, default=0.0) + settings.sla_seconds + margin_s
+    return wait_until(lambda: time.time() >= due and alerts.state(
+        "PipelineSlaMissed", {"dag_id": DAG_ID})[0] == "inactive" and "inactive",
+                      max(due - time.time(), 0.0) + timeout_s, interval=1.0,
+                      what="que venzan los deadlines anteriores y PipelineSlaMissed "
+                           "deje de estar activa")
+
+
+def sla_alert(late: PipelineRun, timeout_s: float) -> SlaAlert:
+    """The SLA alert of the run ``late`` (a :func:`finish` result), keyed by that run.
+
+    The episode is the firing notification whose alert started after this run's deadline
+    expired (``startsAt`` ≥ expiry − 1 s): a notification of an earlier episode, from an
+    earlier run or an earlier student, can never be taken for it, so the latency is never
+    negative. Waits for it (bounded) when it has not arrived yet.
+
+    Raises:
+        TimeoutError: no notification of this run's episode in ``timeout_s``.
+    """
+    from opsbook.observability import alerts
+
+    expired = late.queued_at + settings.sla_seconds
+    trace = alerts.follow("PipelineSlaMissed", expired, match={"dag_id": DAG_ID},
+                          until="received", timeout_s=timeout_s, episode_after=expired - 1)
+    return SlaAlert(run_id=late.run_id, expired_at=expired, received_at=trace.received,
+                    starts_at=trace.starts_at, latency_s=round(trace.received - expired, 1),
+                    receiver_path=trace.receiver_path)
 
 
 def runs_frame(results: list[PipelineRun]) -> pd.DataFrame:

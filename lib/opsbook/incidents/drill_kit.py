@@ -24,6 +24,7 @@ from opsbook.incidents import postmortem, runbook
 from opsbook.incidents.diagnostics import state_of
 from opsbook.incidents.timeline import Incident, IncidentStore, iso
 from opsbook.records import to_json
+from opsbook.waiting import WaitTimeout, wait_until
 
 DAG_ID = "pipeline_ventas"
 
@@ -139,9 +140,11 @@ def precheck(kind: str | None = None) -> None:
     """Refuse to drill on an unhealthy stack or with automation off.
 
     Also waits (bounded) until the DAG is idle and, when ``kind`` is given, until the alert
-    of the previous incident of that kind resolved and Alertmanager holds no active alert of
-    that kind (:func:`firing_alerts`): Alertmanager sends nothing new for an alert that never
-    stopped firing, so a fault injected before that would go unanswered.
+    of the previous incident of that kind resolved and Alertmanager holds no active trigger
+    alert of that kind (:func:`firing_alerts`): Alertmanager sends nothing new for an alert
+    that never stopped firing, so a fault injected before that would go unanswered. The drill
+    then runs as a new, separate episode. Unfinished incidents saved before the alert
+    receiver last started are orphans of a stopped stack and do not block.
 
     Raises:
         DrillRefused: with the Spanish reason and the command that fixes it.
@@ -155,20 +158,31 @@ def precheck(kind: str | None = None) -> None:
         raise DrillRefused(f"la pila no está sana ({', '.join(broken) or 'sin arrancar'}): "
                            "arréglala antes del simulacro (opsbook stack up / status)")
     store = IncidentStore(runbook.incidents_dir())
-    deadline = time.monotonic() + 300
-    while any(not i.finished for i in store.all()  # an orphan (receiver restarted) goes stale
-              if time.time() - store.path(i.id).stat().st_mtime < 900):
-        if time.monotonic() > deadline:
-            raise DrillRefused("hay un incidente en curso: espera a que el runbook termine")
-        time.sleep(1.0)
-    deadline = time.monotonic() + 300
-    while kind and (any(i.type == kind and i.resolved_at is None and i.finished
-                        and time.time() - store.path(i.id).stat().st_mtime < 900
-                        for i in store.all()) or firing_alerts(kind)):
-        if time.monotonic() > deadline:
-            raise DrillRefused(f"la alerta del último incidente {kind} sigue activa: espera a "
-                               "que se resuelva antes de repetir el simulacro")
-        time.sleep(1.0)
+    receiver_up = time.time() - (stack.status()["components"].get("alert-receiver", {})
+                                 .get("uptime_s") or 0)
+
+    def live(incident: Incident) -> bool:
+        """Saved in the last 15 min by the running receiver (an orphan of a dead one is not)."""
+        mtime = store.path(incident.id).stat().st_mtime
+        return time.time() - mtime < 900 and mtime >= receiver_up - 1
+
+    try:
+        wait_until(lambda: not [i.id for i in store.all() if not i.finished and live(i)],
+                   300, interval=1.0, what="que termine el incidente en curso")
+    except WaitTimeout as exc:
+        raise DrillRefused("hay un incidente en curso: espera a que el runbook termine") from exc
+
+    def episode_over() -> bool:
+        """The previous episode of ``kind`` ended: no open incident, its trigger alert quiet."""
+        return not kind or not (any(i.type == kind and i.resolved_at is None and i.finished
+                                    and live(i) for i in store.all()) or firing_alerts(kind))
+
+    try:
+        wait_until(episode_over, 300, interval=1.0,
+                   what=f"que se resuelva la alerta del último incidente {kind}")
+    except WaitTimeout as exc:
+        raise DrillRefused(f"la alerta del último incidente {kind} sigue activa: espera a "
+                           "que se resuelva antes de repetir el simulacro") from exc
     try:  # includes the scheduled run the scheduler creates when the DAG is unpaused
         airflow_api.settle(DAG_ID, timeout_s=600)
     except TimeoutError as exc:
@@ -177,11 +191,14 @@ def precheck(kind: str | None = None) -> None:
 
 
 def firing_alerts(kind: str, url: str | None = None) -> list[str]:
-    """Names of the alerts Alertmanager holds active now that open incidents of ``kind``.
+    """The trigger alert of ``kind`` (the catalog's ``alert``) when Alertmanager holds it active.
 
     An alert firing without an incident (it fired while automation was off, or right after
     ``stack up`` while the new scheduler had not yet sent its first heartbeat) would swallow
-    the drill's fault just the same: Alertmanager notifies nothing new for it.
+    the drill's fault just the same: Alertmanager notifies nothing new for it. Only the
+    trigger alert counts: a sibling that outlives the episode (``PipelineLoadFailingRepeatedly``
+    looks back 10 minutes) does not stop the drill's fault from opening a new, separate
+    incident through the trigger alert's new notification.
 
     Args:
         kind: incident type of the catalog (``pipeline_down`` ...).
@@ -198,8 +215,10 @@ def firing_alerts(kind: str, url: str | None = None) -> list[str]:
     with urllib.request.urlopen(query, timeout=5) as resp:  # noqa: S310 - loopback
         alerts = json.load(resp)
     cat = catalog()
+    trigger = cat.types[kind].alert
     return sorted({a["labels"].get("alertname", "?") for a in alerts
-                   if (m := cat.match(a.get("labels", {}))) is not None and m.key == kind})
+                   if (m := cat.match(a.get("labels", {}))) is not None and m.key == kind
+                   and a["labels"].get("alertname") == trigger})
 
 
 def active_runs() -> list[str]:

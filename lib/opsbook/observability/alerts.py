@@ -140,14 +140,26 @@ def notifications(since: float | None = None, url: str | None = None) -> list[di
 
 
 def find_delivery(entries: list[dict[str, Any]], alertname: str, status: str,
-                  match: dict[str, str] | None = None) -> dict[str, Any] | None:
+                  match: dict[str, str] | None = None,
+                  episode_after: float | None = None) -> dict[str, Any] | None:
     """First recorded notification carrying ``alertname`` with ``status`` (firing/resolved).
+
+    Args:
+        entries: the receiver's records (:func:`notifications`).
+        alertname: alert name.
+        status: ``firing`` or ``resolved``.
+        match: extra labels that must match.
+        episode_after: only alerts whose ``startsAt`` is at or after this Unix time (the
+            episode a run caused, never an earlier one of the same group).
 
     Returns:
         ``{"received_at", "receiver_path", "alert"}`` or None.
     """
     for entry in entries:
         for alert in entry["notification"].get("alerts", []):
+            if episode_after is not None and (
+                    not alert.get("startsAt") or _parse_ts(alert["startsAt"]) < episode_after):
+                continue
             if alert.get("status") == status and _matches(alert.get("labels", {}), alertname,
                                                           match):
                 return {"received_at": entry["received_at"],
@@ -171,6 +183,7 @@ class AlertTrace:
         resolved_received: webhook receive time of the ``resolved`` notification.
         receiver_path: webhook path used (``/alerts/warning`` or ``/alerts/critical``).
         labels: labels of the alert.
+        starts_at: ``startsAt`` of the notified episode (Unix seconds).
     """
 
     alertname: str
@@ -183,6 +196,7 @@ class AlertTrace:
     resolved_received: float | None = None
     receiver_path: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    starts_at: float | None = None
 
     def latencies(self) -> dict[str, float | None]:
         """Seconds from :attr:`origin` to each stage (None when not observed)."""
@@ -240,7 +254,7 @@ def _apply_history(trace: AlertTrace, seen: dict[str, list[float]], current: str
 
 def follow(alertname: str, origin: float, match: dict[str, str] | None = None,
            until: str = "resolved_received", timeout_s: float = 180.0,
-           interval_s: float = 0.2) -> AlertTrace:
+           interval_s: float = 0.2, episode_after: float | None = None) -> AlertTrace:
     """Poll Prometheus and the webhook until the alert reaches ``until`` (or the deadline).
 
     Stage instants come from the sources' own timestamps (``ALERTS`` samples, webhook
@@ -255,6 +269,8 @@ def follow(alertname: str, origin: float, match: dict[str, str] | None = None,
             ``resolved_received``.
         timeout_s: deadline in seconds.
         interval_s: polling period.
+        episode_after: only notifications of an alert that started at or after this Unix
+            time count (see :func:`find_delivery`): keys the trace to the run that caused it.
 
     Returns:
         The trace.
@@ -275,12 +291,14 @@ def follow(alertname: str, origin: float, match: dict[str, str] | None = None,
         _apply_history(trace, history(alertname, origin - 1, match), current,
                        settings.scrape_interval_s)
         entries = notifications(since=origin - 1)
-        if trace.received is None and (hit := find_delivery(entries, alertname, "firing", match)):
+        if trace.received is None and (hit := find_delivery(entries, alertname, "firing", match,
+                                                            episode_after)):
             trace.received, trace.receiver_path = hit["received_at"], hit["receiver_path"]
+            trace.starts_at = _parse_ts(hit["alert"]["startsAt"])
             trace.labels = trace.labels or {k: v for k, v in hit["alert"]["labels"].items()
                                             if k != "alertname"}
         if trace.resolved_received is None and trace.received is not None and (
-                hit := find_delivery(entries, alertname, "resolved", match)):
+                hit := find_delivery(entries, alertname, "resolved", match, episode_after)):
             trace.resolved_received = hit["received_at"]
         if getattr(trace, until) is not None:
             return trace

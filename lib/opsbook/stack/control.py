@@ -14,7 +14,7 @@ import xmlrpc.client
 import psutil
 
 from opsbook.settings import Settings, settings
-from opsbook.stack import health, reaper, started
+from opsbook.stack import fresh_start, health, reaper, started
 from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.state import (
     StackError,
@@ -39,6 +39,10 @@ def _describe(procs: list[psutil.Process]) -> list[dict]:
 def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True) -> dict:
     """Stop every program and supervisord, sweep the strays, verify by pid that nothing survived.
 
+    The StatsD bridge stops first and Prometheus gets one failed scrape of it, so the old
+    stack's counters end with staleness markers instead of haunting the next ``up``
+    (:func:`opsbook.stack.fresh_start.mark_bridge_series_stale`).
+
     Strays are processes this stack started that supervisord does not know (children
     re-parented to init after a ``kill -9``; see :func:`opsbook.stack.health.stray_processes`):
     they are reaped by pid and start time (SIGTERM, SIGKILL after a grace) and reported. A
@@ -51,11 +55,15 @@ def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True)
 
     Returns:
         ``{"stopped": n, "killed": [{pid, cmd}...], "survivors": [{pid, cmd}...],
-        "strays": [{pid, cmd, reason}...]}``.
+        "strays": [{pid, cmd, reason}...], "series_marked_stale": bool}``.
 
     Raises:
         StackError: (``strict``) a process of the stack is still alive at the end.
     """
+    marked = None
+    if states(cfg).get("statsd-bridge", {}).get("statename") == "RUNNING":
+        marked = fresh_start.mark_bridge_series_stale(
+            lambda: stop_component("statsd-bridge", cfg), cfg)
     strays = health.stray_processes(cfg)
     swept = reaper.reap([p for p, _ in strays])
     reasons = {p.pid: why for p, why in strays}
@@ -86,7 +94,8 @@ def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True)
     result = {"stopped": len(known) + len(swept["orphans"]), "killed": killed,
               "survivors": _describe(survivors),
               "strays": [{**o, "reason": reasons.get(o["pid"], "hijo de huérfano")}
-                         for o in swept["orphans"]]}
+                         for o in swept["orphans"]],
+              "series_marked_stale": bool(marked and marked.marked)}
     if survivors and strict:
         raise StackError(f"quedan procesos de la pila vivos tras 'down': {result['survivors']}")
     return result

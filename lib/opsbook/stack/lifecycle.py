@@ -21,7 +21,7 @@ import urllib.request
 
 from opsbook.airflow.env import airflow_env, drill_dags_dir
 from opsbook.settings import Settings, settings
-from opsbook.stack import celery_mode, components, health, service_configs, started
+from opsbook.stack import celery_mode, components, fresh_start, health, service_configs, started
 from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.control import (
     component_pid,
@@ -156,7 +156,8 @@ def up(
 ) -> dict:
     """Start the stack (idempotent) and wait until every component is healthy.
 
-    A healthy stack in the same mode returns at once. Otherwise: generate configs, start
+    A healthy stack in the same mode returns at once. Otherwise: generate configs, forget the
+    previous Alertmanager's notification log and silences (:mod:`opsbook.stack.fresh_start`), start
     supervisord, start the services while ``airflow db migrate`` runs, then Airflow, wait on
     real health with a deadline, and warm the execution API (``GET /execution/health``).
 
@@ -188,6 +189,9 @@ def up(
         service_configs.front_door_upstream(cfg.ports.airflow, cfg)
     progs = plan(cfg, executor, workers)
     check_ports(cfg, progs, states(cfg))
+    if states(cfg).get("alertmanager", {}).get("statename") not in ("RUNNING", "STARTING"):
+        fresh_start.forget_alert_state(cfg)  # a new stack owes nothing to the last one's log
+        fresh_start.release_probe_pause()
     apply_programs(progs, cfg, {**wanted, "started_at": time.time(), "live_slots": ["blue"]})
     if repoint and states(cfg).get("front-door", {}).get("statename") == "RUNNING":
         service_configs.reload_front_door(cfg)

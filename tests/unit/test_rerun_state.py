@@ -1,0 +1,102 @@
+"""Re-run hygiene: what a restart forgets, per-run deltas, per-run alert episodes, the matrix.
+
+A day must give the same result the first time, again on the same stack and after a restart.
+These check the pieces without a stack: the files ``stack up`` deletes, the PromQL that ignores
+an earlier stack's stale samples, the notification matching keyed by episode, and the table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from opsbook.course import day2, rerun
+from opsbook.observability import alert_receiver, alerts
+from opsbook.stack import fresh_start
+
+pytestmark = pytest.mark.unit
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def test_up_forgets_the_notification_log_and_silences(tmp_path, monkeypatch):
+    from opsbook.settings import settings
+
+    monkeypatch.setattr(type(settings), "alertmanager_data", property(lambda s: tmp_path))
+    for name in ("nflog", "silences", "other"):
+        (tmp_path / name).write_text("x")
+    assert sorted(fresh_start.forget_alert_state(settings)) == ["nflog", "silences"]
+    assert [p.name for p in tmp_path.iterdir()] == ["other"]
+    assert fresh_start.forget_alert_state(settings) == []
+
+
+def test_a_probes_pause_is_released_but_an_operators_stays(tmp_path, monkeypatch):
+    flag = tmp_path / "automation_off"
+    monkeypatch.setattr(alert_receiver, "automation_off_flag", lambda: flag)
+    flag.write_text("automation off\n")
+    assert not fresh_start.release_probe_pause() and flag.exists()
+    flag.write_text(fresh_start.PROBE_PAUSE_MARK + "\n")
+    assert fresh_start.release_probe_pause() and not flag.exists()
+
+
+def test_the_probe_pause_mark_is_what_runbook_paused_writes(tmp_path, monkeypatch):
+    flag = tmp_path / "automation_off"
+    monkeypatch.setattr(alert_receiver, "automation_off_flag", lambda: flag)
+    with alerts.runbook_paused():
+        assert flag.read_text().strip() == fresh_start.PROBE_PAUSE_MARK
+
+
+def test_deltas_read_only_series_the_bridge_still_exposes():
+    expr = day2.live_series('airflow_pipeline_load_records_loaded{dag_id="pipeline_ventas"}')
+    assert expr.startswith('(airflow_pipeline_load_records_loaded{dag_id="pipeline_ventas"} and')
+    assert 'time() - timestamp(airflow_pipeline_load_records_loaded{dag_id="pipeline_ventas"})' \
+        in expr
+    assert expr.endswith(f"< {day2.FRESH_S:g})")
+
+
+def notification(status, starts_at, received_at):
+    return {"received_at": received_at, "receiver_path": "/alerts/warning",
+            "notification": {"alerts": [{"status": status, "startsAt": iso(starts_at),
+                                         "labels": {"alertname": "PipelineSlaMissed",
+                                                    "dag_id": "pipeline_ventas"}}]}}
+
+
+def test_an_earlier_episode_is_never_taken_for_this_runs_alert():
+    expired = 1_000_000.0
+    earlier = notification("firing", expired - 20, expired - 19.8)  # the −19.8 s of the issue
+    own = notification("firing", expired + 2, expired + 3.5)
+    match = {"dag_id": "pipeline_ventas"}
+    unkeyed = alerts.find_delivery([earlier, own], "PipelineSlaMissed", "firing", match)
+    assert unkeyed["received_at"] - expired == pytest.approx(-19.8)
+    hit = alerts.find_delivery([earlier, own], "PipelineSlaMissed", "firing", match,
+                               episode_after=expired - 1)
+    assert hit["received_at"] - expired == pytest.approx(3.5)
+    assert alerts.find_delivery([earlier], "PipelineSlaMissed", "firing", match,
+                                episode_after=expired - 1) is None
+
+
+def test_matrix_table_shows_pass_and_seconds_per_day_and_scenario():
+    cells = [rerun.Cell(2, "primera", True, 201.4), rerun.Cell(2, "segunda", False, 240.0, 13),
+             rerun.Cell(2, "tras_reinicio", True, 198.0)]
+    text = rerun.table(cells).splitlines()
+    assert text[0] == "| día | primera | segunda | tras_reinicio |"
+    assert text[2] == "| 2 | ✓ 201 s | ✗ In [13] 240 s | ✓ 198 s |"
+
+
+def test_matrix_runs_each_day_twice_then_restarts(monkeypatch):
+    calls = []
+    monkeypatch.setattr(rerun, "_notebook", lambda day: f"dia_{day}")
+
+    class Run:
+        status, seconds, failed_cell, error = "passed", 1.0, None, None
+
+    monkeypatch.setattr(rerun.runner, "run_one",
+                        lambda nb, params, timeout, progress: calls.append((nb, params)) or Run)
+    cells = rerun.run_matrix([2, 3], lambda: calls.append("restart"),
+                             rerun.SMALL_PARAMETERS)
+    two, three = ("dia_2", rerun.SMALL_PARAMETERS[2]), ("dia_3", rerun.SMALL_PARAMETERS[3])
+    assert calls == [two, two, "restart", two, three, three, "restart", three]
+    assert [c.scenario for c in cells] == list(rerun.SCENARIOS) * 2
+    assert all(c.passed for c in cells)
