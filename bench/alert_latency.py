@@ -23,9 +23,9 @@ import random
 import statistics
 import sys
 import time
-import urllib.request
 import uuid
 
+import httpx
 from opsbook.observability import alerts, prom, signals
 from opsbook.settings import settings
 from opsbook.stack import lifecycle as stack
@@ -33,10 +33,9 @@ from opsbook.stack import lifecycle as stack
 
 def bridge_has(series: str, value: float) -> bool:
     """True when the bridge's /metrics exposes ``series`` with ``value``."""
-    with urllib.request.urlopen(settings.bridge_url, timeout=5) as resp:
-        for line in resp.read().decode().splitlines():
-            if line.startswith(series + " ") and float(line.split()[-1]) == value:
-                return True
+    for line in httpx.get(settings.bridge_url, timeout=5).text.splitlines():
+        if line.startswith(series + " ") and float(line.split()[-1]) == value:
+            return True
     return False
 
 

@@ -13,16 +13,15 @@ Usage: .venv/bin/python bench/stack_start.py [--offset 2000] [--timeout 600]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,11 +51,11 @@ def max_pss(get_procs, samples: int = 5) -> tuple[int, int]:
 
 
 def airflow_healthy(port: int) -> bool:
+    from opsbook.stack.health import airflow_health_url
+
     try:
-        url = f"http://127.0.0.1:{port}/api/v2/monitor/health"
-        with urllib.request.urlopen(url, timeout=3) as resp:
-            doc = json.loads(resp.read())
-    except (OSError, ValueError):
+        doc = httpx.get(airflow_health_url(f"http://127.0.0.1:{port}"), timeout=3).json()
+    except (httpx.HTTPError, ValueError):
         return False
     keys = ("metadatabase", "scheduler", "triggerer", "dag_processor")
     return all((doc.get(k) or {}).get("status") == "healthy" for k in keys)

@@ -32,9 +32,9 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +111,7 @@ def send(port: int, total: int, rate: float | None = None) -> None:
 
 
 def scrape(url: str) -> dict[str, float]:
-    text = urllib.request.urlopen(url, timeout=10).read().decode()
+    text = httpx.get(url, timeout=10).text
     out = {"ok": 0.0, "records": 0.0, "last": 0.0}
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:

@@ -10,11 +10,12 @@ falsy), so a timeout always says *what* was awaited and the *last state* seen.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 T = TypeVar("T")
+_NOT_YET: Any = object()  # what an attempt that raised a ``retry_on`` exception returns
 
 
 class WaitTimeout(TimeoutError):
@@ -38,6 +39,7 @@ def wait_until(
     what: str = "la condición",
     *,
     retry_on: tuple[type[BaseException], ...] = (),
+    until: Callable[[T], object] | None = None,
 ) -> T:
     """Call ``predicate`` every ``interval`` seconds until it returns a truthy value.
 
@@ -48,28 +50,32 @@ def wait_until(
         what: what is being awaited, in Spanish, for the timeout message.
         retry_on: exception types that count as "not yet" (e.g. ``httpx.TransportError``
             while a service starts); any other exception propagates at once.
+        until: when given, the wait ends on the first result for which ``until(result)`` is
+            true instead of the first truthy one, so the predicate can return the state it saw
+            (``"running"``) and a timeout reports it.
 
     Returns:
-        The predicate's first truthy result.
+        The predicate's first truthy result (or first accepted by ``until``).
 
     Raises:
         WaitTimeout: the deadline passed; carries ``what`` and the last state seen.
     """
     last: list[object] = [None]
+    done = until or bool
 
     def attempt() -> T | None:
         try:
             value = predicate()
         except retry_on as exc:
             last[0] = f"{type(exc).__name__}: {exc}"
-            return None
+            return _NOT_YET
         last[0] = value
         return value
 
     retrying = Retrying(
         stop=stop_after_delay(timeout),
         wait=wait_fixed(interval),
-        retry=retry_if_result(lambda value: not value),
+        retry=retry_if_result(lambda value: value is _NOT_YET or not done(value)),
     )
     try:
         return retrying(attempt)

@@ -10,8 +10,8 @@ import json
 import socket
 import time
 
+import httpx
 import pytest
-import requests
 from alert_samples import alert_payload
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -35,7 +35,7 @@ def _nothing_happened(handed, tmp):
 def test_forged_simple_request_to_every_path_is_refused(receiver, path, method):
     """What any web page can send: no token, text/plain, a real alert name."""
     url, _token, handed, tmp = receiver
-    resp = requests.request(method, f"{url}{path}", data=FORGED, timeout=5,
+    resp = httpx.request(method, f"{url}{path}", content=FORGED, timeout=5,
                             headers={"Content-Type": "text/plain"})
     assert 400 <= resp.status_code < 500, (path, resp.status_code)
     _nothing_happened(handed, tmp)
@@ -47,7 +47,7 @@ def test_forged_simple_request_to_every_path_is_refused(receiver, path, method):
 def test_wrong_or_missing_token_is_refused_even_as_json(receiver, path, auth):
     url, _token, handed, tmp = receiver
     headers = {"Content-Type": "application/json", **({"Authorization": auth} if auth else {})}
-    resp = requests.post(f"{url}{path}", data=FORGED, headers=headers, timeout=5)
+    resp = httpx.post(f"{url}{path}", content=FORGED, headers=headers, timeout=5)
     assert resp.status_code in (401, 405), (path, resp.status_code)
     _nothing_happened(handed, tmp)
 
@@ -72,7 +72,7 @@ def test_wrong_or_missing_token_is_refused_even_as_json(receiver, path, auth):
 def test_authenticated_but_malformed_or_unknown_is_refused(receiver, body, ctype, status):
     url, token, handed, tmp = receiver
     headers = {"Authorization": f"Bearer {token}", "Content-Type": ctype}
-    resp = requests.post(f"{url}/alerts/critical", data=body, headers=headers, timeout=5)
+    resp = httpx.post(f"{url}/alerts/critical", content=body, headers=headers, timeout=5)
     assert resp.status_code == status, resp.text
     assert "error" in resp.json()
     _nothing_happened(handed, tmp)
@@ -82,7 +82,7 @@ def test_too_many_alerts_in_one_notification_are_refused(receiver):
     url, token, handed, tmp = receiver
     one = alert_payload()
     body = {**one, "alerts": one["alerts"] * (alert_guard.MAX_ALERTS + 1)}
-    resp = requests.post(f"{url}/alerts/warning", json=body, timeout=5,
+    resp = httpx.post(f"{url}/alerts/warning", json=body, timeout=5,
                          headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 400
     _nothing_happened(handed, tmp)
@@ -126,7 +126,7 @@ def test_a_client_that_stalls_is_dropped_and_others_are_served(receiver, monkeyp
     stalled.sendall((f"POST /alerts/critical HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
                      f"{token}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
                      "{").encode())
-    assert requests.get(f"{url}/-/ready", timeout=5).status_code == 200  # not blocked
+    assert httpx.get(f"{url}/-/ready", timeout=5).status_code == 200  # not blocked
     started = time.monotonic()
     answer = stalled.recv(65536)
     stalled.close()
@@ -145,8 +145,8 @@ def test_idle_connections_cannot_hold_the_receiver(receiver, monkeypatch):
 
     def ready() -> bool:
         try:
-            return requests.get(f"{url}/-/ready", timeout=2).status_code == 200
-        except requests.ConnectionError:
+            return httpx.get(f"{url}/-/ready", timeout=2).status_code == 200
+        except httpx.TransportError:
             return False
 
     try:
@@ -158,7 +158,7 @@ def test_idle_connections_cannot_hold_the_receiver(receiver, monkeypatch):
 
 
 def _post_ok(url: str, token: str) -> bool:
-    resp = requests.post(f"{url}/alerts/warning", json=alert_payload(), timeout=5,
+    resp = httpx.post(f"{url}/alerts/warning", json=alert_payload(), timeout=5,
                          headers={"Authorization": f"Bearer {token}"})
     return resp.status_code == 200
 
@@ -174,7 +174,7 @@ def _post_ok(url: str, token: str) -> bool:
 ))
 def test_fuzzed_authenticated_bodies_never_reach_the_runbook(receiver, body):
     url, token, handed, _tmp = receiver
-    resp = requests.post(f"{url}/alerts/critical", data=body, timeout=5,
+    resp = httpx.post(f"{url}/alerts/critical", content=body, timeout=5,
                          headers={"Authorization": f"Bearer {token}",
                                   "Content-Type": "application/json"})
     assert 400 <= resp.status_code < 500

@@ -8,8 +8,8 @@ import socket
 import time
 import uuid
 
+import httpx
 import pytest
-import requests
 from opsbook.observability import alerts, prom
 from opsbook.observability.signals import BRIDGE_JOB
 from opsbook.stack import lifecycle
@@ -27,7 +27,7 @@ def test_forged_alerts_to_every_path_restart_nothing(live_stack):
     origin = time.time()
     for path in ("/", "/alerts/warning", "/alerts/critical", "/alerts/otro", "/notifications"):
         for ctype in ("text/plain", "application/json"):
-            resp = requests.post(f"{live_stack.webhook_url}{path}", data=json.dumps(FORGED),
+            resp = httpx.post(f"{live_stack.webhook_url}{path}", content=json.dumps(FORGED),
                                  headers={"Content-Type": ctype}, timeout=5)
             assert 400 <= resp.status_code < 500, (path, ctype, resp.status_code)
     assert alerts.notifications(since=origin) == []
@@ -36,7 +36,7 @@ def test_forged_alerts_to_every_path_restart_nothing(live_stack):
 
 def test_prometheus_lifecycle_api_is_off(live_stack):
     for path in ("/-/quit", "/-/reload"):
-        resp = requests.post(f"{live_stack.prometheus_url}{path}", timeout=5)
+        resp = httpx.post(f"{live_stack.prometheus_url}{path}", timeout=5)
         assert resp.status_code == 403, (path, resp.status_code)
     assert prom.ready()
 

@@ -28,14 +28,19 @@ def _counters() -> dict[str, float]:
 
 def _stable_counters(timeout_s: float = 60) -> dict[str, float]:
     """Counters once two reads a few scrapes apart agree (late samples of a previous run)."""
-    deadline = time.monotonic() + timeout_s
-    last = _counters()
-    while True:
-        time.sleep(3)
-        now = _counters()
-        if now == last or time.monotonic() > deadline:
-            return now
-        last = now
+    from opsbook.waiting import WaitTimeout, wait_until
+
+    reads: list[dict[str, float]] = []
+
+    def agree() -> bool:  # reads 3 s apart (a few scrapes), the first one at once
+        reads.append(_counters())
+        return len(reads) > 1 and reads[-1] == reads[-2]
+
+    try:
+        wait_until(agree, timeout_s, 3.0, "dos lecturas seguidas de los contadores coincidan")
+    except WaitTimeout:
+        pass  # still moving: the caller uses the latest read, as before
+    return reads[-1]
 
 
 @pytest.fixture(scope="module")

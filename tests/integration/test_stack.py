@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-import urllib.request
-
+import httpx
 import pytest
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -16,14 +14,12 @@ def _prom_value(prom, expr: str) -> float | None:
 
 
 def _poll(fn, predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = fn()
-        if predicate(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: last value {value!r} after {timeout_s:.0f} s")
-        time.sleep(1)
+    from opsbook.waiting import WaitTimeout, wait_until
+
+    try:
+        return wait_until(fn, timeout_s, 1.0, what, until=predicate)
+    except WaitTimeout as exc:
+        raise AssertionError(str(exc)) from None
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +96,10 @@ def test_status_reports_every_component_healthy(live_stack):
 
 
 def test_front_door_proxies_to_api_server(live_stack):
-    url = f"{live_stack.front_door_url}/api/v2/monitor/health"
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        assert resp.status == 200
+    from opsbook.stack.health import airflow_health_url
+
+    resp = httpx.get(airflow_health_url(live_stack.front_door_url), timeout=10)
+    assert resp.status_code == 200 and "scheduler" in resp.json()
 
 
 def test_drill_bundle_reports_a_broken_dag_live(live_stack):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
+import httpx
 import pytest
-import requests
 from alert_samples import alert_payload
 from opsbook.observability import alert_guard, alert_receiver
 
@@ -16,13 +16,13 @@ pytestmark = pytest.mark.unit
 def _post(url, token, body, path="/alerts/warning", **headers):
     headers = {"Authorization": f"Bearer {token}", **headers}
     if isinstance(body, dict):
-        return requests.post(f"{url}{path}", json=body, headers=headers, timeout=5)
-    return requests.post(f"{url}{path}", data=body, headers=headers, timeout=5)
+        return httpx.post(f"{url}{path}", json=body, headers=headers, timeout=5)
+    return httpx.post(f"{url}{path}", content=body, headers=headers, timeout=5)
 
 
 def test_records_and_serves_notifications(receiver):
     url, token, handed, tmp = receiver
-    assert requests.get(f"{url}/-/ready", timeout=5).status_code == 200
+    assert httpx.get(f"{url}/-/ready", timeout=5).status_code == 200
     payload = alert_payload()
     resp = _post(url, token, payload)
     assert resp.status_code == 200 and resp.json()["handed_over"] == 1
@@ -32,9 +32,9 @@ def test_records_and_serves_notifications(receiver):
     entry = json.loads(lines[0])
     assert entry["receiver_path"] == "/alerts/warning"
     assert entry["notification"] == payload
-    served = requests.get(f"{url}/notifications", timeout=5).json()
+    served = httpx.get(f"{url}/notifications", timeout=5).json()
     assert served == [entry]
-    later = requests.get(f"{url}/notifications", params={"since": entry["received_at"] + 1},
+    later = httpx.get(f"{url}/notifications", params={"since": entry["received_at"] + 1},
                          timeout=5).json()
     assert later == []
 
@@ -43,7 +43,7 @@ def test_bad_json_is_refused_in_spanish_and_nothing_recorded(receiver):
     url, token, handed, tmp = receiver
     resp = _post(url, token, b"{no json", **{"Content-Type": "application/json"})
     assert resp.status_code == 400 and "JSON inválido" in resp.json()["error"]
-    assert requests.get(f"{url}/notifications?since=ayer", timeout=5).status_code == 400
+    assert httpx.get(f"{url}/notifications?since=ayer", timeout=5).status_code == 400
     assert not (tmp / "n.jsonl").exists() and handed == []
 
 

@@ -20,7 +20,7 @@ import psutil
 import pytest
 from opsbook.settings import settings
 from opsbook.stack import health, reaper, started
-from opsbook.waiting import wait_until
+from opsbook.waiting import WaitTimeout, wait_until
 
 pytestmark = pytest.mark.unit
 
@@ -55,9 +55,11 @@ def running(pid: int) -> bool:
 
 
 def wait_gone(pids: list[int], timeout_s: float = 10.0) -> list[int]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and any(running(p) for p in pids):
-        time.sleep(0.05)
+    try:
+        wait_until(lambda: not any(running(p) for p in pids), timeout_s, 0.05,
+                   f"terminen {pids}")
+    except WaitTimeout:
+        pass
     return [p for p in pids if running(p)]
 
 

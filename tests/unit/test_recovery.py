@@ -246,28 +246,20 @@ def test_every_action_named_in_the_catalog_is_tested_here():
 
 
 def test_rerun_logical_date_clears_the_whole_run(airflow, monkeypatch):
-    from contextlib import nullcontext
-
-    import airflow_client.client.api.dag_run_api as dag_run_api
     from opsbook.airflow import client
 
     fake = airflow(FakeAirflow([{"dag_run_id": "r1", "state": "success"}]))
     calls = []
 
-    class DagRunApi:
-        def __init__(self, api):
-            pass
+    def clear_dag_run(dag_id, run_id, only_failed=False, url=None):  # never a dry run
+        calls.append((dag_id, run_id, only_failed))
+        fake.runs[0]["state"] = "queued"
 
-        def clear_dag_run(self, dag_id, run_id, body):
-            calls.append((dag_id, run_id, body.dry_run, body.only_failed))
-            fake.runs[0]["state"] = "queued"
-
-    monkeypatch.setattr(dag_run_api, "DagRunApi", DagRunApi)
-    monkeypatch.setattr(client, "api_client", lambda *a, **k: nullcontext(object()))
+    monkeypatch.setattr(client, "clear_dag_run", clear_dag_run)
     ctx = {"run_id": "r1"}
     out = recovery.rerun_logical_date(ctx)
     assert out.ok and out.detail["accion"] == "relanzada"
-    assert calls == [("pipeline_ventas", "r1", False, False)]
+    assert calls == [("pipeline_ventas", "r1", False)]
 
 
 def test_rerun_logical_date_without_any_run_says_so(monkeypatch):

@@ -16,6 +16,7 @@ import pytest
 from opsbook.incidents import runbook
 from opsbook.incidents.runbook import Outcome, Runbook
 from opsbook.incidents.timeline import IncidentStore
+from opsbook.waiting import WaitTimeout, wait_until
 
 pytestmark = pytest.mark.unit
 
@@ -66,12 +67,12 @@ def service():
 
 
 def wait_started(svc, timeout_s=10.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if svc.proc.poll() is None and psutil.Process(svc.proc.pid).status() != "zombie":
-            return True
-        time.sleep(0.05)
-    return False
+    try:
+        return wait_until(lambda: svc.proc.poll() is None
+                          and psutil.Process(svc.proc.pid).status() != "zombie",
+                          timeout_s, 0.05, "el servicio de prueba arranque")
+    except WaitTimeout:
+        return False
 
 
 def engine(tmp_path, svc, **kw):
@@ -197,9 +198,7 @@ def test_background_response_and_automation_switch(tmp_path, service, monkeypatc
     assert runbook.set_automation(True) is True
     ids = runbook.on_notification(note("firing"))
     store = IncidentStore(tmp_path / "store")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not store.load(ids[0]).finished:
-        time.sleep(0.05)
+    wait_until(lambda: store.load(ids[0]).finished, 20, 0.05, "el incidente termine")
     assert store.load(ids[0]).status == "recovered"
 
 

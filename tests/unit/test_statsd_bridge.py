@@ -7,13 +7,14 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
+import httpx
 import pytest
 import yaml
 from opsbook.observability.statsd_bridge import Bridge
 from opsbook.observability.statsd_mapping import Mapper
 from opsbook.settings import settings
+from opsbook.waiting import WaitTimeout, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.unit
@@ -179,16 +180,15 @@ def free_port(kind):
 
 
 def scrape_until(url, predicate, timeout_s=20.0):
-    deadline, last = time.monotonic() + timeout_s, None
-    while time.monotonic() < deadline:
-        try:
-            last = families(urllib.request.urlopen(url, timeout=2).read().decode())
-            if predicate(last):
-                return last
-        except (OSError, KeyError, AssertionError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"el puente no llegó al estado esperado; última lectura: {last}")
+    def scraped():
+        last = families(httpx.get(url, timeout=2).text)
+        return last if predicate(last) else None
+
+    try:
+        return wait_until(scraped, timeout_s, 0.1, "el puente llegue al estado esperado",
+                          retry_on=(httpx.HTTPError, KeyError, AssertionError))
+    except WaitTimeout as exc:
+        raise AssertionError(str(exc)) from None
 
 
 def test_live_udp_http_and_sighup_reload(tmp_path):
@@ -211,13 +211,12 @@ def test_live_udp_http_and_sighup_reload(tmp_path):
         assert value(fams, "airflow_pipeline_extract_records", dag_id="pipeline_ventas") == 2000
         mapping.write_text("mappings:\n  - match: custom.*\n    name: renamed_$1\n")
         proc.send_signal(signal.SIGHUP)  # applied within the bridge's 1 s housekeeping tick
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        def renamed():
             sock.sendto(b"custom.hits:1|c", ("127.0.0.1", udp))
-            fams = scrape_until(url, lambda f: "statsd_bridge_config_reloads" in f)
-            if "renamed_hits" in fams:
-                break
-            time.sleep(0.2)
+            return scrape_until(url, lambda f: "statsd_bridge_config_reloads" in f)
+
+        fams = wait_until(renamed, 20, 0.2, "el puente aplique el mapeo recargado",
+                          until=lambda f: "renamed_hits" in f)
         assert "renamed_hits" in fams
         assert value(fams, "statsd_bridge_config_reloads", outcome="success") == 1
         assert value(fams, "statsd_bridge_loaded_mappings") == 1

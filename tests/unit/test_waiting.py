@@ -46,3 +46,22 @@ def test_other_exceptions_propagate():
 
     with pytest.raises(ValueError):
         wait_until(boom, timeout=1, interval=0.01)
+
+
+def test_until_accepts_a_falsy_result_and_returns_it():
+    values = iter([["a", "b"], ["a"], []])
+    assert wait_until(lambda: next(values), timeout=5, interval=0.01,
+                      until=lambda left: not left) == []
+
+
+def test_until_reports_the_last_state_not_none():
+    with pytest.raises(WaitTimeout) as info:
+        wait_until(lambda: "running", timeout=0.05, interval=0.01, what="la ejecución termine",
+                   until=lambda state: state in {"success", "failed"})
+    assert info.value.last == "running"
+    assert "'running'" in str(info.value)
+
+
+def test_wait_timeout_is_a_timeout_error():
+    with pytest.raises(TimeoutError):
+        wait_until(lambda: False, timeout=0.02, interval=0.01)

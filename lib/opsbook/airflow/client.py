@@ -1,20 +1,24 @@
-"""Airflow's REST API v2 through the official ``apache-airflow-client``, with JWT auth.
+"""The one Airflow REST API v2 client: the official ``apache-airflow-client`` behind functions.
 
-Why this module exists: notebooks and tests trigger DAGs, wait for runs, read task instances,
-import errors and logs exactly as an operator would, through the public API (never the
-metadata DB). Airflow 3 wants a JWT from ``POST /auth/token``; this module gets it with the
-course passwords from :mod:`opsbook.settings`, caches one client per (URL, user), and wraps
-the few calls the course needs with their traps handled (``logical_date: null`` on trigger,
-``dry_run`` defaulting to True on clear).
+Why this module exists: notebooks, tests, drills, the blue-green deploy and the day-4
+experiments trigger DAGs, wait for runs and read task instances, import errors, XComs and logs
+exactly as an operator would, through the public API (never the metadata DB). Every module
+goes through these functions, so only this module knows the SDK, the REST paths and Airflow's
+traps (a JWT from ``POST /auth/token``; ``logical_date: null`` on trigger; ``dry_run``
+defaulting to True on clear; new DAGs paused at creation).
+
+Every function takes ``url``: the api-server's base URL (default: this stack's
+``settings.airflow_url``), so the same calls reach a green slot before it gets traffic or the
+front door during a swap. Results are plain dicts shaped like the REST JSON (ISO timestamps,
+state names as strings), ready to compare, store or serialise.
 """
 
 from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from airflow_client import client
@@ -22,86 +26,124 @@ from airflow_client.client.api.dag_api import DAGApi
 from airflow_client.client.api.dag_run_api import DagRunApi
 from airflow_client.client.api.import_error_api import ImportErrorApi
 from airflow_client.client.api.task_instance_api import TaskInstanceApi
+from airflow_client.client.api.x_com_api import XComApi
+from airflow_client.client.models.clear_task_instances_body import ClearTaskInstancesBody
+from airflow_client.client.models.clear_task_instances_body_task_ids_inner import (
+    ClearTaskInstancesBodyTaskIdsInner,
+)
+from airflow_client.client.models.dag_patch_body import DAGPatchBody
+from airflow_client.client.models.dag_run_clear_body import DAGRunClearBody
+from airflow_client.client.models.trigger_dag_run_post_body import TriggerDAGRunPostBody
 
 from opsbook.airflow.errors import DagImportError, DagRunError, DagRunTimeout, import_problem
 from opsbook.settings import settings
-from opsbook.waiting import elapsed_bar
+from opsbook.waiting import WaitTimeout, elapsed_bar, wait_until
 
 TERMINAL_STATES = {"success", "failed"}
 """DAG run states after which a run will not change on its own."""
 
+ACTIVE_STATES = {"queued", "running"}
+"""DAG run states that are still in flight."""
+
+API_PROBE_PATH = "/api/v2/dags?limit=1"
+"""A cheap authenticated GET (the load generator alternates it with the health probe)."""
+
+ApiError = client.exceptions.ApiException
+"""Any non-2xx answer of the API (``.status`` has the HTTP code)."""
+
+NotFound = client.exceptions.NotFoundException
+"""HTTP 404: the DAG, run or task instance is not (yet) known."""
+
+Forbidden = client.exceptions.ForbiddenException
+"""HTTP 403: the user's role may not do this (``student`` is a viewer)."""
+
 _CLIENTS: dict[tuple[str, str], client.ApiClient] = {}
 
 
-def get_token(url: str | None = None, user: str = "admin", password: str | None = None) -> str:
+def _base(url: str | None) -> str:
+    return (url or settings.airflow_url).rstrip("/")
+
+
+def _plain(model: Any) -> dict[str, Any]:
+    """An SDK model as the REST JSON would show it (strings for dates and states)."""
+    return model.model_dump(mode="json", by_alias=True)
+
+
+def get_token(
+    url: str | None = None, user: str = "admin", password: str | None = None,
+    timeout_s: float = 30.0,
+) -> str:
     """A JWT for ``user`` from ``POST <url>/auth/token``.
 
     Args:
         url: api-server base URL (default: the stack's api-server).
         user: course user (``admin`` or ``student``).
         password: default: the generated password from ``settings.secrets``.
+        timeout_s: request timeout.
 
     Raises:
-        PermissionError: wrong user or password (Spanish message).
+        PermissionError: unknown user, or credentials refused (Spanish message).
+        RuntimeError: the server did not answer or answered an error (Spanish message).
     """
-    url = (url or settings.airflow_url).rstrip("/")
+    url = _base(url)
     if password is None:
         key = f"password_{user}"
         if key not in settings.secrets:
             raise PermissionError(f"usuario {user!r} desconocido: usa 'admin' o 'student'")
         password = settings.secrets[key]
-    body = json.dumps({"username": user, "password": password}).encode()
-    req = urllib.request.Request(
-        f"{url}/auth/token", data=body, headers={"Content-Type": "application/json"}
-    )
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback
-            return json.loads(resp.read())["access_token"]
-    except urllib.error.HTTPError as exc:
-        if exc.code in (401, 403):
-            raise PermissionError(f"credenciales rechazadas para {user!r} en {url}") from exc
-        raise
-
-
-def fetch_token(base_url: str, username: str, password: str, timeout_s: float = 10.0) -> str:
-    """Get a JWT from Airflow's ``POST /auth/token``.
-
-    Raises:
-        RuntimeError: when the server refuses the credentials or does not answer.
-    """
-    try:
-        resp = httpx.post(
-            f"{base_url}/auth/token",
-            json={"username": username, "password": password},
-            timeout=timeout_s,
-        )
+        resp = httpx.post(f"{url}/auth/token", json={"username": user, "password": password},
+                          timeout=timeout_s)
     except httpx.HTTPError as exc:
-        raise RuntimeError(f"no se pudo pedir el token a {base_url}: {exc}") from exc
+        raise RuntimeError(f"no se pudo pedir el token a {url}: {exc}") from exc
+    if resp.status_code in (401, 403):
+        raise PermissionError(f"credenciales rechazadas para {user!r} en {url}")
     if resp.status_code not in (200, 201):
-        raise RuntimeError(f"{base_url}/auth/token respondió {resp.status_code}: {resp.text[:200]}")
+        raise RuntimeError(f"{url}/auth/token respondió {resp.status_code}: {resp.text[:200]}")
     return resp.json()["access_token"]
 
 
-def api_client(url: str | None = None, user: str = "admin") -> client.ApiClient:
+def api_client(
+    url: str | None = None, user: str = "admin", token_timeout_s: float = 30.0
+) -> client.ApiClient:
     """Authenticated client of the official SDK, cached per (URL, user).
 
     Args:
-        url: api-server base URL (default: ``settings.airflow_url``; pass the front door's URL
-            to go through nginx).
+        url: api-server base URL (default: ``settings.airflow_url``; pass the front door's or a
+            green slot's URL to reach that server).
         user: course user (``admin`` can write, ``student`` is a viewer).
+        token_timeout_s: timeout of the token request when the client is first built.
     """
-    url = (url or settings.airflow_url).rstrip("/")
-    key = (url, user)
+    key = (_base(url), user)
     if key not in _CLIENTS:
-        conf = client.Configuration(host=url, access_token=get_token(url, user))
+        token = get_token(key[0], user, timeout_s=token_timeout_s)
+        conf = client.Configuration(host=key[0], access_token=token)
         _CLIENTS[key] = client.ApiClient(conf)
     return _CLIENTS[key]
 
 
+def forget(url: str | None = None) -> None:
+    """Drop the cached clients of ``url`` (its server restarted or its secrets changed)."""
+    for key in [k for k in _CLIENTS if k[0] == _base(url)]:
+        _CLIENTS.pop(key)
+
+
+def dag_ids(url: str | None = None) -> list[str]:
+    """Ids of the DAGs the api-server lists (at most 200)."""
+    return [d.dag_id for d in DAGApi(api_client(url)).get_dags(limit=200).dags]
+
+
+def get_dag(dag_id: str, url: str | None = None) -> dict[str, Any]:
+    """One DAG (``is_paused``, ``bundle_version``, ``next_dagrun_run_after`` …).
+
+    Raises:
+        NotFound: the DAG is not parsed (yet).
+    """
+    return _plain(DAGApi(api_client(url)).get_dag(dag_id))
+
+
 def unpause(dag_id: str, url: str | None = None, user: str = "admin") -> None:
     """Unpause a DAG (new DAGs are paused at creation; a paused DAG's runs stay queued)."""
-    from airflow_client.client.models.dag_patch_body import DAGPatchBody
-
     DAGApi(api_client(url, user)).patch_dag(
         dag_id, DAGPatchBody(is_paused=False), update_mask=["is_paused"]
     )
@@ -113,25 +155,19 @@ def wait_for_dag(dag_id: str, timeout_s: float = 60, url: str | None = None) -> 
     Raises:
         DagImportError: not parsed before the deadline and a DAG file fails to import (file,
             line and error; the file named like ``dag_id`` first).
-        TimeoutError: not parsed before the deadline, with no import error.
+        WaitTimeout: not parsed before the deadline, with no import error (a ``TimeoutError``).
     """
-    api = DAGApi(api_client(url))
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            api.get_dag(dag_id)
-            return
-        except client.exceptions.NotFoundException as exc:
-            if time.monotonic() > deadline:
-                problems = [import_problem(e) for e in import_errors(url)]
-                mine = [p for p in problems if dag_id in p.file] or problems
-                if mine:
-                    raise DagImportError(mine, dag_id) from exc
-                raise TimeoutError(
-                    f"el DAG {dag_id!r} no aparece tras {timeout_s:.0f} s y no hay errores de "
-                    "importación: ¿está el fichero en dags/ y el dag-processor en marcha?"
-                ) from None
-            time.sleep(1)
+    try:
+        wait_until(lambda: get_dag(dag_id, url), timeout_s, 1.0,
+                   f"el DAG {dag_id!r} aparezca en la API", retry_on=(NotFound,))
+    except WaitTimeout as exc:
+        problems = [import_problem(e) for e in import_errors(url)]
+        mine = [p for p in problems if dag_id in p.file] or problems
+        if mine:
+            raise DagImportError(mine, dag_id) from exc
+        raise WaitTimeout(f"el DAG {dag_id!r} no aparece y no hay errores de importación: ¿está "
+                          "el fichero en dags/ y el dag-processor en marcha?", exc.last,
+                          timeout_s) from None
 
 
 def trigger_dag(
@@ -149,23 +185,25 @@ def trigger_dag(
         dag_id: the DAG.
         conf: run parameters (``params`` of the DAG).
         url: api-server base URL.
-        user: course user (a viewer gets ``ForbiddenException``, HTTP 403).
+        user: course user (a viewer gets :data:`Forbidden`, HTTP 403).
         unpause_first: unpause the DAG first (paused DAGs never run their runs).
         run_id: the run's id (default: Airflow's ``manual__<time>``).
         logical_date: date the run processes (default none: the run uses its ``run_after``).
     """
-    from airflow_client.client.models.trigger_dag_run_post_body import TriggerDAGRunPostBody
-
     if unpause_first:
         unpause(dag_id, url, user)
     body = TriggerDAGRunPostBody(logical_date=logical_date, conf=conf or {}, dag_run_id=run_id)
     return DagRunApi(api_client(url, user)).trigger_dag_run(dag_id, body).dag_run_id
 
 
+def dag_run(dag_id: str, run_id: str, url: str | None = None) -> dict[str, Any]:
+    """One DAG run (``state``, ``queued_at``, ``start_date``, ``end_date``, ``conf`` …)."""
+    return _plain(DagRunApi(api_client(url)).get_dag_run(dag_id, run_id))
+
+
 def dag_run_state(dag_id: str, run_id: str, url: str | None = None) -> str:
     """Current state of one DAG run (``queued``, ``running``, ``success``, ``failed``)."""
-    run = DagRunApi(api_client(url)).get_dag_run(dag_id, run_id)
-    return str(getattr(run.state, "value", run.state))
+    return dag_run(dag_id, run_id, url)["state"]
 
 
 def wait_for_run(
@@ -192,39 +230,77 @@ def wait_for_run(
     """
     start = time.monotonic()
     bar = elapsed_bar(f"{dag_id} · {run_id}", timeout_s)
+
+    def state_shown() -> str:
+        state = dag_run_state(dag_id, run_id, url)
+        bar.n = min(time.monotonic() - start, bar.total)
+        bar.set_postfix_str(state)
+        return state
+
     try:
-        while True:
-            state = dag_run_state(dag_id, run_id, url)
-            bar.n = min(time.monotonic() - start, bar.total)
-            bar.set_postfix_str(state)
-            if state in TERMINAL_STATES:
-                break
-            if time.monotonic() - start > timeout_s:
-                raise DagRunTimeout(dag_id, run_id, state, timeout_s, url)
-            time.sleep(poll_s)
+        state = wait_until(state_shown, timeout_s, poll_s,
+                           f"la ejecución {dag_id}/{run_id} termine",
+                           until=lambda state: state in TERMINAL_STATES)
+    except WaitTimeout as exc:
+        raise DagRunTimeout(dag_id, run_id, str(exc.last), timeout_s, url) from None
     finally:
         bar.close()
     if expect_success and state != "success":
         failed = [ti["task_id"] for ti in task_instances(dag_id, run_id, url)
-                  if str(getattr(ti.get("state"), "value", ti.get("state"))) == "failed"]
+                  if ti.get("state") == "failed"]
         raise DagRunError(dag_id, run_id, state, url, failed)
     return state
 
 
-def task_instances(dag_id: str, run_id: str, url: str | None = None) -> list[dict]:
-    """Task instances of one run as plain dicts (``task_id``, ``state``, ``try_number`` …)."""
-    resp = TaskInstanceApi(api_client(url)).get_task_instances(dag_id, run_id)
-    return [ti.to_dict() for ti in resp.task_instances]
+def wait_run(
+    dag_id: str, run_id: str, timeout_s: float = 180, url: str | None = None, poll_s: float = 1.0
+) -> dict[str, Any]:
+    """Like :func:`wait_for_run`, but returns the finished run (for its timings)."""
+    wait_for_run(dag_id, run_id, timeout_s, url, poll_s)
+    return dag_run(dag_id, run_id, url)
 
 
-def dag_runs(dag_id: str, limit: int = 50, url: str | None = None) -> list[dict]:
-    """Latest DAG runs (newest first) as plain dicts."""
+def task_instances(dag_id: str, run_id: str, url: str | None = None) -> list[dict[str, Any]]:
+    """Task instances of one run (``task_id``, ``state``, ``try_number``, dates, ``hostname``)."""
+    resp = TaskInstanceApi(api_client(url)).get_task_instances(dag_id, run_id, limit=100)
+    return [_plain(ti) for ti in resp.task_instances]
+
+
+def task_instance_tries(
+    dag_id: str, run_id: str, task_id: str, url: str | None = None
+) -> list[dict[str, Any]]:
+    """Every try of one task instance, oldest first (state, start/end dates)."""
+    resp = TaskInstanceApi(api_client(url)).get_task_instance_tries(dag_id, run_id, task_id)
+    return [_plain(ti) for ti in resp.task_instances]
+
+
+def xcom_value(
+    dag_id: str, run_id: str, task_id: str, key: str = "return_value",
+    url: str | None = None, deserialize: bool = False,
+) -> Any:
+    """Value of one XCom of a task instance (by default what the task returned).
+
+    Read raw: the SDK's one-of response model cannot tell a string value from a native one.
+    """
+    raw = XComApi(api_client(url)).get_xcom_entry_without_preload_content(
+        dag_id, task_id, run_id, key, deserialize=deserialize or None
+    )
+    if raw.status >= 300:  # the typed exception (NotFound …) the SDK would raise
+        ApiError.from_response(http_resp=raw, body=raw.data.decode()[:300], data=None)
+    return json.loads(raw.data)["value"]
+
+
+def dag_runs(dag_id: str, limit: int = 50, url: str | None = None) -> list[dict[str, Any]]:
+    """Latest DAG runs, newest first."""
     resp = DagRunApi(api_client(url)).get_dag_runs(dag_id, limit=limit, order_by=["-run_after"])
-    return [run.to_dict() for run in resp.dag_runs]
+    return [_plain(run) for run in resp.dag_runs]
 
 
-ACTIVE_STATES = {"queued", "running"}
-"""DAG run states that are still in flight."""
+def _idle(dag_id: str, url: str | None) -> bool:
+    due = DAGApi(api_client(url)).get_dag(dag_id).next_dagrun_run_after
+    owed = due is not None and due <= datetime.now(UTC)
+    busy = any(r["state"] in ACTIVE_STATES for r in dag_runs(dag_id, limit=10, url=url))
+    return not owed and not busy
 
 
 def settle(dag_id: str, timeout_s: float = 600, url: str | None = None) -> None:
@@ -237,34 +313,17 @@ def settle(dag_id: str, timeout_s: float = 600, url: str | None = None) -> None:
     for every queued/running run to end.
 
     Raises:
-        TimeoutError: runs still in flight at the deadline (Spanish message).
+        WaitTimeout: runs still in flight at the deadline (a ``TimeoutError``).
     """
-    from datetime import UTC, datetime
-
-    api = DAGApi(api_client(url))
     unpause(dag_id, url)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        due = api.get_dag(dag_id).next_dagrun_run_after
-        owed = due is not None and due <= datetime.now(UTC)
-        busy = any(
-            str(getattr(r["state"], "value", r["state"])) in ACTIVE_STATES
-            for r in dag_runs(dag_id, limit=10, url=url)
-        )
-        if not owed and not busy:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(
-                f"{dag_id!r} sigue con ejecuciones en curso tras {timeout_s:.0f} s: "
-                "revisa el scheduler (opsbook stack status)"
-            )
-        time.sleep(1)
+    wait_until(lambda: _idle(dag_id, url), timeout_s, 1.0,
+               f"{dag_id!r} sin ejecuciones en curso (revisa el scheduler: opsbook stack status)")
 
 
 def import_errors(url: str | None = None, bundle_name: str | None = None) -> list[dict]:
     """Current DAG import errors (``filename``, ``bundle_name``, ``stack_trace`` …)."""
     resp = ImportErrorApi(api_client(url)).get_import_errors(limit=100, bundle_name=bundle_name)
-    return [err.to_dict() for err in resp.import_errors]
+    return [_plain(err) for err in resp.import_errors]
 
 
 def clear_task_instances(
@@ -286,25 +345,29 @@ def clear_task_instances(
         url: api-server base URL.
 
     Returns:
-        The affected task instances as dicts.
+        The affected task instances.
     """
-    from airflow_client.client.models.clear_task_instances_body import ClearTaskInstancesBody
-    from airflow_client.client.models.clear_task_instances_body_task_ids_inner import (
-        ClearTaskInstancesBodyTaskIdsInner as TaskId,
-    )
-
     body = ClearTaskInstancesBody(
         dag_run_id=run_id,
         dry_run=dry_run,
         only_failed=only_failed,
-        task_ids=[TaskId(t) for t in task_ids] if task_ids else None,
+        task_ids=[ClearTaskInstancesBodyTaskIdsInner(t) for t in task_ids] if task_ids else None,
     )
     resp = TaskInstanceApi(api_client(url)).post_clear_task_instances(dag_id, body)
-    return [ti.to_dict() for ti in resp.task_instances]
+    return [_plain(ti) for ti in resp.task_instances]
+
+
+def clear_dag_run(dag_id: str, run_id: str, only_failed: bool = False,
+                  url: str | None = None) -> None:
+    """Clear a whole DAG run so every (or every failed) task runs again (never a dry run)."""
+    DagRunApi(api_client(url)).clear_dag_run(
+        dag_id, run_id, DAGRunClearBody(dry_run=False, only_failed=only_failed)
+    )
 
 
 def task_log_tail(
-    dag_id: str, run_id: str, task_id: str, try_number: int = 1, lines: int = 20, url=None
+    dag_id: str, run_id: str, task_id: str, try_number: int = 1, lines: int = 20,
+    url: str | None = None,
 ) -> list[str]:
     """Last ``lines`` log events of one task try (structured log → plain text lines)."""
     api = TaskInstanceApi(api_client(url))

@@ -17,6 +17,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from opsbook.waiting import WaitTimeout, wait_until
+
 SAMPLES_DIR = Path(__file__).resolve().parent / "broken_dags"
 DRILL_SAMPLES = ("sintaxis_rota", "import_inexistente", "ciclo")
 """Samples that fail to import (the live drill uses these)."""
@@ -82,6 +84,14 @@ def _drill_errors(import_errors) -> dict[str, dict]:
     return {Path(e["filename"]).name: e for e in import_errors(bundle_name="drill")}
 
 
+def _bounded(predicate, timeout_s: float, poll_s: float, what: str) -> bool:
+    """Wait for ``predicate``; False at the deadline (the result records what was seen)."""
+    try:
+        return bool(wait_until(predicate, max(timeout_s, 0.0), poll_s, what))
+    except WaitTimeout:
+        return False
+
+
 def run_live_drill(samples: tuple[str, ...] = DRILL_SAMPLES, detect_timeout_s: float = 180,
                    clear_timeout_s: float = 180, poll_s: float = 1.0) -> DrillResult:
     """Copy broken samples into the live drill bundle, see them reported, remove, see clean.
@@ -110,8 +120,8 @@ def run_live_drill(samples: tuple[str, ...] = DRILL_SAMPLES, detect_timeout_s: f
             path.write_text(sample_source(name))
             written.append(path)
         result.detected = dict.fromkeys(files)
-        deadline = started + detect_timeout_s
-        while time.monotonic() < deadline and None in result.detected.values():
+
+        def all_detected() -> bool:
             current = _drill_errors(import_errors)
             result.peak_errors = max(result.peak_errors, len(current))
             for fname in files:
@@ -119,18 +129,17 @@ def run_live_drill(samples: tuple[str, ...] = DRILL_SAMPLES, detect_timeout_s: f
                     result.detected[fname] = round(time.monotonic() - started, 1)
                     trace = current[fname].get("stack_trace") or ""
                     result.messages[fname] = trace.strip().splitlines()[-1][:200] if trace else ""
-            time.sleep(poll_s)
+            return None not in result.detected.values()
+
+        _bounded(all_detected, detect_timeout_s - (time.monotonic() - started), poll_s,
+                 "la API informe de cada fichero roto")
     finally:
         for path in written:
             path.unlink(missing_ok=True)
         removed_at = time.monotonic()
         result.leftovers = sorted(p.name for p in folder.glob("*.py"))
-    deadline = removed_at + clear_timeout_s
-    while time.monotonic() < deadline:
-        remaining = len(_drill_errors(import_errors))
-        if remaining == 0:
-            result.cleared_after_s = round(time.monotonic() - removed_at, 1)
-            break
-        time.sleep(poll_s)
+    if _bounded(lambda: not _drill_errors(import_errors), clear_timeout_s, poll_s,
+                "desaparezcan los errores de importación"):
+        result.cleared_after_s = round(time.monotonic() - removed_at, 1)
     result.final_errors = len(_drill_errors(import_errors))
     return result

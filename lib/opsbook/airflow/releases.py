@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 from opsbook.settings import Settings, settings
+from opsbook.waiting import wait_until
 
 GIT_BUNDLE = "releases"
 PLAIN_BUNDLE = "plain"
@@ -124,17 +124,10 @@ def bundle_configs(cfg: Settings = settings) -> list[dict]:
 
 
 def _wait(predicate, what: str, timeout_s: float, poll_s: float = 1.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            value = predicate()
-        except RuntimeError:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: no ocurrió en {timeout_s:.0f} s")
-        time.sleep(poll_s)
+    """Wait for ``predicate``; a DAG not parsed yet (HTTP 404) counts as "not yet"."""
+    from opsbook.airflow.client import NotFound
+
+    return wait_until(predicate, timeout_s, poll_s, what, retry_on=(NotFound,))
 
 
 def versioning_experiment(cfg: Settings = settings, wait_s: float = 20,
@@ -151,7 +144,7 @@ def versioning_experiment(cfg: Settings = settings, wait_s: float = 20,
     client = DagRunClient(cfg=cfg)
     try:
         def dag_at(dag_id: str, sha: str | None):
-            dag = client._json("GET", f"/dags/{dag_id}")
+            dag = client.dag(dag_id)
             return sha is None or dag.get("bundle_version") == sha
 
         _wait(lambda: dag_at(DAG_GIT, sha1), "el DAG versionado en v1", timeout_s)
@@ -171,10 +164,9 @@ def versioning_experiment(cfg: Settings = settings, wait_s: float = 20,
         for (bundle, label), run_id in runs.items():
             dag_id = DAG_GIT if bundle == GIT_BUNDLE else DAG_PLAIN
             run = client.wait(dag_id, run_id, timeout_s)
-            path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/fin/xcomEntries/return_value"
             value = {}
             if run["state"] == "success":
-                value = client._json("GET", path, params={"deserialize": True})["value"]
+                value = client.xcom(dag_id, run_id, "fin", deserialize=True)
                 value = json.loads(value) if isinstance(value, str) else value
             rows.append({"bundle": bundle, "run": label, "state": run["state"],
                          "bundle_version": (run.get("bundle_version") or "")[:8] or None,

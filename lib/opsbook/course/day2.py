@@ -19,6 +19,7 @@ import pandas as pd
 
 from opsbook.observability import catalog, prom, signals
 from opsbook.settings import settings
+from opsbook.waiting import WaitTimeout, wait_until
 
 DAG_ID = "pipeline_ventas"
 
@@ -98,17 +99,24 @@ def wait_callbacks_counted(horizon_s: float = 900, timeout_s: float = 120) -> li
     from opsbook.airflow import client as airflow_api
     from opsbook.observability import callback_ledger
 
-    deadline = time.monotonic() + timeout_s
-    while True:
+    ended: list[str] = []
+    seen: dict[str, Any] = {}
+
+    def missing_callbacks() -> list[str]:
         horizon = time.time() - horizon_s
-        ended = [r["dag_run_id"] for r in airflow_api.dag_runs(DAG_ID, limit=20)
-                 if str(getattr(r["state"], "value", r["state"])) in ("success", "failed")
-                 and r.get("end_date") and r["end_date"].timestamp() >= horizon]
-        seen = callback_ledger.recorded(DAG_ID)
-        missing = [run_id for run_id in ended if run_id not in seen]
-        if not missing or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+        ended[:] = [r["dag_run_id"] for r in airflow_api.dag_runs(DAG_ID, limit=20)
+                    if r["state"] in airflow_api.TERMINAL_STATES and r.get("end_date")
+                    and datetime.fromisoformat(r["end_date"]).timestamp() >= horizon]
+        seen.clear()
+        seen.update(callback_ledger.recorded(DAG_ID))
+        return [run_id for run_id in ended if run_id not in seen]
+
+    try:
+        missing = wait_until(missing_callbacks, timeout_s, 0.5,
+                             "el callback de cada ejecución terminada quede registrado",
+                             until=lambda missing: not missing)
+    except WaitTimeout as exc:
+        missing = exc.last
     if missing:
         warnings.warn(f"sin callback registrado para {missing} tras {timeout_s:g} s: sus "
                       "contadores pueden aparecer en la siguiente diferencia", stacklevel=2)
@@ -188,11 +196,12 @@ def finish(name: str, run_id: str, triggered_at: float, before: dict[str, float]
 
     state = airflow_api.wait_for_run(DAG_ID, run_id, timeout_s=timeout_s)
     run = next(r for r in airflow_api.dag_runs(DAG_ID, limit=20) if r["dag_run_id"] == run_id)
-    ended: datetime = run["end_date"]
+    ended = datetime.fromisoformat(run["end_date"])
     after = snapshot()  # waits for this run's callback (ledger) and a scrape after it
     queued = run.get("queued_at") or run.get("start_date")
     return PipelineRun(name=name, run_id=run_id, state=state, ended_at=ended.timestamp(),
-                       queued_at=queued.timestamp() if queued else triggered_at,
+                       queued_at=(datetime.fromisoformat(queued).timestamp() if queued
+                                  else triggered_at),
                        seconds=round(ended.timestamp() - triggered_at, 1),
                        deltas={k: round(after[k] - before.get(k, 0.0), 4) for k in after},
                        after=after)
@@ -249,7 +258,8 @@ def wait_sla_quiet(timeout_s: float, margin_s: float = 15.0) -> str:
     from opsbook.observability import alerts
     from opsbook.waiting import wait_until
 
-    queued = [r["queued_at"].timestamp() for r in airflow_api.dag_runs(DAG_ID, limit=20)
+    queued = [datetime.fromisoformat(r["queued_at"]).timestamp()
+              for r in airflow_api.dag_runs(DAG_ID, limit=20)
               if r.get("queued_at")]
     due = max(queued, default=0.0) + settings.sla_seconds + margin_s
     return wait_until(lambda: time.time() >= due and alerts.state(

@@ -124,20 +124,19 @@ def load_via_dag(timeout_s: float, n_rows: int = 500, poll_s: float = 2.0) -> di
     import time
 
     from opsbook.airflow import client as airflow_api
+    from opsbook.waiting import wait_until
 
     start = time.monotonic()
     run_id = airflow_api.trigger_dag("pipeline_ventas", conf={"n_rows": n_rows})
     final = {"success", "failed", "upstream_failed", "skipped", "removed"}
-    state = "none"
-    while True:
+
+    def customers_state() -> str:
         tasks = {t["task_id"]: t for t in airflow_api.task_instances("pipeline_ventas", run_id)}
-        state = _state(tasks.get("customers", {}).get("state"))
-        if state in final:
-            break
-        if time.monotonic() - start > timeout_s:
-            raise TimeoutError(f"la tarea customers de {run_id} sigue en '{state}' tras "
-                               f"{timeout_s:.0f} s: revisa opsbook stack status")
-        time.sleep(poll_s)
+        return _state(tasks.get("customers", {}).get("state"))
+
+    state = wait_until(customers_state, timeout_s, poll_s,
+                       f"la tarea customers de {run_id} termine (revisa opsbook stack status)",
+                       until=lambda state: state in final)
     run = next(r for r in airflow_api.dag_runs("pipeline_ventas", limit=20)
                if r["dag_run_id"] == run_id)
     when = run.get("logical_date") or run.get("run_after")

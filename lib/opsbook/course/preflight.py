@@ -40,7 +40,8 @@ PROBE_TIMEOUT_S = 1.5
 """Timeout of every health probe; the probes run in parallel."""
 
 AIRFLOW_PARTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
-"""Keys of ``/api/v2/monitor/health`` that must say ``healthy``."""
+"""Keys of Airflow's health JSON (:func:`opsbook.stack.health.airflow_health`) that must say
+``healthy``."""
 
 
 class PreflightError(StudentError):

@@ -68,14 +68,14 @@ def alerts_url(base: str | None = None) -> str:
     Debian's build serves the classic UI under ``/classic/`` (``/alerts`` answers 404 there;
     ``/graph`` redirects); upstream builds serve ``/alerts``. The first that answers wins.
     """
-    import requests
+    import httpx
 
     root = base or settings.prometheus_url
     for path in ("/classic/alerts", "/alerts"):
         try:
-            if requests.get(root + path, timeout=5).status_code == 200:
+            if httpx.get(root + path, timeout=5, follow_redirects=True).status_code == 200:
                 return root + path
-        except requests.RequestException:
+        except httpx.HTTPError:
             break
     return root + "/alerts"
 

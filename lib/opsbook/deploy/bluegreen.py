@@ -38,8 +38,9 @@ from opsbook.deploy.slots import (
 from opsbook.records import json_key
 from opsbook.settings import Settings, settings
 from opsbook.stack import service_configs as fd
-from opsbook.stack.health import http_ok
+from opsbook.stack.health import airflow_health, airflow_health_url, http_ok
 from opsbook.stack.programs import Program
+from opsbook.waiting import WaitTimeout, wait_until
 
 LOG_NAME = "deploy_zero_downtime_dia4.txt"
 STEPS = (
@@ -123,24 +124,21 @@ def _compat_check() -> str:
     return report.describe().splitlines()[0]
 
 
-def _health(url: str, cfg: Settings, timeout_s: float) -> str:
-    import httpx
+def _unhealthy(url: str) -> dict[str, str | None] | str:
+    """Components of ``url``'s health JSON that are not healthy (``{}``: all are)."""
+    body = airflow_health(url=url)
+    if body is None:
+        return "sin respuesta"
+    return {k: v.get("status") for k, v in body.items()
+            if isinstance(v, dict) and v.get("status") not in ("healthy", None)}
 
-    deadline = time.monotonic() + timeout_s
-    last = "sin respuesta"
-    while time.monotonic() < deadline:
-        try:
-            body = httpx.get(f"{url}/api/v2/monitor/health", timeout=3).json()
-            bad = {k: v.get("status") for k, v in body.items()
-                   if isinstance(v, dict) and v.get("status") not in ("healthy", None)}
-            if not bad:
-                break
-            last = f"componentes no sanos: {bad}"
-        except (httpx.HTTPError, ValueError) as exc:
-            last = str(exc)
-        time.sleep(1)
-    else:
-        raise DeployError(f"{url} no está sano tras {timeout_s:.0f} s ({last})")
+
+def _health(url: str, cfg: Settings, timeout_s: float) -> str:
+    try:
+        wait_until(lambda: _unhealthy(url), timeout_s, 1.0, f"{url} esté sano",
+                   until=lambda bad: bad == {})
+    except TimeoutError as exc:
+        raise DeployError(str(exc)) from None
     if mode_of(cfg).get("executor") == "celery":
         from opsbook.stack.celery_mode import worker_ping
 
@@ -261,17 +259,20 @@ def _start(new_progs: list[Program], old_progs: list[Program], old: str, new: st
     rpc = sup.rpc(cfg)
     for prog in new_progs:
         sup.start_process(rpc, prog.name)
-    deadline = time.monotonic() + timeout_s
-    url = f"{slot_url(new, cfg)}/api/v2/monitor/health"
-    while not http_ok(url):
+    url = airflow_health_url(slot_url(new, cfg))
+
+    def answering() -> bool:
         dead = [p.name for p in new_progs
                 if running_states(cfg).get(p.name) in ("EXITED", "FATAL", "BACKOFF", "STOPPED")]
         if dead:  # a release that cannot even boot: fail now, not at the deadline
             raise DeployError(f"{', '.join(dead)} terminó al arrancar: mira "
                               f"{cfg.log_dir / (dead[0] + '.log')}")
-        if time.monotonic() > deadline:
-            raise DeployError(f"{new} no responde en {timeout_s:.0f} s: mira {cfg.log_dir}")
-        time.sleep(0.5)
+        return http_ok(url)
+
+    try:
+        wait_until(answering, timeout_s, 0.5, f"{new} responda en {url}")
+    except WaitTimeout as exc:
+        raise DeployError(f"{exc}: mira {cfg.log_dir}") from None
     return f"{', '.join(p.name for p in new_progs)} escuchando en {slot_url(new, cfg)}"
 
 
@@ -315,7 +316,7 @@ def _switch(new: str, new_progs: list[Program], cfg: Settings, draining: set[int
     except Exception:
         fd.front_door_upstream(previous or cfg.ports.airflow, cfg)
         raise
-    if not http_ok(f"{cfg.front_door_url}/api/v2/monitor/health", timeout=5):
+    if not http_ok(airflow_health_url(cfg.front_door_url), timeout=5):
         raise DeployError("la puerta de entrada no responde tras el cambio")
     return (f"prioridad normal para {reniced} procesos; nginx -t OK, nginx -s reload: "
             f"{cfg.front_door_url} → {slot_url(new, cfg)}")
@@ -338,7 +339,7 @@ def _rollback(old_progs: list[Program], old: str, cfg: Settings) -> str:
         apply_slots({old: old_progs}, cfg)
     except Exception as exc:  # noqa: BLE001 - report, never mask the original failure
         return f"rollback incompleto: {exc}"
-    serving = http_ok(f"{cfg.front_door_url}/api/v2/monitor/health", timeout=5)
+    serving = http_ok(airflow_health_url(cfg.front_door_url), timeout=5)
     return (f"versión nueva parada; {old} sigue sirviendo en {slot_url(old, cfg)}"
             f" (puerta de entrada {'OK' if serving else 'SIN RESPUESTA'})")
 

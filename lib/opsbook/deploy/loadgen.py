@@ -18,8 +18,13 @@ from dataclasses import dataclass, field
 
 import httpx
 
-HEALTH_PATH = "/api/v2/monitor/health"
-API_PATH = "/api/v2/dags?limit=1"
+from opsbook.airflow.client import API_PROBE_PATH
+from opsbook.stack.health import AIRFLOW_HEALTH_PATH
+
+HEALTH_PATH = AIRFLOW_HEALTH_PATH
+"""Unauthenticated request of the mix."""
+API_PATH = API_PROBE_PATH
+"""Authenticated request of the mix (carries the bearer token)."""
 DEFAULT_PATHS = (HEALTH_PATH, API_PATH)
 
 

@@ -15,6 +15,7 @@ from opsbook.settings import Settings, settings
 from opsbook.stack import lifecycle as stack
 from opsbook.stack import service_configs as fd
 from opsbook.stack.celery_mode import as_running
+from opsbook.stack.health import airflow_health_url
 from opsbook.stack.programs import Program
 from opsbook.stack.state import read_mode, states
 
@@ -66,7 +67,7 @@ def slot_programs(slot: str, cfg: Settings = settings, release: str | None = Non
         out.append(dataclasses.replace(
             prog, name=f"{prog.name}-green", command=cmd, env=env,
             port=port if prog.port else None,
-            health_url=f"{slot_url('green', cfg)}/api/v2/monitor/health" if prog.health_url
+            health_url=airflow_health_url(slot_url("green", cfg)) if prog.health_url
             else None,
         ))
     return out

@@ -20,6 +20,7 @@ import psutil
 from opsbook.airflow.dagruns import DagRunClient, parse_ts, wall_time_s
 from opsbook.settings import Settings, settings
 from opsbook.stack import celery_mode, celery_scale, reaper
+from opsbook.waiting import wait_until
 
 TASK_TITLE = "airflow worker -- "
 """Process title of a running task (followed by its task-instance id) under a Celery worker."""
@@ -57,20 +58,20 @@ def kill_worker_tree(pid: int) -> dict:
 def _wait_for_tasks_on(proc: psutil.Process, min_running_s: float, timeout_s: float,
                        of_run: Callable[[], set[str]] | None = None) -> dict:
     """Wait until ``proc`` runs tasks (of the run, when ``of_run`` lists its TI ids)."""
-    deadline = time.monotonic() + timeout_s
-    first_seen = None
-    while time.monotonic() < deadline:
+    first_seen: list[float] = []
+
+    def running_long_enough() -> dict:
         running = tasks_on(proc)
         if of_run is not None and running:
             # a pool process keeps the title of an earlier task: count only this run's
             ids = of_run()
             running = {ti: pid for ti, pid in running.items() if ti in ids}
-        if running and first_seen is None:
-            first_seen = time.monotonic()
-        if running and time.monotonic() - first_seen >= min_running_s:
-            return running
-        time.sleep(0.3)
-    raise TimeoutError(f"el worker {proc.pid} no ejecutó ninguna tarea en {timeout_s:.0f} s")
+        if running and not first_seen:
+            first_seen.append(time.monotonic())
+        return running if running and time.monotonic() - first_seen[0] >= min_running_s else {}
+
+    return wait_until(running_long_enough, timeout_s, 0.3,
+                      f"el worker {proc.pid} ejecute tareas durante {min_running_s:g} s")
 
 
 def _running_ids(client: DagRunClient, run_id: str) -> set[str]:

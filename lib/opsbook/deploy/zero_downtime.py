@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opsbook.airflow.client import fetch_token
+from opsbook.airflow.client import get_token
 from opsbook.deploy import bluegreen as deploy
 from opsbook.deploy.loadgen import LoadGenerator, LoadReport
 from opsbook.settings import Settings, settings
+from opsbook.waiting import wait_until
 
 TAIL_S = 3.0
 """Seconds of load kept after the operation ends (the chart shows the recovery)."""
@@ -70,7 +71,7 @@ def broken_release_env(folder: Path) -> dict[str, str]:
 
 
 def _token(cfg: Settings) -> str:
-    return fetch_token(cfg.front_door_url, "admin", cfg.secrets["password_admin"])
+    return get_token(cfg.front_door_url, "admin", cfg.secrets["password_admin"])
 
 
 def deploy_under_load(
@@ -130,17 +131,15 @@ def _start_and_wait(name: str, cfg: Settings, timeout_s: float) -> None:
     import httpx
 
     from opsbook.stack import supervisor_conf as sup
-    from opsbook.stack.health import http_ok
+    from opsbook.stack.health import airflow_health_url, http_ok
 
     sup.rpc(cfg).supervisor.startProcess(name, False)
-    url = f"{cfg.front_door_url}/api/v2/monitor/health"
-    deadline = time.monotonic() + timeout_s
-    while not http_ok(url, timeout=2):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} no volvió a responder en {timeout_s:.0f} s")
-        time.sleep(0.5)
+    url = airflow_health_url(cfg.front_door_url)
+    t0 = time.monotonic()
+    wait_until(lambda: http_ok(url, timeout=2), timeout_s, 0.5,
+               f"{name} vuelva a responder en {url}")
     httpx.get(f"{cfg.front_door_url}/execution/health",
-              timeout=max(5.0, deadline - time.monotonic())).raise_for_status()
+              timeout=max(5.0, timeout_s - (time.monotonic() - t0))).raise_for_status()
 
 
 _COMPARED = ("requests", "failed", "errors", "p50_ms", "p95_ms", "p99_ms", "max_ms",

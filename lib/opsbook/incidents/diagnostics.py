@@ -17,14 +17,16 @@ import psutil
 
 from opsbook.incidents.outcome import Outcome
 from opsbook.settings import settings
+from opsbook.stack.health import airflow_health_url
+from opsbook.waiting import WaitTimeout, wait_until
 
 DAG_ID = "pipeline_ventas"
 AIRFLOW_COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 
 
 def health(timeout_s: float = 5.0) -> dict[str, Any]:
-    """GET ``/api/v2/monitor/health`` (no token needed) and return its JSON."""
-    response = httpx.get(f"{settings.airflow_url}/api/v2/monitor/health", timeout=timeout_s)
+    """GET Airflow's health endpoint (no token needed) and return its JSON."""
+    response = httpx.get(airflow_health_url(settings.airflow_url), timeout=timeout_s)
     response.raise_for_status()
     return response.json()
 
@@ -194,21 +196,25 @@ def bridge_target(ctx: dict[str, Any], timeout_s: float = 30.0) -> Outcome:
     from opsbook.observability import prom
     from opsbook.observability.signals import BRIDGE_JOB
 
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while True:
+    last: list[Any] = [None]
+
+    def scraped_again() -> bool:
         try:
             rows = prom.raw_query(f'up{{job="{BRIDGE_JOB}"}}')
         except Exception as exc:  # noqa: BLE001 - Prometheus down is a finding too
-            rows, last = [], f"Prometheus inaccesible: {str(exc)[:200]}"
+            rows, last[0] = [], f"Prometheus inaccesible: {str(exc)[:200]}"
         for row in rows:
             at, value = float(row["value"][0]), row["value"][1]
-            last = {"job": BRIDGE_JOB, "up": value, "muestra": at}
+            last[0] = {"job": BRIDGE_JOB, "up": value, "muestra": at}
             if value == "1" and at > float(ctx.get("restarted_at", 0)):
-                return Outcome(True, last)
-        if time.monotonic() > deadline:
-            return Outcome(False, last or {"job": BRIDGE_JOB, "up": None})
-        time.sleep(1.0)
+                return True
+        return False
+
+    try:
+        wait_until(scraped_again, timeout_s, 1.0, "Prometheus raspe el puente StatsD de nuevo")
+    except WaitTimeout:
+        return Outcome(False, last[0] or {"job": BRIDGE_JOB, "up": None})
+    return Outcome(True, last[0])
 
 
 def import_errors(ctx: dict[str, Any]) -> Outcome:
@@ -221,19 +227,22 @@ def import_errors(ctx: dict[str, Any]) -> Outcome:
 
 def stack_healthy(ctx: dict[str, Any], timeout_s: float = 240.0) -> Outcome:
     """Poll until the scheduler process is alive AND heartbeats after the incident started."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
+    last: dict[str, Any] = {}
+
+    def healthy() -> bool:
         proc = scheduler_process(ctx)
         state = airflow_health(ctx)
         beat = (state.detail or {}).get("latest_scheduler_heartbeat") if isinstance(
             state.detail, dict) else None
         fresh = bool(beat) and _epoch(beat) > float(ctx.get("restarted_at", 0))
-        last = {"proceso": proc.detail, "salud": state.detail, "heartbeat_nuevo": fresh}
-        if proc.ok and state.ok and fresh:
-            return Outcome(True, last)
-        time.sleep(1.0)
-    return Outcome(False, last)
+        last.update({"proceso": proc.detail, "salud": state.detail, "heartbeat_nuevo": fresh})
+        return proc.ok and state.ok and fresh
+
+    try:
+        wait_until(healthy, timeout_s, 1.0, "el scheduler vivo y con un heartbeat nuevo")
+    except WaitTimeout:
+        return Outcome(False, last or None)
+    return Outcome(True, last)
 
 
 def run_succeeded(ctx: dict[str, Any], timeout_s: float = 420.0) -> Outcome:

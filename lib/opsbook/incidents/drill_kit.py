@@ -93,27 +93,26 @@ class Drill:
 
     def wait_incident(self, kind: str, after: float, timeout_s: float) -> Incident:
         """Poll the stack's incident store for a new incident of ``kind``."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            found = [i for i in self.store.all() if i.type == kind and i.detected_at >= after]
-            if found:
-                self.incident = found[0]
-                return found[0]
-            time.sleep(0.5)
-        raise TimeoutError(f"no llegó ningún incidente {kind} en {timeout_s:.0f} s: ¿dispara la "
-                           "alerta? (opsbook stack status; var/alerts/notifications.jsonl)")
+        found = wait_until(
+            lambda: [i for i in self.store.all() if i.type == kind and i.detected_at >= after],
+            timeout_s, 0.5, f"llegue un incidente {kind} (¿dispara la alerta? opsbook stack "
+            "status; var/alerts/notifications.jsonl)")
+        self.incident = found[0]
+        return found[0]
 
     def wait_until(self, predicate: Callable[[Incident], bool], timeout_s: float,
                    what: str) -> Incident:
         """Reload the drill's incident until ``predicate`` holds (bounded)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+
+        def reloaded() -> Incident:
             self.incident = self.store.load(self.incident.id)
-            if predicate(self.incident):
-                return self.incident
-            time.sleep(0.5)
-        raise TimeoutError(f"el incidente {self.incident.id} no llegó a '{what}' en "
-                           f"{timeout_s:.0f} s (estado {self.incident.status})")
+            return self.incident
+
+        try:
+            return wait_until(reloaded, timeout_s, 0.5, f"el incidente {self.incident.id} "
+                              f"llegue a '{what}'", until=predicate)
+        except WaitTimeout as exc:  # report the status, not the whole incident
+            raise WaitTimeout(exc.what, self.incident.status, timeout_s) from None
 
     def add_run(self, run_id: str, rows: int | None) -> dict[str, Any]:
         """Record a DAG run (queued / end times from the REST API) for the impact figures."""
@@ -204,16 +203,10 @@ def firing_alerts(kind: str, url: str | None = None) -> list[str]:
         kind: incident type of the catalog (``pipeline_down`` ...).
         url: Alertmanager base URL (default: this stack's).
     """
-    import json
-    import urllib.request
-
     from opsbook.incidents.catalog import catalog
-    from opsbook.settings import settings
+    from opsbook.observability.alerts import alertmanager_alerts
 
-    base = url or settings.alertmanager_url
-    query = f"{base}/api/v2/alerts?active=true&silenced=false&inhibited=false"
-    with urllib.request.urlopen(query, timeout=5) as resp:  # noqa: S310 - loopback
-        alerts = json.load(resp)
+    alerts = alertmanager_alerts(url)
     cat = catalog()
     trigger = cat.types[kind].alert
     return sorted({a["labels"].get("alertname", "?") for a in alerts
@@ -232,18 +225,23 @@ def restore_stack(timeout_s: float = 150.0) -> list[str]:
     from opsbook.stack import lifecycle as stack
 
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def healthy_again() -> bool:
         comps = stack.status()["components"]
         broken = [n for n, c in comps.items() if not c["healthy"]]
-        if not broken:
-            return []
         for name in broken:
             if comps[name]["state"] not in ("RUNNING", "STARTING"):
                 try:
                     stack.start_component(name, timeout_s=max(5.0, deadline - time.monotonic()))
                 except Exception:  # noqa: BLE001, S112 - reported below if it stays broken
                     continue
-        time.sleep(1.0)
+        return not broken
+
+    try:
+        wait_until(healthy_again, timeout_s, 1.0, "la pila vuelva a estar sana")
+        return []
+    except WaitTimeout:
+        pass
     comps = stack.status()["components"]
     return [f"{n}: {c['state']}" for n, c in comps.items() if not c["healthy"]]
 

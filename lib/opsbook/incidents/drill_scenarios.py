@@ -35,20 +35,18 @@ def _drop_landing(ds: str, n_rows: int, bad_fraction: float) -> None:
 
 def _wait_tasks(run_id: str, tasks: tuple[str, ...], timeout_s: float) -> None:
     """Poll until every task in ``tasks`` of the run succeeded (bounded)."""
-    import time
-
     from opsbook.incidents.diagnostics import state_of
+    from opsbook.waiting import wait_until
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        states = {t["task_id"]: state_of(t.get("state"))
-                  for t in airflow_api.task_instances(DAG_ID, run_id)}
-        if all(states.get(name) == "success" for name in tasks):
-            return
-        if any(v == "failed" for v in states.values()):
-            raise RuntimeError(f"la ejecución {run_id} falló antes del simulacro: {states}")
-        time.sleep(0.5)
-    raise TimeoutError(f"{tasks} no terminaron en {timeout_s:.0f} s")
+    def states() -> dict[str, str]:
+        now = {t["task_id"]: state_of(t.get("state"))
+               for t in airflow_api.task_instances(DAG_ID, run_id)}
+        if any(v == "failed" for v in now.values()):
+            raise RuntimeError(f"la ejecución {run_id} falló antes del simulacro: {now}")
+        return now
+
+    wait_until(states, timeout_s, 0.5, f"terminen las tareas {', '.join(tasks)} de {run_id}",
+               until=lambda now: all(now.get(name) == "success" for name in tasks))
 
 
 def _clear_landing(ds: str) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from opsbook.incidents import diagnostics
 from opsbook.incidents.outcome import Outcome
 from opsbook.settings import settings
+from opsbook.waiting import WaitTimeout, wait_until
 
 DAG_ID = diagnostics.DAG_ID
 
@@ -45,16 +46,16 @@ def restart_component(name: str, ctx: dict[str, Any], timeout_s: float = 60.0,
     from opsbook.stack import supervisor_conf
 
     supervisor_conf.rpc(settings).supervisor.startProcess(name, False)
-    deadline = time.monotonic() + timeout_s
-    pid = None
-    while time.monotonic() < deadline:
-        pid = stack.component_pid(name)
-        if pid and pid != before and diagnostics.psutil.pid_exists(pid):
-            return Outcome(True, {"componente": name, "pid_anterior": before, "pid_nuevo": pid,
-                                  "huerfanos_recogidos": reaped})
-        time.sleep(0.5)
-    return Outcome(False, {"componente": name, "pid_anterior": before, "pid": pid,
-                           "error": f"no arrancó en {timeout_s:.0f} s"})
+    try:
+        pid = wait_until(lambda: stack.component_pid(name), timeout_s, 0.5,
+                         f"{name} arranque con un pid nuevo",
+                         until=lambda pid: bool(pid) and pid != before
+                         and diagnostics.psutil.pid_exists(pid))
+    except WaitTimeout as exc:
+        return Outcome(False, {"componente": name, "pid_anterior": before, "pid": exc.last,
+                               "error": f"no arrancó en {timeout_s:.0f} s"})
+    return Outcome(True, {"componente": name, "pid_anterior": before, "pid_nuevo": pid,
+                          "huerfanos_recogidos": reaped})
 
 
 def _reap_strays() -> list[int]:
@@ -87,14 +88,12 @@ def restart_statsd_bridge(ctx: dict[str, Any]) -> Outcome:
 def wait_for_warehouse(ctx: dict[str, Any], timeout_s: float = 420.0) -> Outcome:
     """Poll the warehouse until it accepts writes again (bounded)."""
     start = time.monotonic()
-    last: Any = None
-    while time.monotonic() - start < timeout_s:
-        out = diagnostics.warehouse(ctx)
-        if out.ok:
-            return Outcome(True, {"espera_s": round(time.monotonic() - start, 1), **out.detail})
-        last = out.detail
-        time.sleep(1.0)
-    return Outcome(False, {"espera_s": timeout_s, "ultimo_error": last})
+    try:
+        out = wait_until(lambda: diagnostics.warehouse(ctx), timeout_s, 1.0,
+                         "el almacén acepte escrituras", until=lambda out: out.ok)
+    except WaitTimeout as exc:
+        return Outcome(False, {"espera_s": timeout_s, "ultimo_error": exc.last.detail})
+    return Outcome(True, {"espera_s": round(time.monotonic() - start, 1), **out.detail})
 
 
 def restore_warehouse(ctx: dict[str, Any]) -> Outcome:
@@ -126,21 +125,26 @@ def await_data_fix(ctx: dict[str, Any], timeout_s: float = 420.0) -> Outcome:
     ds = ctx.get("ds") or diagnostics._latest_run_date(ctx.get("dag_id") or DAG_ID)
     path = landing_path(str(ds))
     start = time.monotonic()
-    last: Any = None
-    while time.monotonic() - start < timeout_s:
-        if path.exists():
-            stamp = path.stat().st_mtime
-            bad = rows = 0
-            for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                                     chunksize=100_000):
-                rows += len(chunk)
-                bad += len(validation.validate_chunk(chunk))
-            last = {"archivo": path.name, "filas": rows, "filas_invalidas": bad}
-            if bad == 0 and path.stat().st_mtime == stamp:
-                return Outcome(True, {**last, "espera_s": round(time.monotonic() - start, 1)})
-        time.sleep(2.0)
-    return Outcome(False, {"error": f"el archivo no se corrigió en {timeout_s:.0f} s",
-                           "ultimo": last})
+    last: dict[str, Any] = {}
+
+    def fixed() -> bool:
+        if not path.exists():
+            return False
+        stamp = path.stat().st_mtime
+        bad = rows = 0
+        for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                                 chunksize=100_000):
+            rows += len(chunk)
+            bad += len(validation.validate_chunk(chunk))
+        last.update({"archivo": path.name, "filas": rows, "filas_invalidas": bad})
+        return bad == 0 and path.stat().st_mtime == stamp  # unchanged while it was read
+
+    try:
+        wait_until(fixed, timeout_s, 2.0, f"{path.name} valide sin filas inválidas")
+    except WaitTimeout:
+        return Outcome(False, {"error": f"el archivo no se corrigió en {timeout_s:.0f} s",
+                               "ultimo": last or None})
+    return Outcome(True, {**last, "espera_s": round(time.monotonic() - start, 1)})
 
 
 def clear_failed_tasks(ctx: dict[str, Any]) -> Outcome:
@@ -164,19 +168,14 @@ def clear_failed_tasks(ctx: dict[str, Any]) -> Outcome:
 
 def rerun_logical_date(ctx: dict[str, Any]) -> Outcome:
     """Re-run every task of the run of one logical date (after the data was fixed)."""
-    from airflow_client.client.api.dag_run_api import DagRunApi
-    from airflow_client.client.models.dag_run_clear_body import DAGRunClearBody
-
-    from opsbook.airflow.client import api_client
+    from opsbook.airflow import client as airflow_api
 
     dag_id = ctx.get("dag_id") or DAG_ID
     run_id = ctx.get("run_id") or diagnostics._latest_run_id(dag_id)
     if run_id is None:
         return Outcome(False, f"{dag_id}: no hay ejecución que relanzar")
     try:
-        with api_client() as client:
-            DagRunApi(client).clear_dag_run(dag_id, run_id,
-                                            DAGRunClearBody(dry_run=False, only_failed=False))
+        airflow_api.clear_dag_run(dag_id, run_id, only_failed=False)
     except Exception as exc:  # noqa: BLE001 - see _rerun_fresh
         return _rerun_fresh(dag_id, run_id, ctx, exc)
     ctx["run_id"] = run_id
@@ -209,11 +208,12 @@ def _wait_state_left(dag_id: str, run_id: str, old: str, timeout_s: float = 30.0
     """Poll until the cleared run left its old terminal state (so verification waits for it)."""
     from opsbook.airflow import client as airflow_api
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if diagnostics.state_of(airflow_api.dag_run_state(dag_id, run_id)) != old:
-            return
-        time.sleep(0.5)
+    try:
+        wait_until(lambda: airflow_api.dag_run_state(dag_id, run_id), timeout_s, 0.5,
+                   f"{dag_id}/{run_id} salga de '{old}'",
+                   until=lambda state: diagnostics.state_of(state) != old)
+    except WaitTimeout:
+        return  # verification then judges the run as it is
 
 
 def _failed_run_date(ctx: dict[str, Any]) -> str | None:

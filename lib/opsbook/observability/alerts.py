@@ -22,10 +22,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-import requests
+import httpx
 
 from opsbook.observability import catalog
 from opsbook.settings import HOST, settings
+from opsbook.waiting import wait_until
 
 STAGES = ("pending", "firing", "received", "resolved", "resolved_received")
 
@@ -96,9 +97,22 @@ class runbook_paused:  # noqa: N801 - used as a context manager, reads like a st
 
 def prometheus_alerts(url: str | None = None) -> list[dict[str, Any]]:
     """Active alerts of Prometheus (``/api/v1/alerts``: labels, state, activeAt)."""
-    resp = requests.get(f"{url or settings.prometheus_url}/api/v1/alerts", timeout=5)
+    resp = httpx.get(f"{url or settings.prometheus_url}/api/v1/alerts", timeout=5)
     resp.raise_for_status()
     return resp.json()["data"]["alerts"]
+
+
+def alertmanager_alerts(url: str | None = None) -> list[dict[str, Any]]:
+    """Alerts Alertmanager holds now: active, neither silenced nor inhibited (its API v2).
+
+    Args:
+        url: Alertmanager base URL (default: the stack's).
+    """
+    resp = httpx.get(f"{url or settings.alertmanager_url}/api/v2/alerts",
+                     params={"active": "true", "silenced": "false", "inhibited": "false"},
+                     timeout=5)
+    resp.raise_for_status()
+    return resp.json()
 
 
 def _matches(labels: dict[str, str], alertname: str, match: dict[str, str] | None) -> bool:
@@ -134,7 +148,7 @@ def notifications(since: float | None = None, url: str | None = None) -> list[di
         url: receiver base URL (default: the stack's).
     """
     params = {"since": repr(since)} if since is not None else None
-    resp = requests.get(f"{url or settings.webhook_url}/notifications", params=params, timeout=5)
+    resp = httpx.get(f"{url or settings.webhook_url}/notifications", params=params, timeout=5)
     resp.raise_for_status()
     return resp.json()
 
@@ -276,14 +290,15 @@ def follow(alertname: str, origin: float, match: dict[str, str] | None = None,
         The trace.
 
     Raises:
-        TimeoutError: naming the stages reached, when ``until`` is not reached in time.
+        WaitTimeout: a ``TimeoutError`` naming the stages reached, when ``until`` is not
+            reached in time.
         ValueError: for an unknown ``until``.
     """
     if until not in STAGES[1:]:
         raise ValueError(f"until={until!r} inválido: usa uno de {STAGES[1:]}")
     trace = AlertTrace(alertname, origin)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def stages_seen() -> list[str]:
         current, alert = state(alertname, match)
         if alert is not None:
             trace.labels = {k: v for k, v in alert["labels"].items() if k != "alertname"}
@@ -300,9 +315,9 @@ def follow(alertname: str, origin: float, match: dict[str, str] | None = None,
         if trace.resolved_received is None and trace.received is not None and (
                 hit := find_delivery(entries, alertname, "resolved", match, episode_after)):
             trace.resolved_received = hit["received_at"]
-        if getattr(trace, until) is not None:
-            return trace
-        time.sleep(interval_s)
-    reached = [s for s in STAGES if getattr(trace, s) is not None]
-    raise TimeoutError(f"la alerta {alertname} no llegó a '{until}' en {timeout_s:g} s "
-                       f"(etapas vistas: {reached or 'ninguna'})")
+        return [s for s in STAGES if getattr(trace, s) is not None]
+
+    wait_until(stages_seen, timeout_s, interval_s,
+               f"la alerta {alertname} llegue a '{until}' (último estado = etapas vistas)",
+               until=lambda seen: until in seen)
+    return trace

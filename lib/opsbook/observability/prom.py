@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pandas as pd
 from prometheus_api_client import (
     MetricRangeDataFrame,
@@ -27,6 +27,7 @@ from prometheus_api_client import (
 
 from opsbook.errors import StudentError
 from opsbook.settings import settings
+from opsbook.waiting import WaitTimeout, wait_until
 
 
 class PromQueryError(StudentError):
@@ -161,36 +162,37 @@ def wait_for(expr: str, predicate: Callable[[pd.DataFrame], bool] | None = None,
         The first frame satisfying the predicate.
 
     Raises:
-        TimeoutError: with the last result seen, when the deadline passes.
+        WaitTimeout: a ``TimeoutError`` with the last result seen, when the deadline passes.
+        PromQLError: the expression does not parse (at once, never retried).
+        PromQueryError: Prometheus still unreachable at the deadline.
     """
     check = predicate or (lambda frame: not frame.empty)
-    deadline = time.monotonic() + timeout_s
-    last: pd.DataFrame | None = None
-    while True:
+
+    def attempt() -> pd.DataFrame | PromQueryError:
         try:
-            last = query(expr, url)
-            if check(last):
-                return last
+            return query(expr, url)
         except PromQLError:
             raise  # a wrong expression never becomes right by waiting
-        except PromQueryError:
-            if time.monotonic() >= deadline:
-                raise
-        if time.monotonic() >= deadline:
-            shown = "vacío" if last is None or last.empty else last.to_string(max_rows=5)
-            raise TimeoutError(
-                f"{expr!r} no cumplió la condición en {timeout_s:g} s; último resultado: {shown}")
-        time.sleep(interval_s)
+        except PromQueryError as exc:
+            return exc  # not yet (Prometheus restarting): shown as the last state
+
+    try:
+        return wait_until(attempt, timeout_s, interval_s, f"{expr!r} cumpla la condición",
+                          until=lambda got: isinstance(got, pd.DataFrame) and check(got))
+    except WaitTimeout as exc:
+        last = exc.last
+        if isinstance(last, PromQueryError):
+            raise last from last.__cause__  # still unreachable: the message says why
+        shown = "vacío" if last is None or last.empty else last.to_string(max_rows=5)
+        raise WaitTimeout(exc.what, shown, timeout_s) from None
 
 
 def ready(url: str | None = None, timeout_s: float = 2.0) -> bool:
     """True when Prometheus answers ``/-/ready``."""
-    import requests
-
     try:
-        return requests.get(f"{url or settings.prometheus_url}/-/ready",
-                            timeout=timeout_s).status_code == 200
-    except requests.RequestException:
+        return httpx.get(f"{url or settings.prometheus_url}/-/ready",
+                         timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
         return False
 
 

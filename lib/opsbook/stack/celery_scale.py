@@ -9,8 +9,6 @@ free of import cycles. Removal is a Celery *warm shutdown*: running tasks finish
 
 from __future__ import annotations
 
-import time
-
 from opsbook.settings import Settings, settings
 from opsbook.stack import lifecycle as stack
 from opsbook.stack import supervisor_conf as sup
@@ -26,6 +24,7 @@ from opsbook.stack.celery_mode import (
     worker_programs,
 )
 from opsbook.stack.state import read_mode
+from opsbook.waiting import WaitTimeout, wait_until
 
 
 def scale(
@@ -88,19 +87,16 @@ def scale(
         if states.get(name) not in ("RUNNING", "STARTING"):
             sup.start_process(rpc, name)
     hosts = {worker_hostname(n, cfg) for n in range(1, workers + 1)}
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def alive(pong: dict) -> set[str]:
+        return {h for h, ok in pong.items() if ok}
+
+    try:
         # Removed workers were stopped (and waited for) above, so the wanted replies suffice.
-        pong = worker_ping(cfg, timeout_s=2.0, expected=len(hosts) or None)
-        alive = {h for h, ok in pong.items() if ok}
-        if hosts <= alive and not (alive - hosts):
-            break
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"los workers {sorted(hosts - alive)} no responden al ping tras {timeout_s:.0f} s"
-                f" (o siguen vivos {sorted(alive - hosts)}): mira {cfg.log_dir}/worker-N.log"
-            )
-        time.sleep(1.0)
+        pong = wait_until(lambda: worker_ping(cfg, timeout_s=2.0, expected=len(hosts) or None),
+                          timeout_s, 1.0, f"respondan al ping justo los workers {sorted(hosts)}",
+                          until=lambda pong: alive(pong) == hosts)
+    except WaitTimeout as exc:
+        raise RuntimeError(f"{exc}: mira {cfg.log_dir}/worker-N.log") from None
     return {
         "added": sorted(wanted - before),
         "removed": sorted(before - wanted),

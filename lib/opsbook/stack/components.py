@@ -14,6 +14,7 @@ from pathlib import Path
 
 from opsbook.settings import Settings, settings
 from opsbook.stack import service_configs as sc
+from opsbook.stack.health import airflow_health_url
 from opsbook.stack.programs import Program
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -49,7 +50,7 @@ def airflow_programs(cfg: Settings = settings) -> list[Program]:
             "api-server",
             api,
             port=cfg.ports.airflow,
-            health_url=f"{cfg.airflow_url}/api/v2/monitor/health",
+            health_url=airflow_health_url(cfg.airflow_url),
             stopwaitsecs=15,
         ),
         Program("scheduler", [airflow, "scheduler", "--skip-serve-logs"], stopwaitsecs=20),
@@ -102,7 +103,7 @@ def service_programs(cfg: Settings = settings) -> list[Program]:
             sc.nginx_args(cfg),
             autorestart=True,
             port=cfg.ports.front_door,
-            health_url=f"{cfg.front_door_url}/api/v2/monitor/health",
+            health_url=airflow_health_url(cfg.front_door_url),
             stopwaitsecs=5,
         ),
         Program(

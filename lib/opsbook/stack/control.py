@@ -8,9 +8,9 @@ components (``stop_component("scheduler")``) to cause and repair real outages.
 from __future__ import annotations
 
 import time
-import urllib.request
 import xmlrpc.client
 
+import httpx
 import psutil
 
 from opsbook.settings import Settings, settings
@@ -24,6 +24,7 @@ from opsbook.stack.state import (
     recorded_programs,
     states,
 )
+from opsbook.waiting import WaitTimeout, wait_until
 
 
 def _describe(procs: list[psutil.Process]) -> list[dict]:
@@ -172,10 +173,11 @@ def start_component(name: str, cfg: Settings = settings, timeout_s: float = 120.
     _known(name, cfg)
     t0 = time.monotonic()
     sup.start_process(sup.rpc(cfg), name)
-    while not component_health(cfg).get(name):
-        if time.monotonic() - t0 > timeout_s:
-            raise StackError(f"'{name}' no quedó sano en {timeout_s:.0f} s: mira {cfg.log_dir}")
-        time.sleep(0.5)
+    try:
+        wait_until(lambda: component_health(cfg).get(name), timeout_s, 0.5,
+                   f"'{name}' quede sano")
+    except WaitTimeout as exc:
+        raise StackError(f"{exc}: mira {cfg.log_dir}") from None
     return time.monotonic() - t0
 
 
@@ -197,8 +199,7 @@ def reload_prometheus(cfg: Settings = settings, timeout_s: float = 10.0) -> floa
             rule file with errors keeps the previous rules: see ``promtool check rules``).
     """
     def reload_state() -> tuple[float, float]:
-        with urllib.request.urlopen(f"{cfg.prometheus_url}/metrics", timeout=5) as resp:
-            text = resp.read().decode()
+        text = httpx.get(f"{cfg.prometheus_url}/metrics", timeout=5).raise_for_status().text
         values = {}
         for line in text.splitlines():
             name, _, value = line.partition(" ")
@@ -210,15 +211,13 @@ def reload_prometheus(cfg: Settings = settings, timeout_s: float = 10.0) -> floa
     _known("prometheus", cfg)
     _, before = reload_state()
     sup.rpc(cfg).supervisor.signalProcess("prometheus", "HUP")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        ok, stamp = reload_state()
-        if ok == 1.0 and stamp > before:
-            return stamp
-        if time.monotonic() > deadline:
-            raise StackError(f"Prometheus no recargó su configuración en {timeout_s:g} s: "
-                             f"mira {cfg.log_dir} y 'promtool check rules'")
-        time.sleep(0.2)
+    try:
+        _, stamp = wait_until(reload_state, timeout_s, 0.2,
+                              "Prometheus recargue su configuración (éxito, instante)",
+                              until=lambda got: got[0] == 1.0 and got[1] > before)
+    except WaitTimeout as exc:
+        raise StackError(f"{exc}: mira {cfg.log_dir} y 'promtool check rules'") from None
+    return stamp
 
 
 def restart_component(name: str, cfg: Settings = settings, timeout_s: float = 120.0) -> float:

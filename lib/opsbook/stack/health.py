@@ -10,13 +10,11 @@ of a supervisord the stack recorded starting, see :mod:`opsbook.stack.started`).
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import urllib.error
-import urllib.request
 from pathlib import Path
 
+import httpx
 import psutil
 
 from opsbook.settings import HOST, Settings, settings
@@ -31,13 +29,21 @@ AIRFLOW_JSON_KEYS = {
 }
 """supervisord program → key of its status in ``/api/v2/monitor/health``."""
 
+AIRFLOW_HEALTH_PATH = "/api/v2/monitor/health"
+"""Airflow's health endpoint (no token needed). The only REST path known outside
+:mod:`opsbook.airflow.client`: this probe must stay cheap to import (no SDK)."""
+
+
+def airflow_health_url(base_url: str) -> str:
+    """Health URL of the api-server (or front door, or slot) at ``base_url``."""
+    return f"{base_url.rstrip('/')}{AIRFLOW_HEALTH_PATH}"
+
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:
     """Whether ``GET url`` answers 2xx within ``timeout`` seconds."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback
-            return 200 <= resp.status < 300
-    except (OSError, urllib.error.URLError, ValueError):
+        return httpx.get(url, timeout=timeout, follow_redirects=True).is_success
+    except (httpx.HTTPError, ValueError):
         return False
 
 
@@ -74,13 +80,20 @@ def port_busy(port: int, udp: bool = False) -> str | None:
     return "otro proceso"
 
 
-def airflow_health(cfg: Settings = settings, timeout: float = 3.0) -> dict | None:
-    """JSON of Airflow's ``/api/v2/monitor/health`` (no token needed), or None if unreachable."""
+def airflow_health(
+    cfg: Settings = settings, timeout: float = 3.0, url: str | None = None
+) -> dict | None:
+    """JSON of Airflow's health endpoint, or None if unreachable or not JSON.
+
+    Args:
+        cfg: settings (the stack's api-server URL).
+        timeout: request timeout in seconds.
+        url: another base URL (a green slot, the front door) instead of the api-server.
+    """
     try:
-        url = f"{cfg.airflow_url}/api/v2/monitor/health"
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback
-            return json.loads(resp.read())
-    except (OSError, urllib.error.URLError, ValueError):
+        resp = httpx.get(airflow_health_url(url or cfg.airflow_url), timeout=timeout)
+        return resp.json() if resp.is_success else None
+    except (httpx.HTTPError, ValueError):
         return None
 
 

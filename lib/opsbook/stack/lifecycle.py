@@ -17,7 +17,8 @@ import os
 import subprocess
 import threading
 import time
-import urllib.request
+
+import httpx
 
 from opsbook.airflow.env import airflow_env, drill_dags_dir
 from opsbook.settings import Settings, settings
@@ -43,6 +44,7 @@ from opsbook.stack.state import (
     states,
 )
 from opsbook.stack.wait import wait_healthy
+from opsbook.waiting import WaitTimeout, wait_until
 
 DEFAULT_TIMEOUT_S = 300.0
 """Deadline of ``up`` (a shared 2-core machine is slow: generous on purpose)."""
@@ -101,11 +103,10 @@ def _start_supervisord(cfg: Settings, timeout_s: float = 30) -> None:
     subprocess.run(
         [components.venv_bin("supervisord"), "-c", str(sup.conf_path(cfg))], env=env, check=True
     )
-    deadline = time.monotonic() + timeout_s
-    while not sup.is_running(cfg):
-        if time.monotonic() > deadline:
-            raise StackError(f"supervisord no arrancó: mira {cfg.log_dir / 'supervisord.log'}")
-        time.sleep(0.2)
+    try:
+        wait_until(lambda: sup.is_running(cfg), timeout_s, 0.2, "supervisord arranque")
+    except WaitTimeout as exc:
+        raise StackError(f"{exc}: mira {cfg.log_dir / 'supervisord.log'}") from None
     started.record(sup.supervisord_pid(cfg), cfg)  # what down/the runbook may sweep later
 
 
@@ -273,16 +274,12 @@ def warm_execution_api(cfg: Settings = settings, timeout_s: float = 120) -> floa
     """
     t0 = time.monotonic()
     url = f"{cfg.airflow_url}/execution/health"
-    deadline = t0 + timeout_s
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310
-                resp.read()
-            return time.monotonic() - t0
-        except OSError:
-            if time.monotonic() > deadline:
-                raise StackError(f"la API de ejecución no responde en {url}") from None
-            time.sleep(0.5)
+    try:
+        wait_until(lambda: httpx.get(url, timeout=timeout_s).raise_for_status(), timeout_s, 0.5,
+                   f"la API de ejecución responda en {url}", retry_on=(httpx.HTTPError,))
+    except WaitTimeout:
+        raise StackError(f"la API de ejecución no responde en {url}") from None
+    return time.monotonic() - t0
 
 
 __all__ = [

@@ -23,6 +23,8 @@ import time
 
 import psutil
 
+from opsbook.waiting import WaitTimeout, wait_until
+
 DEFAULT_GRACE_S = 5.0
 """Seconds an orphan has to exit after SIGTERM before it gets SIGKILL."""
 
@@ -42,6 +44,15 @@ def alive(proc: psutil.Process) -> bool:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def _wait_gone(procs: list[psutil.Process], timeout_s: float, what: str) -> None:
+    """Wait (bounded, silently) until none of ``procs`` is alive; the caller checks again."""
+    try:
+        wait_until(lambda: not any(alive(p) for p in procs), timeout_s, 0.1,
+                   f"los procesos {[p.pid for p in procs]} {what}")
+    except WaitTimeout:
+        return
 
 
 def group_members(pgid: int) -> list[psutil.Process]:
@@ -111,15 +122,12 @@ def reap(procs: list[psutil.Process], grace_s: float = DEFAULT_GRACE_S) -> dict:
     pending = list(targets.values())
     if grace_s > 0:
         pending = [p for p in pending if _signal(p, signal.SIGTERM)]
-        deadline = time.monotonic() + grace_s
-        while pending and time.monotonic() < deadline:
-            time.sleep(0.1)
-            terminated += [p.pid for p in pending if not alive(p)]
-            pending = [p for p in pending if alive(p)]
+        waiting_for = list(pending)
+        _wait_gone(pending, grace_s, "terminen tras SIGTERM")
+        terminated = [p.pid for p in waiting_for if not alive(p)]
+        pending = [p for p in waiting_for if alive(p)]
     killed = [p.pid for p in pending if _signal(p, signal.SIGKILL)]
-    deadline = time.monotonic() + 10
-    while any(alive(p) for p in pending) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_gone(pending, 10, "terminen tras SIGKILL")
     return {"orphans": orphans, "terminated": sorted(terminated), "killed": sorted(killed),
             "survivors": sorted(p.pid for p in pending if alive(p))}
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import yaml
@@ -20,6 +19,7 @@ import yaml
 from opsbook.observability.signals import BRIDGE_JOB, NODE_JOB
 from opsbook.settings import HOST, Settings, ensure_secrets, settings
 from opsbook.stack.supervisor_conf import socket_path
+from opsbook.waiting import WaitTimeout, wait_until
 
 COMMITTED_WEBHOOK = "http://127.0.0.1:9095"
 """Webhook base URL written in the committed ``alertmanager.yml`` (replaced by the real one)."""
@@ -301,12 +301,11 @@ def reload_front_door(cfg: Settings = settings, timeout_s: float = 10.0) -> set[
             raise RuntimeError(
                 f"nginx {' '.join(extra)} falló ({done.returncode}): {done.stderr.strip()}"
             )
-    deadline = time.monotonic() + timeout_s
-    while not front_door_workers(cfg) - old:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"nginx no arrancó workers nuevos en {timeout_s:g} s tras el "
-                               f"reload: mira {cfg.log_dir / 'front-door.error.log'}")
-        time.sleep(0.05)
+    try:
+        wait_until(lambda: front_door_workers(cfg) - old, timeout_s, 0.05,
+                   "nginx arranque workers nuevos tras el reload")
+    except WaitTimeout as exc:
+        raise RuntimeError(f"{exc}: mira {cfg.log_dir / 'front-door.error.log'}") from None
     return old
 
 
@@ -327,10 +326,12 @@ def front_door_drained(old_workers: set[int], timeout_s: float) -> list[int]:
             procs.append(psutil.Process(pid))
         except psutil.NoSuchProcess:
             continue
-    deadline = time.monotonic() + timeout_s
-    while (left := [p.pid for p in procs if alive(p)]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
+    try:
+        wait_until(lambda: [p.pid for p in procs if alive(p)], timeout_s, 0.1,
+                   "terminen los workers antiguos de nginx", until=lambda left: not left)
+    except WaitTimeout as exc:
+        return exc.last
+    return []
 
 
 def write_all(cfg: Settings = settings) -> None:

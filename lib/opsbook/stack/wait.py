@@ -7,7 +7,6 @@ reports its heartbeat later); ``up`` polls real health until a deadline, shows p
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from rich.console import Console
@@ -16,6 +15,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from opsbook.settings import Settings
 from opsbook.stack.programs import Program
 from opsbook.stack.state import StackError
+from opsbook.waiting import WaitTimeout, wait_until
 
 DEAD_STATES = {"FATAL", "EXITED", "STOPPED"}
 
@@ -54,7 +54,6 @@ def wait_healthy(
         StackError: a program without auto-restart died, or the deadline passed.
     """
     needed = [p for p in programs if not p.optional]
-    deadline = time.monotonic() + timeout_s
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -63,32 +62,43 @@ def wait_healthy(
         TimeElapsedColumn(),
     )
     console = Console(stderr=True)
+    pending: list[str] = []
+
+    def poll() -> dict[str, bool]:
+        """One look: update the bar; raise when a program died; return the health."""
+        ok = get_health(cfg)
+        good = [p.name for p in needed if ok.get(p.name)]
+        pending[:] = [p.name for p in needed if not ok.get(p.name)]
+        desc = "pila sana" if not pending else "esperando: " + ", ".join(pending)
+        bar.update(task, completed=len(good), description=desc)
+        if pending:
+            _raise_if_dead(cfg, needed, pending, get_states())
+        return ok
+
     with Progress(*columns, console=console, disable=not progress, transient=False) as bar:
         task = bar.add_task("arrancando la pila", total=len(needed))
-        while True:
-            ok = get_health(cfg)
-            good = [p.name for p in needed if ok.get(p.name)]
-            pending = [p.name for p in needed if not ok.get(p.name)]
-            desc = "pila sana" if not pending else "esperando: " + ", ".join(pending)
-            bar.update(task, completed=len(good), description=desc)
-            if not pending:
-                return ok
-            now = get_states()
-            for prog in needed:
-                state = now.get(prog.name, {}).get("statename", "")
-                if prog.name in pending and state in DEAD_STATES and not prog.autorestart:
-                    raise StackError(
-                        f"'{prog.name}' terminó ({state}) durante el arranque; últimas líneas de "
-                        f"{cfg.log_dir / (prog.name + '.log')}:\n{log_tail(cfg, prog.name)}"
-                    )
-                if prog.name in pending and state == "FATAL":
-                    raise StackError(
-                        f"'{prog.name}' no arranca (FATAL); mira "
-                        f"{cfg.log_dir / (prog.name + '.log')}:\n{log_tail(cfg, prog.name)}"
-                    )
-            if time.monotonic() > deadline:
-                raise StackError(
-                    f"la pila no quedó sana en {timeout_s:.0f} s; pendientes: {', '.join(pending)}."
-                    f" Mira los logs en {cfg.log_dir} o amplía timeout_s"
-                )
-            time.sleep(0.5)
+        try:
+            return wait_until(poll, timeout_s, 0.5, "la pila quede sana",
+                              until=lambda ok: all(ok.get(p.name) for p in needed))
+        except WaitTimeout:
+            raise StackError(
+                f"la pila no quedó sana en {timeout_s:.0f} s; pendientes: {', '.join(pending)}."
+                f" Mira los logs en {cfg.log_dir} o amplía timeout_s"
+            ) from None
+
+
+def _raise_if_dead(cfg: Settings, needed: list[Program], pending: list[str],
+                   now: dict[str, dict]) -> None:
+    """Fail fast when a pending program died during the start (no point waiting for it)."""
+    for prog in needed:
+        state = now.get(prog.name, {}).get("statename", "")
+        if prog.name in pending and state in DEAD_STATES and not prog.autorestart:
+            raise StackError(
+                f"'{prog.name}' terminó ({state}) durante el arranque; últimas líneas de "
+                f"{cfg.log_dir / (prog.name + '.log')}:\n{log_tail(cfg, prog.name)}"
+            )
+        if prog.name in pending and state == "FATAL":
+            raise StackError(
+                f"'{prog.name}' no arranca (FATAL); mira "
+                f"{cfg.log_dir / (prog.name + '.log')}:\n{log_tail(cfg, prog.name)}"
+            )
