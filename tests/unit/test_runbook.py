@@ -222,9 +222,9 @@ def test_warning_and_critical_of_the_same_type_make_one_incident(tmp_path):
 def test_unrepaired_warning_escalated_to_critical_pages_a_human_in_the_same_incident(
         tmp_path, service):
     rb = engine(tmp_path, service)
-    ids = rb.handle(note("firing", "fp-warn", "import_error", "AirflowDagImportErrors"),
+    ids = rb.handle(note("firing", "fp-warn", "circular_dependency", "AirflowDagImportErrors"),
                     background=False)
-    human = note("firing", "fp-crit", "import_error", "AirflowDagImportErrorsUnrepaired")
+    human = note("firing", "fp-crit", "circular_dependency", "AirflowDagImportErrorsUnrepaired")
     human["receiver"] = "human-pager"
     human["alerts"][0]["labels"]["escalate"] = "human"
     assert rb.handle(human, background=False) == ids  # no second incident, the page is noted
@@ -240,7 +240,7 @@ def test_unrepaired_warning_escalated_to_critical_pages_a_human_in_the_same_inci
 
 def test_a_critical_without_escalate_label_pages_nobody_extra(tmp_path, service):
     rb = engine(tmp_path, service)
-    rb.handle(note("firing", "fp-warn", "import_error", "AirflowDagImportErrors"),
+    rb.handle(note("firing", "fp-warn", "circular_dependency", "AirflowDagImportErrors"),
               background=False)
-    rb.handle(note("firing", "fp-crit", "import_error", "OtraCritica"), background=False)
+    rb.handle(note("firing", "fp-crit", "circular_dependency", "OtraCritica"), background=False)
     assert [p.get("canal") for p in rb.store.pages()] == ["page"]
