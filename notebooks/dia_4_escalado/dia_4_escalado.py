@@ -544,7 +544,7 @@ print("campo nuevo:", sorted(set(despues["campos"]) - set(antes["campos"])))
 # %%
 assert (antes["version"], despues["version"]) == ("v1", "v2")
 assert set(despues["campos"]) - set(antes["campos"]) == {"phone"}, "la v2 escribe el esquema v3"
-assert despues["bundle_version"] == azul_verde["code"]["sha"] != antes["bundle_version"]
+assert despues["bundle_version"] == azul_verde.deploy.code["sha"] != antes["bundle_version"]
 assert shipping.deployed() == shipping.RELEASES["v2"]
 
 # %% [markdown]
@@ -562,17 +562,17 @@ except shipping.IncompatibleRelease as exc:
     veredicto = str(exc)
 print(veredicto)
 rompe = zero_downtime.deploy_under_load("v3", rate=tasa_rps, echo=None)
-print("paso fallido:", rompe["failed_step"], "· peticiones fallidas:", rompe["load"]["failed"])
+print("paso fallido:", rompe.deploy.failed_step, "· peticiones fallidas:", rompe.load["failed"])
 
 # %%
 assert "INCOMPATIBLE" in veredicto and "full_name" in veredicto
-assert not rompe["ok"] and rompe["failed_step"] == 1 and rompe["steps"] == [], rompe["reason"]
-assert "code" not in rompe, "el código de la v3 nunca se publicó"
+assert not rompe.deploy.ok and rompe.deploy.failed_step == 1 and rompe.deploy.steps == [], rompe.deploy.reason
+assert rompe.deploy.code is None, "el código de la v3 nunca se publicó"
 assert deploy.active_slot() == "green" and shipping.deployed() == shipping.RELEASES["v2"]
-assert rompe["load"]["failed"] == 0
+assert rompe.load["failed"] == 0
 evidence.save_json(4, "release_v2_y_cambio_incompatible",
-                   {"antes": antes, "despues": despues, "v3": {k: rompe[k] for k in ("failed_step", "reason")},
-                    "v3_peticiones_fallidas": rompe["load"]["failed"]},
+                   {"antes": antes, "despues": despues, "v3": {"failed_step": rompe.deploy.failed_step, "reason": rompe.deploy.reason},
+                    "v3_peticiones_fallidas": rompe.load["failed"]},
                    "La v2 responde con otro código; la v3 incompatible se detiene en el paso 1")
 
 # %% [markdown]
