@@ -23,8 +23,10 @@
 #    cada paso con marca de tiempo.
 # 3. Ejecutar tres simulacros reales (`pipeline_down`, `data_corruption`, `db_unreachable`),
 #    medir su MTTR y comprobar que no se pierde ninguna fila.
-# 4. Generar el post-mortem a partir de la línea de tiempo real.
-# 5. Responder las preguntas de verificación con lo medido.
+# 4. Ver un escalado de verdad: una advertencia que nadie repara pasa a crítica y avisa a una
+#    persona (receptor `human-pager` de Alertmanager), anotado en la línea de tiempo.
+# 5. Generar el post-mortem a partir de la línea de tiempo real.
+# 6. Responder las preguntas de verificación con lo medido.
 
 # %% [markdown]
 # Antes de empezar: comprobamos en un segundo que está todo lo que necesita el día (si falta algo, el
@@ -40,10 +42,11 @@ drills_to_run = ["pipeline_down", "data_corruption", "db_unreachable"]  # simula
 timeout_s = 900.0  # plazo máximo de cada espera dentro de un simulacro (60..3600 s)
 
 # %%
+import pandas as pd
 from IPython.display import Markdown, display
 from opsbook import evidence
 from opsbook.course import day3
-from opsbook.incidents import drills, runbook
+from opsbook.incidents import drills, escalation, runbook
 from opsbook.incidents.catalog import CATEGORIES, catalog
 
 day3.check_params(drills_to_run, timeout_s)
@@ -203,6 +206,38 @@ if "db_unreachable" in results:
     partial = next(e for e in r.events if "sin carga parcial" in e["step"])
     assert partial["ok"], partial["detail"]
     assert r.rows_loaded == r.rows_expected
+
+# %% [markdown]
+# ### 3.4 Escalado en vivo: una advertencia que nadie repara acaba en una persona
+#
+# El último paso del runbook es **escalar**. Lo provocamos de verdad: dejamos en el bundle de
+# simulacros un DAG que no importa. El dag-processor lo informa, salta la **advertencia**
+# `AirflowDagImportErrors` y el runbook abre un incidente que no puede reparar (arreglar código
+# es cosa de personas: tipo `circular_dependency`, `automatico = False`). Nadie lo repara: a los
+# 30 s la regla `AirflowDagImportErrorsUnrepaired` (`monitoring/prometheus/rules/escalation.yml`,
+# que lee la serie `ALERTS` de la advertencia) pasa a **crítica** con la etiqueta
+# `escalate="human"`, Alertmanager la enruta al receptor `human-pager` (`/alerts/human`) y el
+# runbook anota la **página a una persona** en la línea de tiempo del *mismo* incidente. Solo
+# entonces reparamos (retiramos el archivo) y esperamos a que la alerta se resuelva.
+
+# %%
+escalado = escalation.run(timeout_s=timeout_s)
+evidence.save_json(3, "escalado_advertencia_critica_humano", escalado.to_dict(),
+                   "Escalado en vivo: advertencia → crítica → página humana")
+display(pd.DataFrame(escalado.steps()))
+print("duraciones:", escalado.durations)
+
+# %%
+pasos = [e for e in escalado.timeline if e["phase"] in ("detect", "escalate")]
+display(pd.DataFrame(pasos)[["ts", "phase", "step", "ok"]])
+pagina = next(e for e in escalado.timeline if e["step"].startswith(escalation.PAGE_STEP))
+assert pagina["detail"]["alertname"] == escalation.CRITICAL and pagina["detail"]["severity"] == "critical"
+assert escalado.receiver == "human-pager"
+assert escalado.fault_at < escalado.warning_at < escalado.critical_at <= escalado.paged_at < escalado.repaired_at
+assert 28 <= escalado.durations["advertencia_a_critica_s"] <= 40, escalado.durations  # el `for` de 30 s
+assert escalado.timeline[0]["detail"]["labels"]["alertname"] == escalation.WARNING  # lo abrió la advertencia
+assert [p["canal"] for p in escalado.pages][-1] == "page-humano"
+assert escalado.resolved_at, "la advertencia se resuelve tras la reparación"
 
 # %% [markdown]
 # ## 4. MTTR por simulacro

@@ -354,7 +354,7 @@ import tempfile
 
 from opsbook.airflow import releases as dag_releases
 from opsbook.deploy import bluegreen as deploy
-from opsbook.deploy import scale_charts, scaling, worker_loss, zero_downtime
+from opsbook.deploy import scale_charts, scaling, shipping, worker_loss, zero_downtime
 from opsbook.stack import celery_mode, health
 from opsbook.stack import lifecycle as stack
 
@@ -459,12 +459,16 @@ assert escalado["cores_used"].dropna().max() <= day4.cores() + 0.1, "nunca más 
 # reenvía al api-server activo (**blue**). Desplegar es
 # (`./deploy-zero-downtime.sh VERSION`, que llama a `opsbook deploy`):
 #
-# 1. comprobar la compatibilidad de los datos (el comprobador de esquemas de la sección anterior);
-# 2. arrancar la versión nueva (**green**) al lado, en otro puerto (en modo Celery, también un
-#    segundo scheduler: PostgreSQL admite varios);
+# 1. comprobar la compatibilidad de los datos: el comprobador de esquemas de la sección anterior
+#    compara, en modo `FULL`, el esquema de clientes que escribe la versión **desplegada** con el
+#    de la **nueva** (durante el cambio conviven las dos: cada una debe leer los datos de la otra);
+# 2. publicar el **código nuevo** de los DAGs como un commit del bundle git versionado y arrancar
+#    la versión nueva (**green**) al lado, en otro puerto (en modo Celery, también un segundo
+#    scheduler: PostgreSQL admite varios);
 # 3. health checks de green;
-# 4. pruebas de humo contra green (la API lista los DAGs y un DAG de humo termina bien) y
-#    **calentarla**: la primera petición a su API de ejecución tarda ~7 s y bloquea el servidor;
+# 4. pruebas de humo contra green (la API lista los DAGs y el DAG de la versión nueva,
+#    `informe_release`, termina bien **y responde con la versión nueva**) y **calentarla**: la
+#    primera petición a su API de ejecución tarda ~7 s y bloquea el servidor;
 # 5. cambiar el tráfico: reescribir el upstream de nginx, `nginx -t` y `nginx -s reload` (las
 #    peticiones en vuelo terminan en los procesos viejos de nginx);
 # 6. drenar y retirar blue.
@@ -502,7 +506,16 @@ assert rota.load["failed"] == 0, "el intento fallido no afecta a los clientes"
 assert "FALLO" in registro and "[rollback]" in registro
 
 # %% [markdown]
-# ### El despliegue bueno, bajo la misma carga
+# ### El despliegue bueno, bajo la misma carga: una v2 de verdad
+#
+# En producción está la release **v1**: su DAG `informe_release` escribe clientes con el esquema
+# v2. La **v2** trae otro código: escribe el esquema v3 (un campo más, `phone`) y lo dice. Antes
+# de desplegar, preguntamos a la API qué responde hoy:
+
+# %%
+en_produccion = shipping.install(shipping.BASELINE)  # punto de partida: v1 publicada
+antes = shipping.run_report(sha=en_produccion)
+print("antes del despliegue:", {k: antes[k] for k in ("version", "esquema", "num_campos")})
 
 # %%
 azul_verde = zero_downtime.deploy_under_load("v2", rate=tasa_rps)
@@ -519,6 +532,48 @@ assert deploy.active_slot() == "green"
 assert azul_verde.load["failed"] == 0, "el despliegue blue-green no debe perder ni una petición"
 assert azul_verde.load["achieved_rate"] >= 20
 assert ingenuo.load["failed"] > 0, "el reinicio ingenuo sí deja a los clientes sin servicio"
+
+# %% [markdown]
+# Después del cambio, la **misma llamada a la API por la puerta de entrada** ejecuta otro código:
+
+# %%
+despues = shipping.run_report()
+print("después del despliegue:", {k: despues[k] for k in ("version", "esquema", "num_campos")})
+print("campo nuevo:", sorted(set(despues["campos"]) - set(antes["campos"])))
+
+# %%
+assert (antes["version"], despues["version"]) == ("v1", "v2")
+assert set(despues["campos"]) - set(antes["campos"]) == {"phone"}, "la v2 escribe el esquema v3"
+assert despues["bundle_version"] == azul_verde.deploy.code["sha"] != antes["bundle_version"]
+assert shipping.deployed() == shipping.RELEASES["v2"]
+
+# %% [markdown]
+# ### Un cambio que rompe la compatibilidad no llega a desplegarse
+#
+# La release **v3** escribiría la propuesta de esquema v4 (renombra `name` a `full_name` y quita
+# `created_at`). El paso 1 compara su esquema con el de la v2 desplegada y **detiene** el
+# despliegue antes de arrancar nada; green sigue sirviendo y el código de los DAGs no cambia.
+
+# %%
+try:
+    shipping.check_upgrade(shipping.RELEASES["v3"])
+    veredicto = "compatible"
+except shipping.IncompatibleRelease as exc:
+    veredicto = str(exc)
+print(veredicto)
+rompe = zero_downtime.deploy_under_load("v3", rate=tasa_rps, echo=None)
+print("paso fallido:", rompe.deploy.failed_step, "· peticiones fallidas:", rompe.load["failed"])
+
+# %%
+assert "INCOMPATIBLE" in veredicto and "full_name" in veredicto
+assert not rompe.deploy.ok and rompe.deploy.failed_step == 1 and rompe.deploy.steps == [], rompe.deploy.reason
+assert rompe.deploy.code is None, "el código de la v3 nunca se publicó"
+assert deploy.active_slot() == "green" and shipping.deployed() == shipping.RELEASES["v2"]
+assert rompe.load["failed"] == 0
+evidence.save_json(4, "release_v2_y_cambio_incompatible",
+                   {"antes": antes, "despues": despues, "v3": {"failed_step": rompe.deploy.failed_step, "reason": rompe.deploy.reason},
+                    "v3_peticiones_fallidas": rompe.load["failed"]},
+                   "La v2 responde con otro código; la v3 incompatible se detiene en el paso 1")
 
 # %% [markdown]
 # ### El código de los DAGs también se despliega: bundles versionados

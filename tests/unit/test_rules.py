@@ -80,10 +80,12 @@ def test_amtool_check_config():
 @pytest.mark.parametrize(("labels", "receiver"), [
     ("severity=critical", "webhook-critical"),
     ("severity=warning", "webhook-warning"),
+    ("severity=critical escalate=human", "human-pager"),
+    ("severity=warning escalate=human", "webhook-warning"),
 ])
 def test_severities_route_to_different_receivers(labels, receiver):
     proc = _run(_tool("amtool"), "config", "routes", "test",
-                f"--config.file={AM_CONFIG}", "alertname=X", labels)
+                f"--config.file={AM_CONFIG}", "alertname=X", *labels.split())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip() == receiver
 
@@ -95,6 +97,7 @@ def test_alertmanager_contract():
     urls = {r["name"]: r["webhook_configs"][0] for r in cfg["receivers"]}
     assert urls["webhook-warning"]["url"].endswith("/alerts/warning")
     assert urls["webhook-critical"]["url"].endswith("/alerts/critical")
+    assert urls["human-pager"]["url"].endswith("/alerts/human")
     assert all(w["send_resolved"] for w in urls.values())
 
 

@@ -216,3 +216,30 @@ def test_warning_and_critical_of_the_same_type_make_one_incident(tmp_path):
     incident = rb.store.load(first[0])
     assert any("correlacionada" in e["step"] for e in incident.timeline)
     svc.stop()
+
+
+def test_unrepaired_warning_escalated_to_critical_pages_a_human_in_the_same_incident(
+        tmp_path, service):
+    rb = engine(tmp_path, service)
+    ids = rb.handle(note("firing", "fp-warn", "circular_dependency", "AirflowDagImportErrors"),
+                    background=False)
+    human = note("firing", "fp-crit", "circular_dependency", "AirflowDagImportErrorsUnrepaired")
+    human["receiver"] = "human-pager"
+    human["alerts"][0]["labels"]["escalate"] = "human"
+    assert rb.handle(human, background=False) == ids  # no second incident, the page is noted
+    incident = rb.store.load(ids[0])
+    escalations = [e for e in incident.timeline if e["phase"] == "escalate"]
+    assert len(escalations) == 2  # the runbook's own (no automatic repair), then the human page
+    assert "human-pager" in escalations[-1]["step"]
+    assert escalations[-1]["detail"]["alertname"] == "AirflowDagImportErrorsUnrepaired"
+    pages = rb.store.pages()
+    assert [p.get("canal") for p in pages] == ["page", "page-humano"]
+    assert pages[-1]["incident_id"] == ids[0]
+
+
+def test_a_critical_without_escalate_label_pages_nobody_extra(tmp_path, service):
+    rb = engine(tmp_path, service)
+    rb.handle(note("firing", "fp-warn", "circular_dependency", "AirflowDagImportErrors"),
+              background=False)
+    rb.handle(note("firing", "fp-crit", "circular_dependency", "OtraCritica"), background=False)
+    assert [p.get("canal") for p in rb.store.pages()] == ["page"]

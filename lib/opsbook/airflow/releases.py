@@ -8,6 +8,11 @@ release v1 finishes on v1 while new runs take v2. The same DAG in a plain local 
 (``var/dag_plain``, a ``LocalDagBundle``) has no versions: a running run picks up the edited
 code in its next task. The Celery mode adds both bundles (see :func:`bundle_configs`), and
 :func:`versioning_experiment` shows the contrast with two runs per bundle.
+
+The same git bundle carries the application release a blue-green deploy ships
+(:func:`publish_app`): the ``informe_release`` DAG, whose code differs per release, plus a
+``release.json`` manifest naming the version and the customer schema it writes
+(:func:`deployed_app` reads it back: what is in production now).
 """
 
 from __future__ import annotations
@@ -56,6 +61,66 @@ def demo():
 
 demo()
 '''
+
+
+APP_DAG = "informe_release"
+APP_TASK = "informe"
+MANIFEST = "release.json"
+
+_APP_TEMPLATE = '''"""Release {version} of {dag_id}: customer report of this release (day 4)."""
+
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+VERSION = "{version}"
+SCHEMA = "{schema}"
+FIELDS = {fields!r}
+
+
+@dag(dag_id="{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
+     tags=["dia4", "blue-green"], default_args={{"owner": "equipo-datos", "retries": 0}})
+def informe_release():
+    @task
+    def {task_id}():
+        # what this release writes: one empty customer record of its schema
+        registro = {{name: None for name in FIELDS}}
+        return {{"version": VERSION, "esquema": SCHEMA, "campos": list(registro),
+                 "num_campos": len(registro)}}
+
+    {task_id}()
+
+
+informe_release()
+'''
+
+
+def publish_app(version: str, schema: str, fields: list[str], cfg: Settings = settings) -> str:
+    """Commit release ``version`` of the application DAG and its manifest; returns the sha.
+
+    Args:
+        version: release label (``v1``, ``v2`` ...), what the DAG reports.
+        schema: label of the customer schema the release writes (``v3`` ...).
+        fields: the field names of that schema (the DAG's record).
+        cfg: settings.
+    """
+    repo = repo_dir(cfg)
+    if not (repo / ".git").exists():
+        release("v1", cfg)
+    source = _APP_TEMPLATE.format(version=version, schema=schema, fields=list(fields),
+                                  dag_id=APP_DAG, task_id=APP_TASK)
+    (repo / f"{APP_DAG}.py").write_text(source)
+    (repo / MANIFEST).write_text(json.dumps({"version": version, "schema": schema}) + "\n")
+    _git(cfg, "add", "-A")
+    if _git(cfg, "status", "--porcelain"):
+        _git(cfg, "commit", "-q", "-m", f"app release {version}")
+    return _git(cfg, "rev-parse", "HEAD")
+
+
+def deployed_app(cfg: Settings = settings) -> dict | None:
+    """The manifest of the application release in the bundle (None before the first one)."""
+    path = repo_dir(cfg) / MANIFEST
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def markers_dir(cfg: Settings = settings) -> Path:

@@ -10,8 +10,10 @@ warms its execution API (a cold api-server blocks ~7 s on its first ``/execution
 then rewrites the front door's upstream (``nginx -t`` +
 ``nginx -s reload``: graceful, in-flight requests finish on the old workers), waits for the old
 nginx workers to drain, and retires the old slot. Any failure before the switch stops the new
-slot and leaves the old one serving, saying why. Every step is logged with a timestamp to
-``evidencia/dia_4/deploy_zero_downtime_dia4.txt``.
+slot and leaves the old one serving, saying why. Step 1 checks that the new release's customer
+schema and the deployed one's read each other's data and a release with code commits its DAGs
+to the versioned git bundle and smoke-tests them (:mod:`opsbook.deploy.shipping`). Every step
+is logged with a timestamp to ``evidencia/dia_4/deploy_zero_downtime_dia4.txt``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 import psutil
 
+from opsbook.deploy import shipping
 from opsbook.deploy.slots import (
     active_slot,
     apply_slots,
@@ -76,6 +79,8 @@ class DeployResult:
     steps: list[dict[str, Any]] = field(default_factory=list)
     log: str | None = None
     skipped: bool = False
+    code: dict[str, str] | None = None
+    """Version and bundle commit of the DAG code the release shipped (None: no code)."""
 
 
 class DeployError(RuntimeError):
@@ -109,21 +114,6 @@ class DeployLog:
         return str(evidence.save_text(4, LOG_NAME, text, "Registro de despliegues blue-green"))
 
 
-def _compat_check() -> str:
-    """Step 1: the current customer schema must read every older version (day 4 (a))."""
-    try:
-        from opsbook.pipeline.avro_compat import check
-        from opsbook.pipeline.schema_registry import registry
-    except ImportError:
-        return "omitido: el verificador de esquemas del Día 4 (a) no está instalado"
-    reg = registry()
-    older = [reg.get(v).schema for v in reversed(reg.versions[:-1])]
-    report = check("BACKWARD_TRANSITIVE", reg.get(reg.latest).schema, older)
-    if not report.compatible:
-        raise DeployError(report.describe())
-    return report.describe().splitlines()[0]
-
-
 def _unhealthy(url: str) -> dict[str, str | None] | str:
     """Components of ``url``'s health JSON that are not healthy (``{}``: all are)."""
     body = airflow_health(url=url)
@@ -149,7 +139,8 @@ def _health(url: str, cfg: Settings, timeout_s: float) -> str:
     return "api sana"
 
 
-def _smoke(url: str, cfg: Settings, smoke_dag: str, timeout_s: float) -> str:
+def _smoke(url: str, cfg: Settings, smoke_dag: str, timeout_s: float,
+           app: shipping.AppRelease | None = None, sha: str = "") -> str:
     import httpx
 
     from opsbook.airflow.dagruns import DagRunClient
@@ -158,6 +149,9 @@ def _smoke(url: str, cfg: Settings, smoke_dag: str, timeout_s: float) -> str:
     # Warm first: a cold api-server builds its execution API on the first request (~7 s).
     httpx.get(f"{url}/execution/health", timeout=timeout_s).raise_for_status()
     warm_s = time.monotonic() - t0
+    if app is not None:  # a release with code: its own DAG must answer with the new version
+        done = shipping.smoke(url, app, sha, cfg, timeout_s)
+        return f"{done}; API de ejecución caliente ({warm_s:.1f} s)"
     client = DagRunClient(url, cfg=cfg, timeout_s=min(120.0, timeout_s))
     try:
         dags = client.dag_ids()
@@ -192,6 +186,11 @@ def deploy(
 ) -> DeployResult:
     """Deploy ``release`` to the idle slot and move the traffic to it (blue-green).
 
+    A label of :data:`opsbook.deploy.shipping.RELEASES` (``v1``, ``v2``, ``v3``) ships code:
+    step 1 checks its schema against the deployed release's, step 2 commits its DAG code to the
+    git bundle (Celery mode), step 4 runs that DAG on the new slot; a failure before the
+    switch puts the previous release's code back. Any other label redeploys the same code.
+
     Args:
         release: label of the new version (exported as ``OPSBOOK_RELEASE``).
         cfg: settings.
@@ -216,11 +215,24 @@ def deploy(
                  for p in slot_programs(new, cfg, release)]
     switched = False
     draining: set[int] = set()  # nginx workers that served before the switch
+    app, previous = shipping.release_for(release), shipping.deployed(cfg)
+
+    def start() -> str:
+        if app is not None:
+            if mode_of(cfg).get("executor") != "celery":
+                raise DeployError("el código de una release se publica en el bundle git, que "
+                                  "solo existe en modo Celery (opsbook stack up --executor celery)")
+            result.code = {"version": app.version, "sha": shipping.install(app, cfg)}
+        started = _start(new_progs, old_progs, old, new, cfg, timeout_s)
+        return started + (f"; código {app.version} en el commit {result.code['sha'][:8]}"
+                          if result.code else "")
+
     actions: list[Callable[[], str]] = [
-        _compat_check,
-        lambda: _start(new_progs, old_progs, old, new, cfg, timeout_s),
+        lambda: shipping.check_upgrade(app, cfg),
+        start,
         lambda: _health(slot_url(new, cfg), cfg, timeout_s),
-        lambda: _smoke(slot_url(new, cfg), cfg, smoke_dag, timeout_s),
+        lambda: _smoke(slot_url(new, cfg), cfg, smoke_dag, timeout_s, app,
+                       (result.code or {}).get("sha", "")),
         lambda: _switch(new, new_progs, cfg, draining),
         lambda: _retire(new_progs, old_progs, new, cfg, draining),
     ]
@@ -237,6 +249,9 @@ def deploy(
             result.failed_step, result.reason = number, reason
             if not switched:
                 log.write(f"[rollback] {_rollback(old_progs, old, cfg)}")
+                if result.code:
+                    sha = shipping.install(previous, cfg)
+                    log.write(f"[rollback] código {previous.version} de vuelta ({sha[:8]})")
             break
         seconds = time.monotonic() - t0
         result.steps.append({"step": number, "name": name, "seconds": round(seconds, 2),

@@ -163,6 +163,40 @@ class Runbook:
         self._set(incident, "escalated")
         return self._finish(incident)
 
+    def page_human(self, alert: dict[str, Any], receiver: str | None,
+                   received_at: float | None = None) -> Incident | None:
+        """Record, in the incident's timeline, that Alertmanager paged a human for ``alert``.
+
+        Called for a firing alert labelled ``escalate="human"`` (a warning nobody repaired that
+        became critical, ``rules/escalation.yml``). The page belongs to the incident its warning
+        opened (same type and DAG); when there is none, the incident :meth:`detect` just opened.
+
+        Returns:
+            The incident the page was recorded in (None for an alert outside the catalog).
+        """
+        now = received_at or time.time()
+        labels = alert.get("labels", {})
+        kind = self.catalog.match(labels)
+        if kind is None:
+            return None
+        fingerprint = alert.get("fingerprint") or "|".join(sorted(labels))
+        with self._lock, self.store.locked():
+            incident = (self._correlated(kind.key, labels.get("dag_id"), fingerprint)
+                        or self._open(fingerprint))
+            if incident is None:
+                return None
+            detail = {"alertname": labels.get("alertname"), "severity": labels.get("severity"),
+                      "receiver": receiver, "startsAt": alert.get("startsAt"),
+                      "fingerprint": fingerprint}
+            self.store.page({"incident_id": incident.id, "type": incident.type,
+                             "severity": incident.severity, "canal": "page-humano",
+                             "reason": "advertencia sin reparar escalada a crítica", **detail,
+                             "t": now})
+            incident.add("escalate", f"página a una persona vía Alertmanager ({receiver})", True,
+                         detail, t=now)
+            self._save(incident)
+            return incident
+
     def handle(self, notification: dict[str, Any], background: bool = True) -> list[str]:
         """Process one Alertmanager webhook payload.
 
@@ -182,6 +216,9 @@ class Runbook:
                 touched += [incident.id] if incident else []
                 continue
             incident = self.detect(alert)
+            if alert.get("labels", {}).get("escalate") == "human":
+                paged = self.page_human(alert, notification.get("receiver"))
+                touched += [paged.id] if paged and incident is None else []
             if incident is None:
                 continue
             touched.append(incident.id)
@@ -202,14 +239,18 @@ class Runbook:
         stale = found and found.finished and time.time() - found.timeline[-1]["t"] > 900
         return None if stale else found
 
-    def _correlated(self, key: str, dag_id: str | None) -> Incident | None:
+    def _correlated(self, key: str, dag_id: str | None,
+                    exclude: str | None = None) -> Incident | None:
         """An incident of the same type and DAG still being handled or still firing.
 
         A sibling alert (warning then critical) must not open a second response while the
         first is working; a firing after the first one resolved and finished is a new incident.
+        ``exclude`` skips the incident opened by that fingerprint (the sibling's own).
         """
         for incident in list(self._live.values()):
             if incident.type != key or incident.labels.get("dag_id") != dag_id:
+                continue
+            if exclude and incident.fingerprint == exclude:
                 continue
             if not incident.finished or incident.resolved_at is None:
                 return incident
