@@ -1,8 +1,9 @@
-"""``opsbook curso publicar|calificar``: the course loop for instructors.
+"""``opsbook curso publicar|calificar|portafolio``: the course loop for instructors.
 
-Why this module exists: publishing the student release and grading the cohort are the two
-commands an instructor runs; the work lives in :mod:`opsbook.course.release` and
-:mod:`opsbook.course.cohort` (imported inside the handlers to keep ``--help`` fast). This
+Why this module exists: publishing the student release, grading the cohort and writing each
+student's portfolio are the commands an instructor runs; the work lives in
+:mod:`opsbook.course.release`, :mod:`opsbook.course.cohort` and
+:mod:`opsbook.course.portfolio` (imported inside the handlers to keep ``--help`` fast). This
 module only parses arguments, shows progress and turns bad arguments into clear errors.
 """
 
@@ -39,6 +40,15 @@ def register(subparsers) -> None:
     p_cal.add_argument("entregas", nargs="+", type=Path, metavar="ENTREGA",
                        help="carpeta de cada alumno (su nombre es el identificador)")
     p_cal.set_defaults(func=_grade)
+    p_port = sub.add_parser("portafolio",
+                            help="portafolio de un alumno a partir de su entrega calificada")
+    p_port.add_argument("--alumno", required=True, help="identificador del alumno")
+    p_port.add_argument("--calificaciones", type=Path,
+                        default=Path("evidencia") / "calificaciones",
+                        help="carpeta de calificaciones (por defecto evidencia/calificaciones)")
+    p_port.add_argument("--salida", type=Path, default=Path("evidencia") / "portafolio",
+                        help="carpeta de portafolios (por defecto evidencia/portafolio)")
+    p_port.set_defaults(func=_portfolio)
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -83,4 +93,20 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"{g.student}: {got:g}/{top:g} ({g.seconds:.0f} s){flags}")
     print(f"Calificaciones: {result.out / 'calificaciones.csv'} · índice: {result.index} · "
           f"{time.monotonic() - started:.0f} s")
+    return 0
+
+
+def _portfolio(args: argparse.Namespace) -> int:
+    from opsbook.course import portfolio
+    from opsbook.course.submission import SubmissionError
+
+    try:
+        result = portfolio.write(portfolio.build(args.alumno, args.calificaciones), args.salida)
+    except (portfolio.PortfolioError, SubmissionError) as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
+    graded = [d.day for d in result.days if d.graded]
+    print(f"Portafolio de {result.student}: {result.html} · días calificados: "
+          f"{', '.join(map(str, graded))} de {len(result.days)}")
+    print(f"PDF: {result.pdf}" if result.pdf else f"Sin PDF: {result.pdf_note}")
     return 0

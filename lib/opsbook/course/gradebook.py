@@ -79,9 +79,14 @@ def chart_svg(totals: pd.Series) -> str:
     return buf.getvalue().split("?>", 1)[-1]
 
 
+def read(out: Path) -> pd.DataFrame:
+    """The gradebook ``calificaciones.csv`` of ``out`` (student ids kept as text)."""
+    return pd.read_csv(out / GRADES_FILE, dtype={"alumno": str})
+
+
 def build_index(out: Path) -> Path:
     """Write the cohort ``index.html`` from the gradebook in ``out``."""
-    book = pd.read_csv(out / GRADES_FILE, dtype={"alumno": str})
+    book = read(out)
     students = sorted(book["alumno"].unique())
     days = sorted(int(d) for d in book["dia"].unique())
     sections = []

@@ -6,6 +6,7 @@ load: without ``--virtual-time-budget=10000`` Chromium captures an empty graph
 (docs/convenciones.md → Trampas medidas).
 Chromium is optional on a course machine (``make setup`` installs it only when ``CI=true``):
 when it is missing the functions return a :class:`Shot` whose ``note`` says so, never raise.
+The same browser prints generated pages to PDF (:func:`print_pdf`, used by the portfolio).
 """
 
 from __future__ import annotations
@@ -80,6 +81,29 @@ def alerts_url(base: str | None = None) -> str:
     return root + "/alerts"
 
 
+def _run(url: str, out: Path, args: list[str], timeout_s: float, what: str) -> Shot:
+    """Run headless Chromium on ``url`` with ``args`` that write ``out``."""
+    exe = browser()
+    if exe is None:
+        return Shot(None, url, f"Chromium no está instalado: {what} omitida (en Debian: "
+                               "apt-get install chromium; make setup lo instala salvo con "
+                               "OPSBOOK_MINIMAL=1)")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="opsbook-chromium-") as profile:
+        argv = [exe, *FLAGS, f"--user-data-dir={profile}", *args, url]
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return Shot(None, url, f"Chromium no terminó en {timeout_s:g} s: {what} omitida")
+    if not out.exists() or out.stat().st_size == 0:
+        tail = (proc.stderr or "").strip().splitlines()[-3:]
+        return Shot(None, url, f"Chromium no escribió la {what} (código {proc.returncode}): "
+                               + " | ".join(tail))
+    return Shot(out, url)
+
+
 def capture(url: str, out: Path, width: int = 1400, height: int = 900,
             timeout_s: float = 90.0) -> Shot:
     """Screenshot ``url`` into ``out`` (PNG) with headless Chromium.
@@ -95,23 +119,21 @@ def capture(url: str, out: Path, width: int = 1400, height: int = 900,
         A :class:`Shot`; ``path`` is None (with a Spanish ``note``) when Chromium is missing
         or fails.
     """
-    exe = browser()
-    if exe is None:
-        return Shot(None, url, "Chromium no está instalado: captura omitida (en Debian: "
-                               "apt-get install chromium; make setup lo instala salvo con "
-                               "OPSBOOK_MINIMAL=1)")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="opsbook-chromium-") as profile:
-        argv = [exe, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-                f"--screenshot={out}", url]
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            return Shot(None, url, f"Chromium no terminó en {timeout_s:g} s: captura omitida")
-    if not out.exists() or out.stat().st_size == 0:
-        tail = (proc.stderr or "").strip().splitlines()[-3:]
-        return Shot(None, url, f"Chromium no escribió la captura (código {proc.returncode}): "
-                               + " | ".join(tail))
-    return Shot(out, url)
+    return _run(url, out, [f"--window-size={width},{height}", f"--screenshot={out}"],
+                timeout_s, "captura")
+
+
+def print_pdf(url: str, out: Path, timeout_s: float = 90.0) -> Shot:
+    """Print ``url`` to the PDF ``out`` with headless Chromium (``--print-to-pdf``).
+
+    Args:
+        url: page to print (a ``file://`` URL for a generated page).
+        out: destination PDF.
+        timeout_s: deadline for the browser process.
+
+    Returns:
+        A :class:`Shot` whose ``path`` is the PDF, or None with a Spanish ``note``.
+    """
+    return _run(url, out, ["--no-pdf-header-footer", "--print-to-pdf-no-header",
+                           f"--print-to-pdf={out}"], timeout_s,
+                "copia PDF")

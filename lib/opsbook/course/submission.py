@@ -45,6 +45,22 @@ class Submission:
     tampering: list[str] = field(default_factory=list)
 
 
+def check_student_id(name: str, where: str) -> str:
+    """Return ``name`` if it is a valid student id.
+
+    Args:
+        name: the candidate id.
+        where: what to name in the error (a folder or an option).
+
+    Raises:
+        SubmissionError: the id breaks ``^[a-z0-9_-]{1,40}$`` (Spanish message).
+    """
+    if not STUDENT_ID.match(name):
+        raise SubmissionError(f"{where}: el nombre {name!r} no es un identificador de alumno "
+                              "válido (minúsculas, dígitos, '-' o '_', hasta 40 caracteres)")
+    return name
+
+
 def check_student(folder: Path) -> str:
     """Validate a submission folder and return the student id (its name).
 
@@ -53,10 +69,7 @@ def check_student(folder: Path) -> str:
     """
     if not folder.is_dir():
         raise SubmissionError(f"{folder}: la carpeta de la entrega no existe")
-    name = folder.resolve().name
-    if not STUDENT_ID.match(name):
-        raise SubmissionError(f"{folder}: el nombre {name!r} no es un identificador de alumno "
-                              "válido (minúsculas, dígitos, '-' o '_', hasta 40 caracteres)")
+    name = check_student_id(folder.resolve().name, str(folder))
     if not (folder / "notebooks").is_dir() and not any(folder.glob("dia_*.ipynb")):
         raise SubmissionError(f"{folder}: no es una entrega (no tiene notebooks/ ni dia_*.ipynb; "
                               "entrega la copia de la versión del alumno en la que trabajaste)")
