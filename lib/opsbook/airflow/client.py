@@ -97,7 +97,8 @@ def get_token(
     except httpx.HTTPError as exc:
         raise RuntimeError(f"no se pudo pedir el token a {url}: {exc}") from exc
     if resp.status_code in (401, 403):
-        raise PermissionError(f"credenciales rechazadas para {user!r} en {url}")
+        raise PermissionError(f"credenciales rechazadas para {user!r} en {url} "
+                              f"(HTTP {resp.status_code})")
     if resp.status_code not in (200, 201):
         raise RuntimeError(f"{url}/auth/token respondió {resp.status_code}: {resp.text[:200]}")
     return resp.json()["access_token"]
