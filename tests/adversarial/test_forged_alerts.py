@@ -20,8 +20,9 @@ from opsbook.waiting import wait_until
 
 pytestmark = pytest.mark.unit
 
-PATHS = ["/", "/alerts/warning", "/alerts/critical", "/alerts/otro", "/alerts", "/notifications",
-         "/-/ready", "/-/quit", "/api/v2/alerts", "/%2e%2e/alerts/critical", "/alerts/critical/"]
+PATHS = ["/", "/alerts/warning", "/alerts/critical", "/alerts/human", "/alerts/otro", "/alerts",
+         "/notifications", "/-/ready", "/-/quit", "/api/v2/alerts", "/%2e%2e/alerts/critical",
+         "/alerts/critical/"]
 FORGED = json.dumps(alert_payload("AirflowApiDown")).encode()
 
 
@@ -179,3 +180,18 @@ def test_fuzzed_authenticated_bodies_never_reach_the_runbook(receiver, body):
                                   "Content-Type": "application/json"})
     assert 400 <= resp.status_code < 500
     assert handed == []
+
+
+def test_every_alertmanager_webhook_path_is_accepted_by_the_receiver():
+    """A receiver path Alertmanager posts to but the guard refuses loses every such alert."""
+    from urllib.parse import urlsplit
+
+    import yaml
+    from opsbook.observability.alert_guard import RECEIVER_PATHS
+    from opsbook.settings import settings
+
+    source = settings.root / "monitoring" / "alertmanager" / "alertmanager.yml"
+    config = yaml.safe_load(source.read_text())
+    paths = {urlsplit(hook["url"]).path for receiver in config["receivers"]
+             for hook in receiver.get("webhook_configs") or []}
+    assert paths and paths <= RECEIVER_PATHS, paths - RECEIVER_PATHS

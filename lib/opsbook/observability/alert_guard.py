@@ -40,7 +40,7 @@ MAX_LABELS = 30
 """Most labels accepted on one alert."""
 MAX_LABEL_VALUE = 1024
 """Longest accepted label value (characters)."""
-RECEIVER_PATHS = frozenset({"/", "/alerts/warning", "/alerts/critical"})
+RECEIVER_PATHS = frozenset({"/", "/alerts/warning", "/alerts/critical", "/alerts/human"})
 """The paths Alertmanager's receivers of this stack post to."""
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 

@@ -21,7 +21,7 @@ The hand-off is idempotent and rate-limited per alert fingerprint
 :data:`READ_TIMEOUT_S`, the listen backlog is :data:`BACKLOG` and at most
 :data:`MAX_CONCURRENT` requests run at once.
 
-Endpoints: ``POST /alerts/warning``, ``POST /alerts/critical`` (and ``POST /``),
+Endpoints: ``POST /alerts/warning``, ``/alerts/critical``, ``/alerts/human`` (and ``POST /``),
 ``GET /notifications[?since=<unix>]`` and ``GET /-/ready`` (read-only, no token). Standard
 library HTTP server: one small job, no extra dependency.
 """
