@@ -140,7 +140,7 @@ before = day2.snapshot()
 run_id, triggered = day2.trigger(plans["fallo"])
 results["fallo"] = day2.finish("fallo", run_id, triggered, before, run_timeout_s)
 failure = results["fallo"]
-print(f"fallo: {failure['state']} en {failure['seconds']} s")
+print(f"fallo: {failure.state} en {failure.seconds} s")
 day2.wait_sla_quiet(alert_timeout_s)  # su alerta de SLA será un episodio nuevo, solo suyo
 before_deadline = day2.snapshot()
 deadline_run, deadline_triggered = day2.trigger(plans["deadline"])

@@ -1,6 +1,7 @@
 """A student's session in a real JupyterLab: kernel, first cells, a rendered table, the preflight.
 
-Everything else runs the notebooks headless (papermill, nbval); this opens the day-1 notebook
+Everything else runs the notebooks headless (papermill, nbval); this opens the day-1 notebook of
+the student release (the source stripped by ``course.release.student_notebook``)
 in JupyterLab from the project venv (bound to 127.0.0.1, random token) with Chromium, checks
 the kernel shown is «Python (opsbook)», runs the cells up to the first one that needs the
 live stack, and checks a table rendered. With no stack at the kernel's ports (a port offset
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -53,22 +53,29 @@ def _free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _student_day1() -> nbformat.NotebookNode:
+    """Day 1 exactly as the student release carries it (no solutions, no hidden checks)."""
+    from opsbook.course.release import student_notebook
+
+    return student_notebook(nbformat.read(DAY1, as_version=4))
+
+
 def _cell_index(mark: str) -> int:
-    cells = nbformat.read(DAY1, as_version=4).cells
+    cells = _student_day1().cells
     return next(i for i, c in enumerate(cells) if mark in c.source)
 
 
 def _first_code_cell() -> int:
-    cells = nbformat.read(DAY1, as_version=4).cells
+    cells = _student_day1().cells
     return next(i for i, c in enumerate(cells) if c.cell_type == "code")
 
 
 @contextmanager
 def jupyterlab(tmp_path: Path, **env: str) -> Iterator[str]:
-    """JupyterLab from the project venv on a temp copy of day 1; yields the notebook's URL."""
+    """JupyterLab from the project venv on day 1 of the student release; yields its URL."""
     root = tmp_path / "alumno"
     (root / DAY1.parent.name).mkdir(parents=True)
-    shutil.copy(DAY1, root / DAY1.parent.name / DAY1.name)
+    nbformat.write(_student_day1(), root / DAY1.parent.name / DAY1.name)
     port, token = _free_port(), secrets.token_urlsafe(16)
     args = [str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
