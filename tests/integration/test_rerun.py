@@ -22,10 +22,14 @@ def test_days_2_and_3_pass_again_and_after_a_restart(live_stack):
         downs.append(stack.down())
         stack.up(progress=False)
 
-    cells = rerun.run_matrix([2, 3], restart, rerun.SMALL_PARAMETERS, timeout_s=900)
+    # "segunda" (same stack, no restart) is left to nbval, which runs days 2 and 3 again on the
+    # session's stack after this test; `make rerun` runs all three scenarios. Keeps CI < 90 min.
+    scenarios = ("primera", "tras_reinicio")
+    cells = rerun.run_matrix([2, 3], restart, rerun.SMALL_PARAMETERS, timeout_s=900,
+                             scenarios=scenarios)
     matrix = rerun.table(cells)
     print(matrix)
-    assert [(c.day, c.scenario) for c in cells] == [(d, s) for d in (2, 3) for s in rerun.SCENARIOS]
+    assert [(c.day, c.scenario) for c in cells] == [(d, s) for d in (2, 3) for s in scenarios]
     failed = [f"día {c.day} {c.scenario}: In [{c.failed_cell}] {c.error}" for c in cells
               if not c.passed]
     assert not failed, f"{matrix}\n" + "\n".join(failed)

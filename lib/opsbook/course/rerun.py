@@ -58,7 +58,8 @@ def _notebook(day: int):
 def run_matrix(days: Iterable[int], restart: Callable[[], None],
                parameters: dict[int, dict[str, Any]] | None = None,
                timeout_s: float | None = None,
-               report: Callable[[Cell], None] | None = None) -> list[Cell]:
+               report: Callable[[Cell], None] | None = None,
+               scenarios: Iterable[str] = SCENARIOS) -> list[Cell]:
     """Run each day twice on the running stack, restart the stack, run it a third time.
 
     Args:
@@ -67,13 +68,14 @@ def run_matrix(days: Iterable[int], restart: Callable[[], None],
         parameters: papermill parameters per day (default none: the notebook's own).
         timeout_s: per-cell timeout.
         report: called with each cell as soon as it is known (progress output).
+        scenarios: which of :data:`SCENARIOS` to run, in that order (default all).
 
     Returns:
         The cells, day by day in :data:`SCENARIOS` order.
     """
     cells = []
     for day in days:
-        for scenario in SCENARIOS:
+        for scenario in (s for s in SCENARIOS if s in tuple(scenarios)):
             if scenario == "tras_reinicio":
                 restart()
             run = runner.run_one(_notebook(day), (parameters or {}).get(day), timeout_s,
