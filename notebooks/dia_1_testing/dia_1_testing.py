@@ -505,3 +505,15 @@ assert respuesta_p3 == open_warehouse().count(ds=fecha) > 0
 # una prueba por fichero y regla (el fallo nombra el fichero), excepciones declaradas como
 # `xfail` estrictos, muestras rotas que la suite debe cazar y `dag.test()` con datos reales.
 # ### END SOLUTION
+
+# %% [markdown]
+# ## 10. Resumen del día
+#
+# Qué ha demostrado **tu** ejecución: cada comprobación visible que ha pasado en este kernel
+# (las ocultas solo las ejecuta el corrector) y, cuando el instructor ya ha calificado el día,
+# tu nota por ejercicio.
+
+# %%
+from opsbook.course import recap
+
+recap.mostrar(dia=1, alumno=alumno)

@@ -17,7 +17,7 @@ import jupytext
 import nbformat
 from nbgrader import utils as nbg
 
-from opsbook.course.runner import COURSE_NOTEBOOKS
+from opsbook.course.days import COURSE_NOTEBOOKS
 from opsbook.settings import settings
 
 KERNELSPEC = {"name": "opsbook", "display_name": "Python (opsbook)", "language": "python"}

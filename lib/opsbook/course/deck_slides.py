@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from opsbook.course.runner import COURSE_NOTEBOOKS
+from opsbook.course.days import COURSE_NOTEBOOKS
 from opsbook.course.week_facts import Fact, fmt
 
 

@@ -21,7 +21,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from opsbook import evidence
-from opsbook.course.runner import COURSE_NOTEBOOKS, DayRun, day_of, discover, load_status
+from opsbook.course.days import COURSE_NOTEBOOKS
+from opsbook.course.runner import DayRun, day_of, discover, load_status
 from opsbook.settings import settings
 
 INDEX_FILE = "index.html"

@@ -20,7 +20,7 @@ import jinja2
 import nbformat
 
 from opsbook.course import authoring, feedback, gradebook, screenshots, submission
-from opsbook.course.runner import COURSE_NOTEBOOKS
+from opsbook.course.days import COURSE_NOTEBOOKS
 from opsbook.settings import settings
 
 DEFAULT_GRADES = Path("evidencia") / "calificaciones"

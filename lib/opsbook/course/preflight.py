@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opsbook.course import cell_log
 from opsbook.errors import StudentError
 from opsbook.settings import Settings, settings
 from opsbook.stack import health
@@ -238,6 +239,7 @@ def preparar(dia: int) -> None:
             fixes it (``make stack-up``, ``make setup`` …).
     """
     result = require(dia)
+    cell_log.start()
     print(f"✔ {result.message()}")
     for warn in result.warnings:
         print(f"⚠ {warn.detail}")

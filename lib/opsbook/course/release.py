@@ -19,7 +19,7 @@ import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions, LockCells
 
 from opsbook.course import authoring
-from opsbook.course.runner import COURSE_NOTEBOOKS
+from opsbook.course.days import COURSE_NOTEBOOKS
 from opsbook.settings import settings
 
 COPIED = ("Makefile", "README.md", "pyproject.toml", "requirements.in", "requirements.txt",

@@ -28,9 +28,6 @@ KERNEL = "opsbook"
 STATUS_FILE = "estado.json"
 HIDDEN_TAGS = ("injected-parameters",)
 _DAY_RE = re.compile(r"^dia_(\d+)")
-COURSE_NOTEBOOKS = {1: "dia_1_testing", 2: "dia_2_monitoreo", 3: "dia_3_incidentes",
-                    4: "dia_4_escalado", 5: "dia_5_documentacion"}
-"""Day → notebook folder/stem (docs/convenciones.md → Estructura)."""
 
 
 @dataclass
