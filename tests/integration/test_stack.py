@@ -96,7 +96,7 @@ def test_status_reports_every_component_healthy(live_stack):
 
 
 def test_front_door_proxies_to_api_server(live_stack):
-    from opsbook.stack.health import airflow_health_url
+    from opsbook.airflow.paths import health_url as airflow_health_url
 
     resp = httpx.get(airflow_health_url(live_stack.front_door_url), timeout=10)
     assert resp.status_code == 200 and "scheduler" in resp.json()

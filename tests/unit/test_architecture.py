@@ -214,3 +214,16 @@ def test_few_top_level_modules_and_no_big_module():
     big = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
            if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert big == {}
+
+
+def test_rest_paths_live_in_two_modules_and_one_http_library():
+    """Airflow's REST paths only in airflow/paths.py (the SDK knows its own); Alertmanager's in
+    the one module that asks it; no ``requests`` or ``urllib.request`` anywhere."""
+    holders = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                     if "/api/v2" in p.read_text())
+    assert holders == ["airflow/paths.py", "observability/alerts.py"], holders
+    other_http = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                        if re.search(r"^\s*(import requests|from requests|import urllib\.request"
+                                     r"|from urllib\.request|from urllib import request)",
+                                     p.read_text(), re.MULTILINE))
+    assert other_http == []

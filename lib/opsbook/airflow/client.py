@@ -45,9 +45,6 @@ TERMINAL_STATES = {"success", "failed"}
 ACTIVE_STATES = {"queued", "running"}
 """DAG run states that are still in flight."""
 
-API_PROBE_PATH = "/api/v2/dags?limit=1"
-"""A cheap authenticated GET (the load generator alternates it with the health probe)."""
-
 ApiError = client.exceptions.ApiException
 """Any non-2xx answer of the API (``.status`` has the HTTP code)."""
 

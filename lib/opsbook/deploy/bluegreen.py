@@ -27,6 +27,7 @@ from typing import Any
 
 import psutil
 
+from opsbook.airflow.paths import health_url as airflow_health_url
 from opsbook.deploy import shipping
 from opsbook.deploy.slots import (
     active_slot,
@@ -41,7 +42,7 @@ from opsbook.deploy.slots import (
 from opsbook.records import json_key
 from opsbook.settings import Settings, settings
 from opsbook.stack import service_configs as fd
-from opsbook.stack.health import airflow_health, airflow_health_url, http_ok
+from opsbook.stack.health import airflow_health, http_ok
 from opsbook.stack.programs import Program
 from opsbook.waiting import WaitTimeout, wait_until
 

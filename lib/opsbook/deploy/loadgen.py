@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from opsbook.airflow.client import API_PROBE_PATH
-from opsbook.stack.health import AIRFLOW_HEALTH_PATH
+from opsbook.airflow import paths
 
-HEALTH_PATH = AIRFLOW_HEALTH_PATH
+HEALTH_PATH = paths.HEALTH_PATH
 """Unauthenticated request of the mix."""
-API_PATH = API_PROBE_PATH
+API_PATH = paths.PROBE_PATH
 """Authenticated request of the mix (carries the bearer token)."""
 DEFAULT_PATHS = (HEALTH_PATH, API_PATH)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from opsbook.airflow.paths import health_url as airflow_health_url
 from opsbook.settings import Settings, settings
 from opsbook.stack import lifecycle as stack
 from opsbook.stack import service_configs as fd
 from opsbook.stack.celery_mode import as_running
-from opsbook.stack.health import airflow_health_url
 from opsbook.stack.programs import Program
 from opsbook.stack.state import read_mode, states
 

@@ -130,8 +130,9 @@ def _stop(name: str, cfg: Settings) -> None:
 def _start_and_wait(name: str, cfg: Settings, timeout_s: float) -> None:
     import httpx
 
+    from opsbook.airflow.paths import health_url as airflow_health_url
     from opsbook.stack import supervisor_conf as sup
-    from opsbook.stack.health import airflow_health_url, http_ok
+    from opsbook.stack.health import http_ok
 
     sup.rpc(cfg).supervisor.startProcess(name, False)
     url = airflow_health_url(cfg.front_door_url)

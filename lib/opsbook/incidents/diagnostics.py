@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import psutil
 
+from opsbook.airflow.paths import health_url as airflow_health_url
 from opsbook.incidents.outcome import Outcome
 from opsbook.settings import settings
-from opsbook.stack.health import airflow_health_url
 from opsbook.waiting import WaitTimeout, wait_until
 
 DAG_ID = "pipeline_ventas"

@@ -12,9 +12,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from opsbook.airflow.paths import health_url as airflow_health_url
 from opsbook.settings import Settings, settings
 from opsbook.stack import service_configs as sc
-from opsbook.stack.health import airflow_health_url
 from opsbook.stack.programs import Program
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")

@@ -1,11 +1,12 @@
 """Health of the stack's components and the processes/sockets that belong to one stack.
 
-Why this module exists: "up" means *healthy*, not "a process exists": Airflow's
-``/api/v2/monitor/health`` must report every component healthy, Prometheus and Alertmanager
-``/-/ready``, the bridge ``/metrics``. ``down`` must prove no process survived, and a test
-must prove every listening socket is on 127.0.0.1; both need to know which processes are
-ours, which this module answers (the supervisord tree plus its strays: orphans in the session
-of a supervisord the stack recorded starting, see :mod:`opsbook.stack.started`).
+Why this module exists: "up" means *healthy*, not "a process exists": Airflow's health
+endpoint (:data:`opsbook.airflow.paths.HEALTH_PATH`) must report every component healthy,
+Prometheus and Alertmanager ``/-/ready``, the bridge ``/metrics``. ``down`` must prove no
+process survived, and a test must prove every listening socket is on 127.0.0.1; both need to
+know which processes are ours, which this module answers (the supervisord tree plus its
+strays: orphans in the session of a supervisord the stack recorded starting, see
+:mod:`opsbook.stack.started`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from opsbook.airflow.paths import health_url
 from opsbook.settings import HOST, Settings, settings
 from opsbook.stack import started
 from opsbook.stack.programs import Program
@@ -27,16 +29,8 @@ AIRFLOW_JSON_KEYS = {
     "dag-processor": "dag_processor",
     "triggerer": "triggerer",
 }
-"""supervisord program → key of its status in ``/api/v2/monitor/health``."""
+"""supervisord program → key of its status in Airflow's health JSON."""
 
-AIRFLOW_HEALTH_PATH = "/api/v2/monitor/health"
-"""Airflow's health endpoint (no token needed). The only REST path known outside
-:mod:`opsbook.airflow.client`: this probe must stay cheap to import (no SDK)."""
-
-
-def airflow_health_url(base_url: str) -> str:
-    """Health URL of the api-server (or front door, or slot) at ``base_url``."""
-    return f"{base_url.rstrip('/')}{AIRFLOW_HEALTH_PATH}"
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:
@@ -91,7 +85,7 @@ def airflow_health(
         url: another base URL (a green slot, the front door) instead of the api-server.
     """
     try:
-        resp = httpx.get(airflow_health_url(url or cfg.airflow_url), timeout=timeout)
+        resp = httpx.get(health_url(url or cfg.airflow_url), timeout=timeout)
         return resp.json() if resp.is_success else None
     except (httpx.HTTPError, ValueError):
         return None
@@ -103,7 +97,7 @@ def program_healthy(prog: Program, state: str, airflow: dict | None) -> bool:
     Args:
         prog: the program (its ``health_url`` or ``port`` is probed when set).
         state: supervisord state name (``RUNNING``, ``STOPPED`` ...).
-        airflow: the ``/api/v2/monitor/health`` JSON (None when the api-server is down).
+        airflow: Airflow's health JSON (None when the api-server is down).
     """
     if state != "RUNNING":
         return False
