@@ -37,23 +37,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_state.set_defaults(func=_estado)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _call(fn, as_json: bool):
+    """Run ``fn()`` mapping the pipeline's errors to exit codes; print JSON if asked.
 
+    Returns:
+        ``(result, None)`` on success (``result`` is ``None`` when JSON was printed) or
+        ``(None, exit_code)``: 2 bad input, 1 warehouse failure.
+    """
     from opsbook.pipeline import manual
     from opsbook.pipeline.warehouse import WarehouseError
 
     try:
-        report = manual.run(args.fecha, Path(args.fichero), forzar=args.forzar)
+        result = fn()
     except manual.InputError as exc:
         print(f"error: {exc}")
-        return 2
+        return None, 2
     except WarehouseError as exc:
         print(f"error del almacén: {exc}")
-        return 1
-    if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-    else:
+        return None, 1
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    return result, None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from opsbook.pipeline import manual
+
+    report, code = _call(lambda: manual.run(args.fecha, Path(args.fichero), forzar=args.forzar),
+                         args.json)
+    if code is not None:
+        return code
+    if not args.json:
         print(f"{report.fecha} ← {report.fichero}: {report.estado}")
         print(f"  filas leídas:      {report.filas_leidas}")
         print(f"  filas válidas:     {report.filas_validas}")
@@ -69,18 +85,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def _estado(args: argparse.Namespace) -> int:
     from opsbook.pipeline import manual
-    from opsbook.pipeline.warehouse import WarehouseError
 
-    try:
-        state = manual.date_status(args.fecha)
-    except manual.InputError as exc:
-        print(f"error: {exc}")
-        return 2
-    except WarehouseError as exc:
-        print(f"error del almacén: {exc}")
-        return 1
+    state, code = _call(lambda: manual.date_status(args.fecha), args.json)
+    if code is not None:
+        return code
     if args.json:
-        print(json.dumps(state.to_dict(), ensure_ascii=False, indent=2))
         return 0
     print(f"{state.fecha}: {state.filas_en_almacen} filas en el almacén, "
           f"{state.filas_en_cuarentena} en cuarentena")
