@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV  := .venv
 BIN   := $(VENV)/bin
 
-.PHONY: setup run test lab rerun bench stack-up stack-down status export lint lock clean
+.PHONY: setup run test lab rerun grade-check bench stack-up stack-down status export lint lock clean
 
 setup:            ## venv + lock, kernel, Debian packages, secrets (idempotent)
 	@bash scripts/bootstrap.sh
@@ -19,6 +19,9 @@ lab: setup        ## stack up if not healthy → JupyterLab on notebooks/ (kerne
 
 rerun: setup      ## every day × {first run, second run, after a restart} → table (evidencia/rerun.md)
 	@PYTHONWARNINGS=ignore $(BIN)/python scripts/rerun.py $(ARGS)
+
+grade-check: setup  ## grade the reference (100 %) and the untouched release (≤ 20 %) of every day → table
+	@PYTHONWARNINGS=ignore $(BIN)/python scripts/grade_check.py $(ARGS)
 
 bench: setup      ## benchmarks: ratios against a baseline measured in the same run
 	@set -e; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
