@@ -13,7 +13,7 @@ start=$(date +%s)
 ruff check lib dags tests bench scripts notebooks
 lint-imports --no-cache  # the layer contract of lib/opsbook (pyproject.toml [tool.importlinter])
 opsbook stack up
-pytest -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks "$@"
+pytest -p no:cacheprovider --durations=40 --nbval-lax --nbval-current-env tests notebooks "$@"
 # "down leaves no process behind": exit code 1 when a pid survives (even after SIGKILL).
 stack_down_done=1
 opsbook stack down
