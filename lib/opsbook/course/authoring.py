@@ -10,6 +10,7 @@ nbgrader's own predicates.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from opsbook.course.days import COURSE_NOTEBOOKS
 from opsbook.settings import settings
 
 KERNELSPEC = {"name": "opsbook", "display_name": "Python (opsbook)", "language": "python"}
+_EXERCISE_HEADING = re.compile(r"^#+\s*(?:\d+\.\s*)?Ejercicio\s+(\d+)\s*[·:.\-—]\s*(.+)$",
+                               re.MULTILINE)
+_QUESTIONS_HEADING = re.compile(r"^#+\s*(?:\d+\.\s*)?(Preguntas[^\n]*)$", re.MULTILINE)
 MANUAL_EXERCISE = "revision_manual"
 """Exercise name of the open questions (graded by hand, outside the automatic total)."""
 
@@ -98,3 +102,16 @@ def criteria(nb: nbformat.NotebookNode) -> list[Criterion]:
             out.append(Criterion(gid, MANUAL_EXERCISE if manual else exercise_of(gid),
                                  float(cell.metadata["nbgrader"].get("points", 0)), manual))
     return out
+
+
+def exercise_titles(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """Exercise → title, from the notebook's headings (``## 6. Ejercicio 1 · Título``)."""
+    titles: dict[str, str] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for number, title in _EXERCISE_HEADING.findall(cell.source):
+            titles.setdefault(f"ej{number}", title.strip())
+        for title in _QUESTIONS_HEADING.findall(cell.source):
+            titles.setdefault("preguntas", title.strip())
+    return titles

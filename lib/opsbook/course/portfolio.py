@@ -30,9 +30,6 @@ PDF = "portafolio.pdf"
 HIDDEN_MARK = "BEGIN HIDDEN TESTS"
 MAX_OUTPUT_CHARS = 2000
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_EXERCISE_HEADING = re.compile(r"^#+\s*(?:\d+\.\s*)?Ejercicio\s+(\d+)\s*[·:.\-—]\s*(.+)$",
-                               re.MULTILINE)
-_QUESTIONS_HEADING = re.compile(r"^#+\s*(?:\d+\.\s*)?(Preguntas[^\n]*)$", re.MULTILINE)
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("opsbook.course", "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]))
@@ -241,19 +238,6 @@ def solution_cells(nb: nbformat.NotebookNode) -> list[Written]:
     return out
 
 
-def exercise_titles(nb: nbformat.NotebookNode) -> dict[str, str]:
-    """Exercise → title, from the notebook's headings (``## 6. Ejercicio 1 · Título``)."""
-    titles: dict[str, str] = {}
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for number, title in _EXERCISE_HEADING.findall(cell.source):
-            titles.setdefault(f"ej{number}", title.strip())
-        for title in _QUESTIONS_HEADING.findall(cell.source):
-            titles.setdefault("preguntas", title.strip())
-    return titles
-
-
 def _day(grades_dir: Path, student: str, day: int, rows) -> DayPortfolio:
     page = DayPortfolio(day, COURSE_NOTEBOOKS[day], ROLES[day], graded=len(rows) > 0)
     if not page.graded:
@@ -262,7 +246,7 @@ def _day(grades_dir: Path, student: str, day: int, rows) -> DayPortfolio:
     if path.is_file():
         nb = nbformat.read(path, as_version=4)
         page.written = solution_cells(nb)
-        page.titles = exercise_titles(nb)
+        page.titles = authoring.exercise_titles(nb)
     else:
         page.note = "sin cuaderno ejecutado (entrega ausente): no hay código que mostrar"
     sums = rows.groupby("ejercicio", sort=False)[["puntos", "maximo"]].sum()

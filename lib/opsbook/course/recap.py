@@ -12,7 +12,6 @@ the cohort gradebook. Checks hidden from the student are listed as "al calificar
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,6 @@ import pandas as pd
 from opsbook.course import authoring, cell_log, cohort, gradebook
 from opsbook.settings import settings
 
-_TITLE = re.compile(r"^#+\s*(?:\d+\.\s*)?Ejercicio\s+(\d+)\s*[·:.-]\s*(.+)$", re.MULTILINE)
 PASSED, FAILED, NOT_RUN = "superada", "falló", "sin ejecutar"
 
 
@@ -100,15 +98,6 @@ class Recap:
         return self.frame().to_html(index=False, escape=True)
 
 
-def _titles(nb) -> dict[str, str]:
-    titles = {"preguntas": "Preguntas de verificación"}
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for num, title in _TITLE.findall(cell.source):
-                titles.setdefault(f"ej{num}", title.strip())
-    return titles
-
-
 def _graded(student: str, day: int, grades_dir: Path) -> pd.DataFrame | None:
     path = grades_dir / gradebook.GRADES_FILE
     if not path.exists():
@@ -131,7 +120,7 @@ def build(dia: int, alumno: str, grades_dir: Path | None = None,
     nb = authoring.read_source(source or authoring.source_path(dia))
     grades_dir = grades_dir or settings.root / cohort.DEFAULT_OUT
     book = _graded(alumno, dia, grades_dir)
-    titles = _titles(nb)
+    titles = authoring.exercise_titles(nb)
     exercises: dict[str, dict] = {}
     cells = {authoring.grade_id(c): c.source for c in nb.cells if authoring.grade_id(c)}
     for crit in authoring.criteria(nb):
