@@ -137,3 +137,19 @@ def test_cli_writes_page_and_reports_missing_chromium(graded, tmp_path, monkeypa
                               str(graded)])
     assert args.func(args) == 2
     assert "ERROR: el alumno 'zoe' no tiene calificaciones" in capsys.readouterr().err
+
+
+def test_cells_tagged_portafolio_add_their_outputs_not_their_source():
+    evidence = nbformat.v4.new_code_cell("display(Markdown(ruta_readme.read_text()))  # CODIGO_INSTRUCTOR")
+    evidence.metadata["tags"] = ["portafolio"]
+    evidence.outputs = [nbformat.v4.new_output(
+        "display_data", data={"text/markdown": "## Arrancar MI_README", "text/plain": "<Markdown>"})]
+    untagged = nbformat.v4.new_code_cell("print('x')")
+    untagged.outputs = [nbformat.v4.new_output("stream", name="stdout", text="NO_SALE\n")]
+    sneaky = nbformat.v4.new_code_cell(HIDDEN)
+    sneaky.metadata["tags"] = ["portafolio"]
+    sneaky.outputs = [nbformat.v4.new_output("stream", name="stdout", text="SALIDA_OCULTA\n")]
+    nb = nbformat.v4.new_notebook(cells=[evidence, untagged, sneaky])
+    cells = portfolio.solution_cells(nb)
+    assert [(c.kind, c.source, c.outputs) for c in cells] == [
+        ("evidencia", "", ["## Arrancar MI_README"])]

@@ -6,7 +6,8 @@ grading output (``opsbook curso calificar``): the scores of ``calificaciones.csv
 :func:`opsbook.course.gradebook.read`) and, per graded day, the student's solution cells from
 ``<alumno>/dia_N/ejecutado.ipynb``. That notebook also holds the instructor's hidden checks, so
 only cells nbgrader marks as solutions are shown, and never one that carries a hidden-test
-region. Days without grades are listed as "sin calificar", never dropped. The page is rendered
+region; a read-only cell tagged ``portafolio`` adds its outputs only (day 5 shows the student's
+own SCQA slide and README section that way). Days without grades are listed as "sin calificar", never dropped. The page is rendered
 with the course's Jinja2 templates and printed to PDF with headless Chromium when installed.
 """
 
@@ -28,6 +29,9 @@ DEFAULT_OUT = Path("evidencia") / "portafolio"
 PAGE = "portafolio.html"
 PDF = "portafolio.pdf"
 HIDDEN_MARK = "BEGIN HIDDEN TESTS"
+EVIDENCE_TAG = "portafolio"
+"""Cell tag: the outputs of this read-only cell show the student's work in the portfolio."""
+EVIDENCE = "evidencia"
 MAX_OUTPUT_CHARS = 2000
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ENV = jinja2.Environment(
@@ -80,6 +84,13 @@ SUGGESTIONS: dict[tuple[int, str], str] = {
                 "esperar a que termine y comprobar su resultado en el almacén y en Prometheus.",
     (1, "preguntas"): "Relee la política de pruebas del día 1: qué bloquea la CI antes de "
                       "desplegar y por qué cada regla evita un incidente real.",
+    (5, "ej1"): "Practica docstrings estilo Google: por cada función, Args con cada parámetro, "
+                "Returns y Raises con cada excepción; pasa ruff con las reglas D (convención "
+                "google) antes de entregar.",
+    (5, "ej2"): "Repasa el marco SCQA y python-pptx: una idea por diapositiva, título con la "
+                "conclusión y gráficos nativos alimentados con cifras medidas, nunca tecleadas.",
+    (5, "ej3"): "Escribe documentación para operadores: arrancar, comprobar, parar y qué hacer "
+                "si algo falla, con comandos que existen y puertos leídos de la configuración.",
 }
 """(day, exercise) → what to learn next when that exercise lost points."""
 
@@ -99,8 +110,9 @@ class Written:
     Attributes:
         grade_id: nbgrader id of the cell.
         exercise: exercise it belongs to.
-        kind: ``code`` or ``markdown`` (an open answer).
-        source: what the student wrote.
+        kind: ``code``, ``markdown`` (an open answer) or ``evidencia`` (outputs of a cell
+            tagged ``portafolio``: the student's documents, its source is not theirs).
+        source: what the student wrote (empty for ``evidencia``).
         outputs: text outputs of the cell (stream, result, error), ANSI removed, truncated.
         images: base64 PNG outputs (their charts).
     """
@@ -216,6 +228,8 @@ def _outputs(cell: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
             data = out.get("data", {})
             if "image/png" in data:
                 images.append("".join(data["image/png"]).replace("\n", ""))
+            elif "text/markdown" in data:
+                texts.append(_clip("".join(data["text/markdown"])))
             elif "text/plain" in data:
                 texts.append(_clip("".join(data["text/plain"])))
     return [t for t in texts if t], images
@@ -224,12 +238,19 @@ def _outputs(cell: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
 def solution_cells(nb: nbformat.NotebookNode) -> list[Written]:
     """The student's solution cells of an executed notebook, without any hidden check.
 
-    Only cells with nbgrader ``solution: true`` count; a cell that carries a hidden-test
-    region is never returned, whatever its metadata says.
+    Only cells with nbgrader ``solution: true`` count, plus the outputs (not the source) of
+    read-only cells tagged ``portafolio``; a cell that carries a hidden-test region is never
+    returned, whatever its metadata says.
     """
     out = []
     for cell in nb.cells:
         gid = authoring.grade_id(cell)
+        if (cell.cell_type == "code" and not gid and HIDDEN_MARK not in cell.source
+                and EVIDENCE_TAG in cell.metadata.get("tags", [])):
+            texts, images = _outputs(cell)
+            if texts or images:
+                out.append(Written(EVIDENCE_TAG, EVIDENCE, EVIDENCE, "", texts, images))
+            continue
         if not gid or not authoring.is_solution(cell) or HIDDEN_MARK in cell.source:
             continue
         texts, images = _outputs(cell) if cell.cell_type == "code" else ([], [])
