@@ -1,4 +1,4 @@
-"""Day-5 assignment checks: docstrings, the SCQA slide and the operator's README, without a stack."""
+"""Day-5 assignment checks (docstrings, SCQA slide, operator's README) without a stack."""
 
 from __future__ import annotations
 
@@ -85,7 +85,8 @@ def test_slide_problems_compares_the_chart_with_the_figures(tmp_path):
     wrong = _slide(tmp_path / "ko.pptx", [7, 5, 11, 3], parts=d5.SCQA_PARTS[:2], title="Hola")
     problems = "\n".join(d5.slide_problems(wrong, figures))
     assert "gráfico" in problems and "Pregunta" in problems and "título" in problems
-    assert d5.slide_problems(tmp_path / "none.pptx", figures) == [f"no existe {tmp_path / 'none.pptx'}"]
+    missing = tmp_path / "none.pptx"
+    assert d5.slide_problems(missing, figures) == [f"no existe {missing}"]
 
 
 def _readme(conf, command="opsbook stack status"):

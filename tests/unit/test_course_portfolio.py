@@ -140,10 +140,10 @@ def test_cli_writes_page_and_reports_missing_chromium(graded, tmp_path, monkeypa
 
 
 def test_cells_tagged_portafolio_add_their_outputs_not_their_source():
-    evidence = nbformat.v4.new_code_cell("display(Markdown(ruta_readme.read_text()))  # CODIGO_INSTRUCTOR")
+    evidence = nbformat.v4.new_code_cell("display(Markdown(texto))  # CODIGO_INSTRUCTOR")
     evidence.metadata["tags"] = ["portafolio"]
     evidence.outputs = [nbformat.v4.new_output(
-        "display_data", data={"text/markdown": "## Arrancar MI_README", "text/plain": "<Markdown>"})]
+        "display_data", data={"text/markdown": "## Arrancar MI_README", "text/plain": "<M>"})]
     untagged = nbformat.v4.new_code_cell("print('x')")
     untagged.outputs = [nbformat.v4.new_output("stream", name="stdout", text="NO_SALE\n")]
     sneaky = nbformat.v4.new_code_cell(HIDDEN)

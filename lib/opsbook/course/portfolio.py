@@ -7,8 +7,9 @@ grading output (``opsbook curso calificar``): the scores of ``calificaciones.csv
 ``<alumno>/dia_N/ejecutado.ipynb``. That notebook also holds the instructor's hidden checks, so
 only cells nbgrader marks as solutions are shown, and never one that carries a hidden-test
 region; a read-only cell tagged ``portafolio`` adds its outputs only (day 5 shows the student's
-own SCQA slide and README section that way). Days without grades are listed as "sin calificar", never dropped. The page is rendered
-with the course's Jinja2 templates and printed to PDF with headless Chromium when installed.
+own SCQA slide and README section that way). Days without grades are listed as "sin
+calificar", never dropped. The page is rendered with the course's Jinja2 templates and printed
+to PDF with headless Chromium when installed.
 """
 
 from __future__ import annotations
