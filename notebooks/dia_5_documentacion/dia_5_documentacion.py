@@ -610,3 +610,15 @@ assert respuesta_p3 == settings.ports.alertmanager and day5_assignment.answers(r
 # el código entendible (la cobertura medida en la sección 3 supera el 95 % y ruff la exige en cada
 # `make test`); los diagramas (`docs/arquitectura.md`) explican el sistema en un vistazo.
 # ### END SOLUTION
+
+# %% [markdown]
+# ## 11. Resumen del día
+#
+# Qué ha demostrado **tu** ejecución: cada comprobación visible que ha pasado en este kernel
+# (las ocultas solo las ejecuta el corrector) y, cuando el instructor ya ha calificado el día,
+# tu nota por ejercicio.
+
+# %%
+from opsbook.course import recap
+
+recap.mostrar(dia=5, alumno=alumno)
