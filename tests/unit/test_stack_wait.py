@@ -33,3 +33,13 @@ def test_a_dead_program_fails_fast_with_its_log():
 def test_timeout_names_what_is_pending():
     with pytest.raises(StackError, match="pendientes: scheduler"):
         wait_healthy(settings, PROGS, _states(), lambda cfg: {}, timeout_s=0.2, progress=False)
+
+
+def test_first_healthy_records_when_each_program_turned_healthy():
+    progs = [Program("scheduler", ["x"]), Program("api-server", ["y"])]
+    answers = iter([{"api-server": True}, {"api-server": True, "scheduler": True}])
+    first: dict[str, float] = {}
+    wait_healthy(settings, progs, lambda: {}, lambda cfg: next(answers), timeout_s=5,
+                 progress=False, first_healthy=first)
+    assert set(first) == {"scheduler", "api-server"}
+    assert first["api-server"] < first["scheduler"]

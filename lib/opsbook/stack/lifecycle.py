@@ -22,7 +22,15 @@ import httpx
 
 from opsbook.airflow.env import airflow_env, drill_dags_dir
 from opsbook.settings import Settings, settings
-from opsbook.stack import celery_mode, components, fresh_start, health, service_configs, started
+from opsbook.stack import (
+    celery_mode,
+    components,
+    fresh_start,
+    health,
+    schema,
+    service_configs,
+    started,
+)
 from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.control import (
     component_pid,
@@ -198,10 +206,14 @@ def up(
         service_configs.reload_front_door(cfg)
     now = states(cfg)
     rpc = sup.rpc(cfg)
+    phases: dict = {"supervisord_s": round(time.monotonic() - t0, 1)}
     migrate = None
     if now.get("api-server", {}).get("statename") != "RUNNING":
         af_env = next(p.env for p in progs if p.name == "scheduler")
-        migrate = _migrate(cfg, af_env)
+        check = schema.check(af_env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", ""))
+        phases["schema"] = check.reason
+        if not check.current:
+            migrate = _migrate(cfg, af_env)
     services = [p for p in progs if p.name in components.SERVICE_COMPONENTS]
     airflow_side = [p for p in progs if p.name not in components.SERVICE_COMPONENTS]
     for prog in services:
@@ -218,7 +230,7 @@ def up(
             raise StackError(
                 f"'airflow db migrate' falló (código {code}): mira {cfg.log_dir / 'db-migrate.log'}"
             )
-    phases = {"migrated_s": round(time.monotonic() - t0, 1)}
+    phases["migrated_s"] = round(time.monotonic() - t0, 1)
     for prog in airflow_side:
         if now.get(prog.name, {}).get("statename") not in ("RUNNING", "STARTING"):
             sup.start_process(rpc, prog.name)
@@ -235,8 +247,10 @@ def up(
 
     thread = threading.Thread(target=_warm, name="warm-execution-api", daemon=True)
     thread.start()
-    wait_healthy(cfg, progs, lambda: states(cfg), component_health, left, progress)
+    first: dict[str, float] = {}
+    wait_healthy(cfg, progs, lambda: states(cfg), component_health, left, progress, first)
     phases["healthy_s"] = round(time.monotonic() - t0, 1)
+    phases["component_healthy_s"] = {k: round(v - t0, 1) for k, v in first.items()}
     thread.join(max(120.0, timeout_s - (time.monotonic() - t0)))
     if "s" not in warm:
         raise warm.get("error") or StackError("la API de ejecución no respondió a tiempo")

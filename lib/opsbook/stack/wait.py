@@ -7,6 +7,7 @@ reports its heartbeat later); ``up`` polls real health until a deadline, shows p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from rich.console import Console
@@ -36,6 +37,7 @@ def wait_healthy(
     get_health: Callable[[Settings], dict[str, bool]],
     timeout_s: float,
     progress: bool = True,
+    first_healthy: dict[str, float] | None = None,
 ) -> dict[str, bool]:
     """Poll until every non-optional program is healthy.
 
@@ -46,6 +48,8 @@ def wait_healthy(
         get_health: returns health per program name.
         timeout_s: deadline in seconds.
         progress: show a ``rich`` progress bar on stderr.
+        first_healthy: when given, filled with program name → ``time.monotonic()`` of the
+            first poll that saw it healthy (the start profile, see ``scripts/profile_stack.py``).
 
     Returns:
         The final health per program.
@@ -68,6 +72,10 @@ def wait_healthy(
         """One look: update the bar; raise when a program died; return the health."""
         ok = get_health(cfg)
         good = [p.name for p in needed if ok.get(p.name)]
+        if first_healthy is not None:
+            seen = time.monotonic()
+            for name in good:
+                first_healthy.setdefault(name, seen)
         pending[:] = [p.name for p in needed if not ok.get(p.name)]
         desc = "pila sana" if not pending else "esperando: " + ", ".join(pending)
         bar.update(task, completed=len(good), description=desc)

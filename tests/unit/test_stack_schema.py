@@ -1,0 +1,79 @@
+"""The cheap schema check that lets ``up`` skip ``airflow db migrate`` only when it is a no-op."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from opsbook.stack import schema
+
+pytestmark = pytest.mark.unit
+
+
+def _script(folder, name, rev, down):
+    down_txt = "None" if down is None else repr(down)
+    (folder / name).write_text(f'"""m"""\nrevision = "{rev}"\ndown_revision = {down_txt}\n')
+
+
+@pytest.fixture
+def migrations(tmp_path):
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    _script(folder, "0001_a.py", "aaa", None)
+    _script(folder, "0002_b.py", "bbb", "aaa")
+    _script(folder, "0003_c.py", "ccc", "bbb")
+    (folder / "__init__.py").write_text("")
+    return folder
+
+
+def _db(path, revision):
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        if revision:
+            conn.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+    return f"sqlite:///{path}"
+
+
+def test_head_is_the_revision_nobody_descends_from(migrations):
+    assert schema.head_revision(migrations) == "ccc"
+
+
+def test_two_heads_are_not_guessed(migrations):
+    _script(migrations, "0004_d.py", "ddd", "bbb")
+    assert schema.head_revision(migrations) is None
+
+
+def test_merge_revision_with_tuple_down_revision(migrations):
+    _script(migrations, "0004_d.py", "ddd", "bbb")
+    _script(migrations, "0005_m.py", "mmm", ("ccc", "ddd"))
+    assert schema.head_revision(migrations) == "mmm"
+
+
+def test_db_at_head_is_current(tmp_path, migrations):
+    res = schema.check(_db(tmp_path / "a.db", "ccc"), migrations)
+    assert res.current and res.db_revision == "ccc" and res.head_revision == "ccc"
+
+
+def test_older_db_is_migrated(tmp_path, migrations):
+    res = schema.check(_db(tmp_path / "a.db", "bbb"), migrations)
+    assert not res.current and "bbb" in res.reason
+
+
+@pytest.mark.parametrize("revision", [None])
+def test_empty_version_table_is_migrated(tmp_path, migrations, revision):
+    assert not schema.check(_db(tmp_path / "a.db", revision), migrations).current
+
+
+def test_missing_db_is_migrated_and_not_created(tmp_path, migrations):
+    db = tmp_path / "nuevo.db"
+    assert not schema.check(f"sqlite:///{db}", migrations).current
+    assert not db.exists()
+
+
+def test_other_engines_always_migrate(migrations):
+    assert not schema.check("postgresql+psycopg://u:p@h/db", migrations).current
+
+
+def test_installed_airflow_has_one_head():
+    head = schema.head_revision()
+    assert head is not None and len(head) == 12
