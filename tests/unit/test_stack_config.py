@@ -149,7 +149,7 @@ def test_airflow_env(cfg):
 
     env = airflow_env(cfg)
     assert env["AIRFLOW_HOME"] == str(cfg.airflow_home)
-    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "opsbook.airflow.lean_executor.LeanLocalExecutor"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite:////")
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
     assert env["AIRFLOW__METRICS__STATSD_PORT"] == str(cfg.ports.statsd)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from opsbook.settings import COURSE_USERS, HOST, Settings, settings
 
-EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
-"""Executor names accepted by :func:`airflow_env` → Airflow executor class."""
+EXECUTORS = {"local": "opsbook.airflow.lean_executor.LeanLocalExecutor", "celery": "CeleryExecutor"}
+"""Executor names accepted by :func:`airflow_env` → Airflow executor class. Local mode runs
+upstream's LocalExecutor without pre-forked workers (:mod:`opsbook.airflow.lean_executor`)."""
 
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 BUNDLE_REFRESH_S = 3
