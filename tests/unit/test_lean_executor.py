@@ -78,3 +78,19 @@ def test_dead_workers_are_reaped_and_replaced_only_if_needed(executor):
     executor._in_flight.clear()
     executor._check_workers()
     assert executor.workers == {}
+
+
+def test_idle_workers_are_asked_to_exit_after_the_idle_delay(executor, monkeypatch):
+    from opsbook.airflow import lean_executor
+
+    _queue(executor, _workload("a"), _workload("b"))
+    executor._in_flight.clear()
+    executor._check_workers()
+    assert executor._pills == 0  # just went idle: no exit messages yet
+    monkeypatch.setattr(lean_executor, "IDLE_RETIRE_S", 0.0)
+    executor._check_workers()
+    assert executor._pills == 2
+    queued = [executor.activity_queue.get() for _ in range(4)]  # (fake workers read nothing)
+    assert [getattr(q, "key", q) for q in queued] == ["a", "b", None, None]
+    executor._check_workers()
+    assert executor._pills == 2  # not sent twice while the workers have not exited
