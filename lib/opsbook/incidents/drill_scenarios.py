@@ -9,6 +9,7 @@ scenario ends in ``finally`` by undoing its fault and restoring the stack.
 from __future__ import annotations
 
 from opsbook.airflow import client as airflow_api
+from opsbook.incidents import delegated
 from opsbook.incidents.drill_kit import (
     DAG_ID,
     Drill,
@@ -17,6 +18,7 @@ from opsbook.incidents.drill_kit import (
     restore_stack,
     today,
 )
+from opsbook.incidents.outcome import Step
 from opsbook.pipeline import datagen
 from opsbook.pipeline.warehouse import QUARANTINE, SALES, open_warehouse
 
@@ -56,17 +58,22 @@ def _clear_landing(ds: str) -> None:
 
 
 def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 900.0,
-                  with_run: bool = True) -> DrillResult:
+                  with_run: bool = True, actions: dict[str, Step] | None = None,
+                  owner: str | None = None) -> DrillResult:
     """Kill -9 the scheduler, trigger a run that must wait, let the runbook restart it.
 
     The scheduler's orphaned children (LocalExecutor workers) are reaped right after the
     kill and reported (``reaped`` in the result; a survivor makes the drill fail).
 
     MTTR = from the kill to the runbook's verification (new scheduler heartbeating).
-    ``with_run=False`` (the MTTR bench) skips the delayed DAG run.
+    ``with_run=False`` (the MTTR bench) skips the delayed DAG run. With ``actions`` (a
+    student's steps, see :mod:`opsbook.incidents.delegated`) the stack's automation is off
+    during the drill and those steps answer the alert, in an incident labelled ``owner``.
     """
     ok, ds = False, today()
     d.record.update({"ds": ds, "rows_expected": n_rows})
+    if actions is not None:
+        delegated.suspend()
     try:
         kill = kill_scheduler()
         pid = kill["pid"]
@@ -83,9 +90,13 @@ def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 900.0,
         if with_run:
             run_id = airflow_api.trigger_dag(DAG_ID, {"n_rows": n_rows, "bad_fraction": 0.0})
             d.event("ejecución disparada durante la caída", True, {"run_id": run_id})
-        inc = d.wait_incident("pipeline_down", d.record["fault_at"] - 1, timeout_s)
-        d.event("incidente abierto por la alerta", True, {"incidente": inc.id})
-        inc = d.wait_until(lambda i: i.finished, timeout_s, "recuperado o escalado")
+        if actions is None:
+            inc = d.wait_incident("pipeline_down", d.record["fault_at"] - 1, timeout_s)
+            d.event("incidente abierto por la alerta", True, {"incidente": inc.id})
+            inc = d.wait_until(lambda i: i.finished, timeout_s, "recuperado o escalado")
+        else:
+            inc = delegated.respond(d, "pipeline_down", d.record["fault_at"] - 1, timeout_s,
+                                    actions, owner or "anonimo")
         d.record["healthy_at"] = inc.recovered_at
         if run_id is None:
             ok = inc.status == "recovered" and not kill["survivors"]
@@ -100,6 +111,8 @@ def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 900.0,
         ok = (inc.status == "recovered" and state == "success" and counts["cargadas"] == n_rows
               and not kill["survivors"])
     finally:
+        if actions is not None:
+            delegated.resume()
         broken = restore_stack()
         d.event("pila sana al terminar" if not broken else "pila con fallos", not broken,
                 broken or None)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsbook import evidence
-from opsbook.incidents import drill_scenarios
+from opsbook.incidents import delegated, drill_scenarios
 from opsbook.incidents.drill_kit import (
     DAG_ID,
     Drill,
@@ -38,12 +38,18 @@ DRILLS = ("pipeline_down", "data_corruption", "db_unreachable")
 def run(name: str, **kwargs: Any) -> DrillResult:
     """Run one drill by name (see :data:`DRILLS`) and return its result.
 
+    ``pipeline_down`` also takes ``actions`` (action name → a student's step) and ``owner``:
+    see :mod:`opsbook.incidents.delegated`.
+
     Raises:
         ValueError: unknown drill (Spanish message).
-        DrillRefused: the stack was not fit for a drill.
+        DrillRefused: the stack was not fit for a drill, or a student's step failed or
+            changed something on the healthy stack (:func:`delegated.probe`).
     """
     if name not in DRILLS:
         raise ValueError(f"simulacro {name!r} desconocido: usa uno de {', '.join(DRILLS)}")
+    if kwargs.get("actions") is not None:  # a student's steps: fail in a second, not a drill
+        delegated.probe(kwargs["actions"])
     precheck(name)
     drill = Drill(name)
     try:

@@ -1,0 +1,54 @@
+"""Day 3 graded end to end on the live stack: the reference copy and the untouched release.
+
+The reference must score 100 % (its hidden checks read the stack's incident store, supervisord
+and Alertmanager), the untouched release at most 20 %, and the untouched release must fail
+fast: no graded cell and no drill cell of an exercise waits when the solution is missing (the
+student's recovery step is probed on the healthy stack before any fault is injected).
+Grading the untouched release after the reference on the same stack also proves that one
+student's drill never counts for the next.
+"""
+
+from __future__ import annotations
+
+import pytest
+from opsbook.course import cohort, release
+
+FAST_S = 30.0
+"""Bound of any exercise cell of the untouched release (a missing solution fails at once)."""
+
+
+@pytest.fixture(scope="module")
+def graded(live_stack, tmp_path_factory):
+    subs = tmp_path_factory.mktemp("entregas")
+    release.publish(subs / "referencia", with_solutions=True)
+    release.publish(subs / "intacta", with_solutions=False)
+    out = tmp_path_factory.mktemp("calificaciones")
+    return cohort.grade_cohort(3, [subs / "referencia", subs / "intacta"], out,
+                               cell_timeout_s=900)
+
+
+@pytest.mark.stack
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_reference_scores_100_and_untouched_at_most_20(graded):
+    by = {g.student: g for g in graded.grades}
+    got, top = by["referencia"].automatic
+    failed = [(r.criterion, r.message) for r in by["referencia"].results
+              if not r.passed and not r.manual]
+    assert got == top > 0, failed
+    got, top = by["intacta"].automatic
+    assert got <= 0.2 * top, [(r.criterion, r.message) for r in by["intacta"].results]
+    assert "tampering" not in by["intacta"].flags + by["referencia"].flags
+
+
+@pytest.mark.stack
+@pytest.mark.slow
+def test_untouched_release_fails_fast(graded):
+    untouched = next(g for g in graded.grades if g.student == "intacta")
+    slow = [(c.grade_id or c.first_line, round(c.seconds, 1)) for c in untouched.cells
+            if (c.grade_id or "").startswith("ej") and c.seconds > FAST_S]
+    assert not slow, slow
+    drill = next(c for c in untouched.cells if "drills.run(\"pipeline_down\"" in c.first_line
+                 or c.first_line.startswith("results = {}"))
+    assert drill.status == "error" and drill.seconds < FAST_S, drill
+    assert "idempotente" in drill.message or "NotImplementedError" in drill.message
