@@ -138,7 +138,9 @@ assert runbook.automation_enabled()
 # hermana de ventana larga que siga activa (la crítica de cargas repetidas mira 10 min atrás)
 # no lo impide.
 #
-# ### 3.1 `pipeline_down`: `kill -9` al scheduler · **Ejercicio 1 · tu paso de recuperación**
+# ### 3.1 `pipeline_down`: `kill -9` al scheduler
+#
+# #### Ejercicio 1 · Tu paso de recuperación repara el simulacro
 #
 # Matamos el proceso del scheduler y disparamos una ejecución que tendrá que esperar. La regla
 # `AirflowSchedulerDown` ve que el contador de heartbeat deja de cambiar y Alertmanager la
@@ -161,8 +163,8 @@ assert runbook.automation_enabled()
 # 1. **idempotente**: si el scheduler está vivo no hace nada y devuelve `Outcome(True, ...)`
 #    (el simulacro lo comprueba llamándolo una vez con la pila sana, antes del fallo: sin cambiar
 #    ningún proceso);
-# 2. si no hay scheduler vivo, anota `ctx["restarted_at"] = time.time()` **antes** de arrancarlo
-#    (la verificación exige un latido posterior), lo arranca con supervisord y devuelve
+# 2. si no hay scheduler vivo, guarda en `ctx["restarted_at"]` la hora (`time.time()`) **antes**
+#    de arrancarlo (la verificación exige un latido posterior), lo arranca con supervisord y devuelve
 #    `Outcome(True, {"pid_anterior": ..., "pid_nuevo": ...})`.
 
 # %%
@@ -178,12 +180,13 @@ print("scheduler ahora: pid", stack.component_pid("scheduler"))
 def reiniciar_scheduler(ctx: dict) -> Outcome:
     """Paso de recuperación de pipeline_down: arranca el scheduler si no está vivo."""
     ### BEGIN SOLUTION
-    pid = stack.component_pid("scheduler")
-    if pid and psutil.pid_exists(pid):
-        return Outcome(True, {"accion": "ninguna (ya vivo)", "pid": pid})
-    ctx["restarted_at"] = time.time()
+    vivo = stack.component_pid("scheduler")
+    if vivo and psutil.pid_exists(vivo):
+        return Outcome(True, {"accion": "ninguna (ya vivo)", "pid": vivo})
+    reinicio = time.time()
+    ctx["restarted_at"] = reinicio
     stack.start_component("scheduler", timeout_s=120)
-    return Outcome(True, {"pid_anterior": pid, "pid_nuevo": stack.component_pid("scheduler")})
+    return Outcome(True, {"pid_anterior": vivo, "pid_nuevo": stack.component_pid("scheduler")})
     ### END SOLUTION
 
 
@@ -207,7 +210,8 @@ if "pipeline_down" in drills_to_run:
 
 # %% nbgrader={"grade": true, "grade_id": "ej1_ocultas", "locked": true, "points": 3, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-if "pipeline_down" in drills_to_run:
+_con_simulacro = "pipeline_down" in drills_to_run
+if _con_simulacro:
     _problemas = day3x.recovery_problems(alumno, inicio_sesion)
     assert not _problemas, _problemas
 ### END HIDDEN TESTS
@@ -461,7 +465,7 @@ def redactar_postmortem(incidente) -> dict:
     linea = [{"t_s": round(e["t"] - incidente.started_at, 2), "fase": e["phase"],
               "paso": e["step"]} for e in eventos]
     acciones = [{"paso": e["step"], "ok": e["ok"]} for e in eventos
-                if e["phase"] in ("recover", "escalate")]
+                if e["phase"] in {"recover", "escalate"}]
     mttr = (incidente.recovered_at - incidente.started_at) if incidente.recovered_at else None
     return {"causa_raiz": causa, "linea_de_tiempo": linea, "acciones": acciones, "mttr_s": mttr}
     ### END SOLUTION
@@ -478,7 +482,8 @@ if "pipeline_down" in drills_to_run:
 
 # %% nbgrader={"grade": true, "grade_id": "ej3_ocultas", "locked": true, "points": 3, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-if "pipeline_down" in drills_to_run:
+_con_simulacro = "pipeline_down" in drills_to_run
+if _con_simulacro:
     _mio = day3x.student_incident(alumno, inicio_sesion)  # releído de la pila
     assert _mio is not None, "la pila no tiene tu incidente"
     _p = day3x.postmortem_problems(redactar_postmortem(_mio), _mio)
@@ -511,3 +516,15 @@ display(summary)
 
 # %%
 display(Markdown(day3.answers(results)))
+
+# %% [markdown]
+# ## 10. Resumen del día
+#
+# Qué ha demostrado **tu** ejecución: cada comprobación visible que ha pasado en este kernel
+# (las ocultas solo las ejecuta el corrector) y, cuando el instructor ya ha calificado el día,
+# tu nota por ejercicio.
+
+# %%
+from opsbook.course import recap
+
+recap.mostrar(dia=3, alumno=alumno)

@@ -1,4 +1,4 @@
-"""The real day-1 release: no solution, no hidden check and no marker reaches the student."""
+"""The real releases of the graded days (1 and 3): no solution, no hidden check, no marker."""
 
 from __future__ import annotations
 
@@ -31,9 +31,10 @@ def test_day1_source_is_an_assignment_with_three_live_exercises():
 
 
 @pytest.mark.unit
-def test_student_copy_has_no_secret_anywhere(student_copy):
-    secrets = _secret_lines(1)
-    assert len(secrets) > 20, "the day-1 source should have solution and hidden regions"
+@pytest.mark.parametrize("day", [1, 3])
+def test_student_copy_has_no_secret_anywhere(student_copy, day):
+    secrets = _secret_lines(day)
+    assert len(secrets) > 15, f"the day-{day} source should have solution and hidden regions"
     files = [p for p in student_copy.dest.rglob("*") if p.is_file()]
     assert any(p.name == "Makefile" for p in files) and (student_copy.dest / "lib").is_dir()
     for path in files:
@@ -43,11 +44,12 @@ def test_student_copy_has_no_secret_anywhere(student_copy):
 
 
 @pytest.mark.unit
-def test_student_notebooks_carry_no_marker_and_stubs_instead(student_copy):
-    day1 = student_copy.dest / "notebooks" / "dia_1_testing"
-    for path in (day1 / "dia_1_testing.ipynb", day1 / "dia_1_testing.py"):
+@pytest.mark.parametrize("name", ["dia_1_testing", "dia_3_incidentes"])
+def test_student_notebooks_carry_no_marker_and_stubs_instead(student_copy, name):
+    folder = student_copy.dest / "notebooks" / name
+    for path in (folder / f"{name}.ipynb", folder / f"{name}.py"):
         text = path.read_text()
         for trace in release.TRACES:
             assert trace not in text, (path, trace)
-        assert "ej1_ocultas" not in text and "raise NotImplementedError()" in text
+        assert "ej1_ocultas" not in text and text.count("raise NotImplementedError()") >= 3
     assert not (student_copy.dest / "dist").exists()

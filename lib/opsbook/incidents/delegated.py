@@ -8,7 +8,8 @@ firing alert from Alertmanager's API and hands it to a :class:`~opsbook.incident
 that runs in the caller's process with the student's steps in place of the catalog's actions.
 The incident goes to the stack's incident store labelled with the student id, the verification
 is the catalog's own, and the incident is closed only when Alertmanager no longer holds the
-alert. Automation is always switched back on (:func:`resume`).
+alert (:func:`finish` closes it after the stack was put back when the student's step did not
+repair). Automation is always switched back on.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from opsbook.waiting import WaitTimeout, wait_until
 
 OWNER_LABEL = "alumno"
 """Incident label with the id of the student whose steps answered it."""
-VERIFY_TIMEOUT_S = 180.0
-"""Bound of the verification after a student's step (the stack's runbook allows 240 s)."""
-STEP_TIMEOUT_S = 90.0
+VERIFY_TIMEOUT_S = 240.0
+"""Bound of the verification after a student's step: as long as the stack's runbook allows
+(a new scheduler on a loaded 2-core machine took more than a minute to heartbeat)."""
+STEP_TIMEOUT_S = 300.0
+"""Bound of each step; the verification step (:data:`VERIFY_TIMEOUT_S`) must fit in it."""
 RESOLVE_TIMEOUT_S = 90.0
 
 
@@ -38,6 +41,35 @@ def suspend() -> None:
 def resume() -> None:
     """Switch the stack's automation back on (idempotent)."""
     runbook.set_automation(True)
+
+
+def finish(d: Drill) -> None:
+    """End the episode: close the drill's incident once its alert resolved, then resume.
+
+    Alertmanager's "resolved" notification reaches the stack's receiver, which ignores it while
+    automation is off; an incident left unresolved would make the next drill of its type wait
+    for an episode that already ended. Called after the stack was put back (a step that did not
+    repair leaves the alert firing until then).
+    """
+    try:
+        inc = d.store.load(d.incident.id) if d.incident is not None else None
+        if inc is not None and inc.resolved_at is None:
+            _close_when_resolved(d, inc.labels.get("alertname", ""), inc.fingerprint)
+    finally:
+        resume()
+
+
+def _close_when_resolved(d: Drill, alertname: str, fingerprint: str) -> None:
+    try:
+        wait_until(lambda: not [a for a in _active(alertname, 0)
+                                if a.get("fingerprint") == fingerprint],
+                   RESOLVE_TIMEOUT_S, 1.0, "que Alertmanager dé la alerta por resuelta")
+    except WaitTimeout as exc:
+        d.event("alerta resuelta en Alertmanager", False, str(exc))
+        return
+    local_runbook({}).close({"fingerprint": fingerprint})
+    d.incident = d.store.load(d.incident.id)
+    d.event("alerta resuelta en Alertmanager", True, {"incidente": d.incident.id})
 
 
 def probe(actions: dict[str, Step]) -> None:
@@ -125,15 +157,7 @@ def respond(d: Drill, kind: str, after: float, timeout_s: float, actions: dict[s
     d.event("incidente abierto con los pasos del alumno", True,
             {"incidente": incident.id, OWNER_LABEL: owner, "acciones": sorted(actions)})
     rb.respond(incident)
-    if incident.status == "recovered":
-        fingerprint = alert.get("fingerprint")
-        try:
-            wait_until(lambda: not [a for a in _active(alert["labels"]["alertname"], 0)
-                                    if a.get("fingerprint") == fingerprint],
-                       RESOLVE_TIMEOUT_S, 1.0, "que Alertmanager dé la alerta por resuelta")
-            rb.close({"fingerprint": fingerprint, "labels": alert["labels"]})
-            d.event("alerta resuelta en Alertmanager", True, {"incidente": incident.id})
-        except WaitTimeout as exc:
-            d.event("alerta resuelta en Alertmanager", False, str(exc))
     d.incident = d.store.load(incident.id)
+    if d.incident.status == "recovered":
+        _close_when_resolved(d, alert["labels"].get("alertname", ""), incident.fingerprint)
     return d.incident

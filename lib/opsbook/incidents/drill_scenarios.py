@@ -111,9 +111,9 @@ def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 900.0,
         ok = (inc.status == "recovered" and state == "success" and counts["cargadas"] == n_rows
               and not kill["survivors"])
     finally:
-        if actions is not None:
-            delegated.resume()
         broken = restore_stack()
+        if actions is not None:
+            delegated.finish(d)
         d.event("pila sana al terminar" if not broken else "pila con fallos", not broken,
                 broken or None)
     return d.result(ok, broken)
