@@ -543,3 +543,15 @@ assert abs(respuesta_p3 - day2.sla_alert(late, timeout_s=30).latency_s) <= 1, re
 # `success`: es una advertencia que alguien revisa de día, no una página a las 3 de la mañana;
 # la latencia de mi alerta (unos segundos: `for` + `group_wait`) no cambia esa decisión.
 # ### END SOLUTION
+
+# %% [markdown]
+# ## 11. Resumen del día
+#
+# Qué ha demostrado **tu** ejecución: cada comprobación visible que ha pasado en este kernel
+# (las ocultas solo las ejecuta el corrector) y, cuando el instructor ya ha calificado el día,
+# tu nota por ejercicio.
+
+# %%
+from opsbook.course import recap
+
+recap.mostrar(dia=2, alumno=alumno)
