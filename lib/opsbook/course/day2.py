@@ -42,15 +42,27 @@ def check_params(n_rows: Any, dirty_fraction: Any, run_timeout_s: Any,
             raise ValueError(f"{name}={value!r}: usa un plazo entre 60 y 3600 segundos")
 
 
-def scenarios(n_rows: int, dirty_fraction: float) -> dict[str, dict[str, Any]]:
-    """The four runs of the day: clean, dirty, injected failure, deadline miss (DAG ``conf``)."""
-    return {
+def scenarios(n_rows: int, dirty_fraction: float,
+              seed: int | None = None) -> dict[str, dict[str, Any]]:
+    """The four runs of the day: clean, dirty, injected failure, deadline miss (DAG ``conf``).
+
+    Args:
+        n_rows: rows of each run's sales file.
+        dirty_fraction: fraction of bad rows of the dirty run.
+        seed: generator seed of every run (a student's own, see ``day1.student_seed``);
+            ``None`` keeps the DAG's default.
+    """
+    plans: dict[str, dict[str, Any]] = {
         "limpia": {"n_rows": n_rows, "bad_fraction": 0.0},
         "sucia": {"n_rows": n_rows, "bad_fraction": dirty_fraction},
         "fallo": {"n_rows": n_rows, "bad_fraction": 0.0, "fail_at": "transform"},
         "deadline": {"n_rows": n_rows, "bad_fraction": 0.0,
                      "slow_seconds": settings.sla_seconds + 5},
     }
+    if seed is not None:
+        for conf in plans.values():
+            conf["seed"] = seed
+    return plans
 
 
 FRESH_S = 10.0
@@ -170,12 +182,20 @@ class PipelineRun:
     after: dict[str, float]
 
 
-def trigger(conf: dict[str, Any]) -> tuple[str, float]:
-    """Trigger a run; returns ``(run_id, unix time of the trigger)``."""
+def trigger(conf: dict[str, Any], run_id: str | None = None,
+            logical_date: datetime | None = None) -> tuple[str, float]:
+    """Trigger a run; returns ``(run_id, unix time of the trigger)``.
+
+    Args:
+        conf: the run's parameters.
+        run_id: its id (default: Airflow's ``manual__<time>``).
+        logical_date: the date it processes (default: none, its ``run_after``).
+    """
     from opsbook.airflow import client as airflow_api
 
     airflow_api.wait_for_dag(DAG_ID, timeout_s=300)
-    return airflow_api.trigger_dag(DAG_ID, conf=conf), time.time()
+    return airflow_api.trigger_dag(DAG_ID, conf=conf, run_id=run_id,
+                                   logical_date=logical_date), time.time()
 
 
 def finish(name: str, run_id: str, triggered_at: float, before: dict[str, float],

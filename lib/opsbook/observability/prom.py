@@ -83,23 +83,31 @@ def _call(fn: Callable[[], Any], expr: str) -> Any:
             "`make stack-up`.") from exc
 
 
-def raw_query(expr: str, url: str | None = None) -> list[dict[str, Any]]:
+def raw_query(expr: str, url: str | None = None,
+              at: float | None = None) -> list[dict[str, Any]]:
     """Run an instant query and return Prometheus's ``result`` list (vector samples).
 
     A scalar result is returned as one sample without labels.
+
+    Args:
+        expr: PromQL expression.
+        url: Prometheus base URL (default: the stack's).
+        at: evaluation instant (Unix seconds; default: now).
     """
-    result = _call(lambda: client(url).custom_query(query=expr), expr)
+    params = None if at is None else {"time": repr(float(at))}
+    result = _call(lambda: client(url).custom_query(query=expr, params=params), expr)
     if result and not isinstance(result[0], dict):  # scalar / string: [ts, value]
         result = [{"metric": {}, "value": result}]
     return result
 
 
-def query(expr: str, url: str | None = None) -> pd.DataFrame:
+def query(expr: str, url: str | None = None, at: float | None = None) -> pd.DataFrame:
     """Instant query → one row per series (label columns, ``timestamp``, float ``value``).
 
     Args:
         expr: PromQL expression.
         url: Prometheus base URL (default: the stack's).
+        at: evaluation instant (Unix seconds; default: now), e.g. just after a past run.
 
     Returns:
         The samples; an empty frame with ``timestamp``/``value`` columns when there are none.
@@ -108,7 +116,7 @@ def query(expr: str, url: str | None = None) -> pd.DataFrame:
         PromQLError: the expression does not parse (Prometheus's own error text).
         PromQueryError: Prometheus unreachable or another refusal.
     """
-    result = raw_query(expr, url)
+    result = raw_query(expr, url, at)
     if not result:
         return pd.DataFrame({"timestamp": pd.Series(dtype="datetime64[ns]"),
                              "value": pd.Series(dtype="float64")})
