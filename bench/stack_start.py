@@ -26,23 +26,14 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
-
-
-def tree_pss(procs: list[psutil.Process]) -> int:
-    total = 0
-    for proc in procs:
-        try:
-            total += proc.memory_full_info().pss
-        except psutil.Error:
-            pass
-    return total
+from opsbook.stack.profile import pss  # noqa: E402
 
 
 def max_pss(get_procs, samples: int = 5) -> tuple[int, int]:
     best, count = 0, 0
     for i in range(samples):
         procs = get_procs()
-        value = tree_pss(procs)
+        value = pss(procs)
         if value > best:
             best, count = value, len(procs)
         if i < samples - 1:
@@ -51,10 +42,10 @@ def max_pss(get_procs, samples: int = 5) -> tuple[int, int]:
 
 
 def airflow_healthy(port: int) -> bool:
-    from opsbook.stack.health import airflow_health_url
+    from opsbook.airflow.paths import health_url
 
     try:
-        doc = httpx.get(airflow_health_url(f"http://127.0.0.1:{port}"), timeout=3).json()
+        doc = httpx.get(health_url(f"http://127.0.0.1:{port}"), timeout=3).json()
     except (httpx.HTTPError, ValueError):
         return False
     keys = ("metadatabase", "scheduler", "triggerer", "dag_processor")

@@ -57,18 +57,23 @@ class StartProfile:
     warm_execution_api_s: float | None = None
 
 
-def _tree_pss(root: psutil.Process) -> tuple[int, int]:
-    try:
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0, 0
+def pss(procs: list[psutil.Process]) -> int:
+    """Sum of the proportional set size of ``procs`` in bytes (a process that ended counts 0)."""
     total = 0
     for proc in procs:
         try:
             total += proc.memory_full_info().pss
         except psutil.Error:
             continue
-    return total, len(procs)
+    return total
+
+
+def _tree_pss(root: psutil.Process) -> tuple[int, int]:
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0, 0
+    return pss(procs), len(procs)
 
 
 def component_memory(cfg: Settings = settings) -> list[ComponentMemory]:
