@@ -11,7 +11,9 @@ import subprocess
 import threading
 
 import pytest
+from opsbook.airflow import client as airflow_api
 from opsbook.incidents import drills, runbook
+from opsbook.incidents.drill_kit import DAG_ID
 from opsbook.incidents.timeline import IncidentStore
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -53,6 +55,10 @@ def process_group(pgid):
 def test_pipeline_down(live_stack):
     from opsbook.stack import health
 
+    # the stack's executor forks its workers on demand and retires them 30 s after its last
+    # task: a run right before the drill leaves the scheduler children for the kill to orphan
+    run_id = airflow_api.trigger_dag(DAG_ID, {"n_rows": 1000, "bad_fraction": 0.0})
+    assert airflow_api.wait_for_run(DAG_ID, run_id, 300) == "success"
     result = drills.run("pipeline_down")
     check_common(result, "pipeline_down")
     assert result.ok, [e for e in result.events if e["ok"] is False]

@@ -135,6 +135,12 @@ class Drill:
 
 
 # ---- preconditions and clean-up ---------------------------------------------------------
+EPISODE_WAIT_S = 720.0
+"""Bound of the wait for the previous episode of a drill's kind to end: an incident opened by
+a critical sibling alert stays unresolved while that alert looks back (10 minutes for
+``PipelineLoadFailingRepeatedly``), plus Prometheus' evaluation and Alertmanager's grouping."""
+
+
 def precheck(kind: str | None = None) -> None:
     """Refuse to drill on an unhealthy stack or with automation off.
 
@@ -171,17 +177,23 @@ def precheck(kind: str | None = None) -> None:
     except WaitTimeout as exc:
         raise DrillRefused("hay un incidente en curso: espera a que el runbook termine") from exc
 
-    def episode_over() -> bool:
-        """The previous episode of ``kind`` ended: no open incident, its trigger alert quiet."""
-        return not kind or not (any(i.type == kind and i.resolved_at is None and i.finished
-                                    and live(i) for i in store.all()) or firing_alerts(kind))
+    def still_open() -> list[str]:
+        """What keeps the previous episode of ``kind`` open (empty = it ended)."""
+        if not kind:
+            return []
+        now = time.time()
+        return [f"incidente {i.id} ({i.labels.get('alertname', '?')}, sin resolver desde hace "
+                f"{now - (i.detected_at or now):.0f} s)" for i in store.all()
+                if i.type == kind and i.resolved_at is None and i.finished and live(i)
+                ] + [f"alerta {name} activa en Alertmanager" for name in firing_alerts(kind)]
 
     try:
-        wait_until(episode_over, 300, interval=1.0,
+        wait_until(lambda: not still_open(), EPISODE_WAIT_S, interval=1.0,
                    what=f"que se resuelva la alerta del último incidente {kind}")
     except WaitTimeout as exc:
-        raise DrillRefused(f"la alerta del último incidente {kind} sigue activa: espera a "
-                           "que se resuelva antes de repetir el simulacro") from exc
+        raise DrillRefused(f"el último episodio de {kind} sigue abierto "
+                           f"({'; '.join(still_open()) or 'acaba de cerrarse'}): espera a que "
+                           "se resuelva antes de repetir el simulacro") from exc
     try:  # includes the scheduled run the scheduler creates when the DAG is unpaused
         airflow_api.settle(DAG_ID, timeout_s=600)
     except TimeoutError as exc:
