@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import re
 import sys
 import tempfile
 import time
@@ -76,10 +75,9 @@ def _fmt(value: float | None) -> str:
 
 
 def render(label: str, res: dict) -> str:
-    """Markdown block of one profile run."""
+    """Markdown block of one profile run (without the block's marker lines)."""
     fresh, restart = res["fresh"], res["restart"]
     lines = [
-        f"<!-- perfil:{label} -->",
         f"### Perfil «{label}» — {res['when']} UTC, carga (1/5/15 min) "
         f"{res['load_before']} → {res['load_after']}",
         "",
@@ -118,21 +116,8 @@ def render(label: str, res: dict) -> str:
         lines.append(f"| {comp.name} | {comp.pss_bytes / MIB:.0f} | {comp.processes} |")
     total = sum(c.pss_bytes for c in res["memory"])
     count = sum(c.processes for c in res["memory"])
-    lines += [f"| **total** | **{total / MIB:.0f}** | **{count}** |", f"<!-- /perfil:{label} -->"]
+    lines.append(f"| **total** | **{total / MIB:.0f}** | **{count}** |")
     return "\n".join(lines)
-
-
-def write_doc(label: str, block: str, doc: Path = DOC) -> None:
-    """Replace (or append) the ``label`` block of ``doc``."""
-    text = doc.read_text() if doc.exists() else "# Rendimiento\n"
-    pattern = re.compile(
-        rf"<!-- perfil:{re.escape(label)} -->.*?<!-- /perfil:{re.escape(label)} -->", re.S
-    )
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: block, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     block = render(args.label, res)
     print(block)
     if not args.no_doc:
-        write_doc(args.label, block)
+        from opsbook.course.run_profile import write_doc_block
+
+        write_doc_block(DOC, args.label, block)
     return 0
 
 
