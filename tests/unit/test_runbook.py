@@ -218,6 +218,22 @@ def test_warning_and_critical_of_the_same_type_make_one_incident(tmp_path):
     svc.stop()
 
 
+def test_trigger_firing_after_a_finished_response_opens_a_new_incident(tmp_path, service):
+    """A sibling that outlives its response does not swallow the next fault's trigger."""
+    rb = engine(tmp_path, service)
+    service.kill9()
+    sibling = rb.handle(note("firing", "fp-crit", alertname="AirflowSchedulerDownCritical"),
+                        background=False)
+    first = rb.store.load(sibling[0])
+    assert first.finished and first.status == "recovered" and first.resolved_at is None
+    service.kill9()  # a new fault while the sibling alert still fires
+    trigger = rb.handle(note("firing", "fp-warn"), background=False)
+    assert trigger and trigger != sibling
+    assert rb.store.load(trigger[0]).status == "recovered" and service.starts == 3
+    # a non-trigger alert of the type still joins the open episode instead
+    assert rb.handle(note("firing", "fp-other", alertname="OtraCritica"), background=False) == []
+
+
 def test_unrepaired_warning_escalated_to_critical_pages_a_human_in_the_same_incident(
         tmp_path, service):
     rb = engine(tmp_path, service)

@@ -21,6 +21,7 @@ from typing import Any
 
 from opsbook.airflow import client as airflow_api
 from opsbook.incidents import postmortem, runbook
+from opsbook.incidents.catalog import catalog
 from opsbook.incidents.diagnostics import state_of
 from opsbook.incidents.timeline import Incident, IncidentStore, iso
 from opsbook.records import to_json
@@ -135,10 +136,12 @@ class Drill:
 
 
 # ---- preconditions and clean-up ---------------------------------------------------------
-EPISODE_WAIT_S = 720.0
-"""Bound of the wait for the previous episode of a drill's kind to end: an incident opened by
-a critical sibling alert stays unresolved while that alert looks back (10 minutes for
-``PipelineLoadFailingRepeatedly``), plus Prometheus' evaluation and Alertmanager's grouping."""
+EPISODE_WAIT_S = 300.0
+"""Bound of the wait for the previous episode of a drill's kind to end (its trigger alert
+resolved and the incident it opened closed). An incident a critical sibling opened is not
+waited for: it may stay unresolved while that alert looks back (10 minutes for
+``PipelineLoadFailingRepeatedly``), and the drill's trigger opens a new incident anyway
+(:meth:`opsbook.incidents.runbook.Runbook.detect`)."""
 
 
 def precheck(kind: str | None = None) -> None:
@@ -181,10 +184,11 @@ def precheck(kind: str | None = None) -> None:
         """What keeps the previous episode of ``kind`` open (empty = it ended)."""
         if not kind:
             return []
-        now = time.time()
-        return [f"incidente {i.id} ({i.labels.get('alertname', '?')}, sin resolver desde hace "
+        now, trigger = time.time(), catalog().types[kind].alert
+        return [f"incidente {i.id} ({trigger}, sin resolver desde hace "
                 f"{now - (i.detected_at or now):.0f} s)" for i in store.all()
-                if i.type == kind and i.resolved_at is None and i.finished and live(i)
+                if i.type == kind and i.labels.get("alertname") == trigger
+                and i.resolved_at is None and i.finished and live(i)
                 ] + [f"alerta {name} activa en Alertmanager" for name in firing_alerts(kind)]
 
     try:
@@ -215,7 +219,6 @@ def firing_alerts(kind: str, url: str | None = None) -> list[str]:
         kind: incident type of the catalog (``pipeline_down`` ...).
         url: Alertmanager base URL (default: this stack's).
     """
-    from opsbook.incidents.catalog import catalog
     from opsbook.observability.alerts import alertmanager_alerts
 
     alerts = alertmanager_alerts(url)

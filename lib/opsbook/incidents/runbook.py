@@ -90,7 +90,8 @@ class Runbook:
             current = self._open(fingerprint)
             why = "notificación duplicada (misma huella)"
             if current is None and kind is not None:  # e.g. the warning and the critical alert
-                current = self._correlated(kind.key, labels.get("dag_id"))
+                current = self._correlated(kind.key, labels.get("dag_id"),
+                                           fresh_trigger=labels.get("alertname") == kind.alert)
                 why = f"alerta correlacionada ({labels.get('alertname')}, mismo tipo)"
             if current is not None:
                 current.add("detect", why, True, {"fingerprint": fingerprint}, t=now)
@@ -239,20 +240,24 @@ class Runbook:
         stale = found and found.finished and time.time() - found.timeline[-1]["t"] > 900
         return None if stale else found
 
-    def _correlated(self, key: str, dag_id: str | None,
-                    exclude: str | None = None) -> Incident | None:
+    def _correlated(self, key: str, dag_id: str | None, exclude: str | None = None,
+                    fresh_trigger: bool = False) -> Incident | None:
         """An incident of the same type and DAG still being handled or still firing.
 
         A sibling alert (warning then critical) must not open a second response while the
         first is working; a firing after the first one resolved and finished is a new incident.
         ``exclude`` skips the incident opened by that fingerprint (the sibling's own).
+        ``fresh_trigger``: the alert is the type's own trigger (the catalog's ``alert``) firing
+        anew. It joins only a response still working: a finished response whose *sibling* alert
+        still fires (``PipelineLoadFailingRepeatedly`` looks back 10 minutes) is over, and the
+        new fault behind the trigger is a new incident with its own response.
         """
         for incident in list(self._live.values()):
             if incident.type != key or incident.labels.get("dag_id") != dag_id:
                 continue
             if exclude and incident.fingerprint == exclude:
                 continue
-            if not incident.finished or incident.resolved_at is None:
+            if not incident.finished or (incident.resolved_at is None and not fresh_trigger):
                 return incident
         return None
 
