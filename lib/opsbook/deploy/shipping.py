@@ -57,6 +57,33 @@ def release_for(label: str) -> AppRelease | None:
     return RELEASES.get(label)
 
 
+def register(release: AppRelease) -> AppRelease:
+    """Make ``release`` a release with code for deploys in this process (a student's own).
+
+    A deploy ships code only for a label it knows (:func:`release_for`); day 4's students
+    register their ``v2-<alumno>`` this way before deploying it.
+
+    Args:
+        release: the new release; its schema must be a registered one (``v1``…) or the proposal.
+
+    Returns:
+        ``release``.
+
+    Raises:
+        ValueError: an unknown schema label, or a label already taken by another release.
+    """
+    try:
+        schema_of(release)
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"esquema {release.schema!r} desconocido: usa uno del registro "
+                         f"(v1, v2, v3) o {PROPOSAL!r}") from exc
+    known = RELEASES.get(release.version)
+    if known is not None and known != release:
+        raise ValueError(f"la release {release.version!r} ya existe con el esquema {known.schema}")
+    RELEASES[release.version] = release
+    return release
+
+
 def schema_of(release: AppRelease) -> Schema:
     """The Avro schema a release writes."""
     reg = registry()
