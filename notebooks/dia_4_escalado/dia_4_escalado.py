@@ -25,7 +25,22 @@
 # 3. **Despliegue blue-green**: verificar compatibilidad, preparar la versión nueva (green),
 #    comprobar su salud, pasar pruebas de humo, cambiar el tráfico y retirar la anterior (blue),
 #    contando las peticiones fallidas frente a un reinicio en sitio.
-# 4. Responder las preguntas de verificación del día con las cifras medidas.
+# 4. **Ejercicios calificados** (escribes tú, contra la pila real): un esquema **v4** tuyo con la
+#    predicción de su veredicto de compatibilidad; la **aceleración** de Celery calculada con los
+#    tiempos de **tus** ejecuciones leídos de Airflow; y **tu release** `v2-<alumno>`, con otro
+#    código, desplegada en blue-green bajo carga sin perder ni una petición.
+# 5. Responder las preguntas de verificación del día con las cifras medidas.
+#
+# **Cómo se califica.** Escribe solo en las celdas marcadas `# YOUR CODE HERE` (borra el
+# `raise NotImplementedError()`). Las celdas de comprobación son de solo lectura: las que ves
+# son las públicas; el corrector añade comprobaciones ocultas que pasan tu esquema por el
+# comprobador de compatibilidad del proyecto (en proceso y con `opsbook schema check`), vuelven a
+# leer de la API REST de Airflow la duración de cada una de tus ejecuciones para recalcular tu
+# aceleración, y preguntan por la puerta de entrada (nginx) qué versión sirve, además de recontar
+# en el registro del generador de carga las peticiones fallidas — nunca se fían de lo que
+# imprima el cuaderno. El corrector vuelve a ejecutar tu cuaderno desde cero con tu
+# identificador (`alumno`): tus ejecuciones llevan `alumno` en su `conf` y tus ficheros van a
+# `evidencia/dia_4/alumnos/<alumno>/`.
 
 # %% [markdown]
 # Antes de empezar: comprobamos en un segundo que está todo lo que necesita el día (si falta algo, el
@@ -48,12 +63,13 @@ rondas_cpu = 4_500_000        # hashes SHA-256 por tarea del fan-out de CPU (≈
 tasa_rps = 20.0               # peticiones/s a la puerta de entrada durante los despliegues
 espera_caida_s = 8.0          # duración de las tareas del simulacro kill -9 de un worker
 espera_retiro_s = 5.0         # duración de las tareas mientras se retira un worker en caliente
+alumno = "referencia"         # tu identificador (el corrector pone el de tu carpeta de entrega)
 
 # %%
 import pandas as pd
 from IPython.display import Markdown, display
 from opsbook import evidence
-from opsbook.course import day4
+from opsbook.course import day1, day4, day4_assignment
 from opsbook.course import day4_versioning as versioning_nb
 from opsbook.pipeline import customers, versioning
 from opsbook.pipeline.avro_compat import check
@@ -61,6 +77,7 @@ from opsbook.pipeline.schema_registry import DataLossError, registry
 
 versioning_nb.validate_params(n_v1, n_v2, n_v3, semilla, ruta_carga, timeout_dag_s)
 day4.check_params(espera_io_s, rondas_cpu, tasa_rps, espera_caida_s, espera_retiro_s)
+alumno = day1.check_student(alumno)
 reg = registry()
 pd.set_option("display.max_colwidth", 120)
 print("versiones registradas:", [f"v{v}" for v in reg.versions], "· actual: v" + str(reg.latest))
@@ -249,6 +266,47 @@ assert ok.returncode == 0 and rejected.returncode == 1
 assert "full_name" in rejected.stdout
 
 # %% [markdown]
+# ### Ejercicio 1 · Tu esquema v4 y su veredicto
+#
+# Ahora propones tú la **v4** de clientes. Escribe en `mi_v4` el documento Avro (un `dict`, como
+# el de `reg.get(3).schema.raw`) con un cambio que decidas tú: añadir un campo, cambiar un tipo,
+# quitar o renombrar otro... Después, **sin ejecutar el comprobador**, predice en
+# `mi_prediccion` si tu v4 es compatible (`True`) o no (`False`) frente a las versiones
+# anteriores en los modos `BACKWARD`, `FORWARD` y `FULL` (puedes añadir los `*_TRANSITIVE`).
+# Razona con las reglas de resolución de Avro de la sección 3.
+#
+# El corrector pasa tu v4 por el comprobador del proyecto y por `opsbook schema check` (como lo
+# haría la CI) y compara cada veredicto con tu predicción; tu v4 tiene que ser distinta de v3.
+
+# %%
+import copy
+import json
+
+v3_raw = reg.get(3).schema.raw
+print(json.dumps(v3_raw, indent=2, ensure_ascii=False)[:600])
+
+# %% nbgrader={"grade": false, "grade_id": "ej1_solucion", "locked": false, "schema_version": 3, "solution": true}
+### BEGIN SOLUTION
+mi_v4 = copy.deepcopy(v3_raw)
+mi_v4["fields"].append({"name": "segmento", "type": ["null", "string"], "default": None,
+                        "doc": "Segmento comercial del cliente (opcional)"})
+mi_prediccion = {"BACKWARD": True, "FORWARD": True, "FULL": True, "FULL_TRANSITIVE": True}
+### END SOLUTION
+print([f["name"] for f in mi_v4["fields"]], mi_prediccion)
+
+# %% nbgrader={"grade": true, "grade_id": "ej1_publicas", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+assert isinstance(mi_v4, dict) and mi_v4.get("type") == "record", "mi_v4 es un registro Avro (dict)"
+assert {"BACKWARD", "FORWARD", "FULL"} <= set(mi_prediccion), "predice al menos BACKWARD, FORWARD y FULL"
+assert all(isinstance(v, bool) for v in mi_prediccion.values()), "cada predicción es True o False"
+print("tu v4 tiene", len(mi_v4["fields"]), "campos; predicción:", mi_prediccion)
+
+# %% nbgrader={"grade": true, "grade_id": "ej1_ocultas", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+_problemas = day4_assignment.schema_problems(mi_v4, mi_prediccion, alumno)
+assert _problemas == [], _problemas
+### END HIDDEN TESTS
+
+# %% [markdown]
 # ### 4. Datos legacy por el pipeline hasta la tabla v3
 #
 # `pipeline_ventas` carga también la dimensión de clientes (tarea `customers` →
@@ -423,7 +481,8 @@ assert caida["retry_s"] is not None and caida["retry_s"] < 120
 
 # %%
 filas = scaling.scale_out_experiment(
-    confs={"fanout_io": {"sleep_s": espera_io_s}, "fanout_cpu": {"rounds": rondas_cpu}},
+    confs={"fanout_io": {"sleep_s": espera_io_s, "alumno": alumno},
+           "fanout_cpu": {"rounds": rondas_cpu, "alumno": alumno}},
     restore=scaling.CONFIGS[-1],
 )
 escalado = day4.scale_frame(filas)
@@ -451,6 +510,75 @@ assert acel["io"][4] > 1.2 and acel["io"][8] > 1.5, "la E/S debe acelerar claram
 # de 4 a 8 ranuras (las dos ya llenan los 2 núcleos): la referencia 1×2 es muy ruidosa en CPU
 assert acel["cpu"][8] / acel["cpu"][4] < acel["io"][8] / acel["io"][4], "la CPU escala peor que la E/S"
 assert escalado["cores_used"].dropna().max() <= day4.cores() + 0.1, "nunca más CPU que núcleos"
+
+# %% [markdown]
+# ### Ejercicio 2 · La aceleración, calculada con tus ejecuciones
+#
+# La tabla ya trae una columna `speedup`; ahora la calculas tú **desde Airflow**. Cada fila de
+# `filas` nombra una de tus ejecuciones (`dag_id`, `run_id`, `slots`; llevan `alumno` en su
+# `conf`). Escribe:
+#
+# 1. `duracion_s(ejecucion)`: los segundos de una ejecución tal como la devuelve la API REST
+#    (`airflow_api.dag_run(dag_id, run_id)`), de `queued_at` a `end_date` (fechas ISO 8601).
+# 2. `mis_aceleraciones(filas)`: para cada DAG, `{ranuras: aceleración}`, donde la aceleración es
+#    la duración de la ejecución de referencia (1 worker × 2 ranuras) dividida por la de cada
+#    ejecución. Lee cada duración de Airflow con `airflow_api.dag_run`, no de la tabla.
+#
+# El corrector vuelve a leer tus ejecuciones de la API REST, comprueba que son tuyas y que
+# terminaron bien, recalcula la aceleración (±5 %) y llama a tu función con filas que solo
+# tienen `dag_id`, `run_id` y `slots`.
+
+# %%
+from opsbook.airflow import client as airflow_api
+
+print(escalado[["dag_id", "slots", "state", "wall_s"]].assign(run_id=[f["run_id"] for f in filas]).to_string())
+
+# %% nbgrader={"grade": false, "grade_id": "ej2_solucion", "locked": false, "schema_version": 3, "solution": true}
+from datetime import datetime
+
+
+def duracion_s(ejecucion: dict) -> float:
+    """Segundos de ``queued_at`` a ``end_date`` de una ejecución de la API REST."""
+    ### BEGIN SOLUTION
+    def instante(valor):
+        return valor if isinstance(valor, datetime) else datetime.fromisoformat(valor.replace("Z", "+00:00"))
+
+    return (instante(ejecucion["end_date"]) - instante(ejecucion["queued_at"])).total_seconds()
+    ### END SOLUTION
+
+
+def mis_aceleraciones(filas: list[dict]) -> dict[str, dict[int, float]]:
+    """Aceleración por DAG y número de ranuras frente a 1 worker × 2, con duraciones de Airflow."""
+    ### BEGIN SOLUTION
+    duraciones = {(f["dag_id"], f["slots"]): duracion_s(airflow_api.dag_run(f["dag_id"], f["run_id"]))
+                  for f in filas}
+    aceleraciones = {}
+    for (dag_id, ranuras), segundos in duraciones.items():
+        aceleraciones.setdefault(dag_id, {})[ranuras] = round(duraciones[dag_id, 2] / segundos, 3)
+    return aceleraciones
+    ### END SOLUTION
+
+
+mi_aceleracion = mis_aceleraciones(filas)
+mi_aceleracion
+
+# %% nbgrader={"grade": true, "grade_id": "ej2_publicas", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+assert set(mi_aceleracion) == {"fanout_io", "fanout_cpu"}, mi_aceleracion
+assert all(set(v) == {2, 4, 8} for v in mi_aceleracion.values()), "una aceleración por 2, 4 y 8 ranuras"
+assert all(abs(v[2] - 1.0) < 1e-9 for v in mi_aceleracion.values()), "la referencia acelera 1.0×"
+print("E/S con 8 ranuras:", mi_aceleracion["fanout_io"][8], "× · CPU con 8 ranuras:", mi_aceleracion["fanout_cpu"][8], "×")
+
+# %% nbgrader={"grade": true, "grade_id": "ej2_ocultas", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+_ejecuciones = [{k: f[k] for k in ("dag_id", "run_id", "slots")} for f in filas]
+_esperada, _problemas = day4_assignment.recomputed_speedups(_ejecuciones, alumno)
+assert _problemas == [], _problemas
+_problemas = day4_assignment.speedup_problems(mi_aceleracion, _esperada)
+assert _problemas == [], _problemas
+_problemas = day4_assignment.speedup_problems(mis_aceleraciones(_ejecuciones), _esperada)
+assert _problemas == [], ("con filas sin tiempos", _problemas)
+assert duracion_s({"queued_at": "2026-01-01T10:00:00Z", "end_date": "2026-01-01T10:01:30.5Z"}) == 90.5
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Despliegue blue-green sin tiempo de inactividad
@@ -509,16 +637,57 @@ assert "FALLO" in registro and "[rollback]" in registro
 # ### El despliegue bueno, bajo la misma carga: una v2 de verdad
 #
 # En producción está la release **v1**: su DAG `informe_release` escribe clientes con el esquema
-# v2. La **v2** trae otro código: escribe el esquema v3 (un campo más, `phone`) y lo dice. Antes
-# de desplegar, preguntamos a la API qué responde hoy:
+# v2. La **v2** la escribes tú en el ejercicio 3: trae otro código (escribe otro esquema y dice
+# su versión). Antes de desplegar, preguntamos a la API qué responde hoy:
 
 # %%
 en_produccion = shipping.install(shipping.BASELINE)  # punto de partida: v1 publicada
 antes = shipping.run_report(sha=en_produccion)
 print("antes del despliegue:", {k: antes[k] for k in ("version", "esquema", "num_campos")})
 
+# %% [markdown]
+# ### Ejercicio 3 · Tu release, desplegada sin perder ni una petición
+#
+# La v2 que se despliega ahora es **la tuya**. Define `mi_release`, una
+# `shipping.AppRelease` con versión `v2-<alumno>` (`day4_assignment.release_label(alumno)`) que
+# escriba un esquema **distinto** del de la v1 en producción y que pase el paso 1 (compatibilidad
+# `FULL` con el esquema de la v1: mira la matriz de la sección 3), regístrala con
+# `shipping.register` y despliégala con `zero_downtime.deploy_under_load(..., rate=tasa_rps)`
+# en `azul_verde`. El despliegue publica el código de tu DAG `informe_release` en el bundle git,
+# arranca green, la prueba de humo ejecuta tu DAG y después cambia el tráfico.
+#
+# El corrector pregunta por la puerta de entrada qué versión responde (debe ser la tuya y
+# escribir los campos de tu esquema) y recuenta en el registro del generador de carga, petición
+# a petición, que ninguna falló y que hubo al menos `tasa_rps` peticiones/s durante todo el
+# despliegue.
+
+# %% nbgrader={"grade": false, "grade_id": "ej3_solucion", "locked": false, "schema_version": 3, "solution": true}
+### BEGIN SOLUTION
+mi_release = shipping.register(shipping.AppRelease(day4_assignment.release_label(alumno), "v3"))
+azul_verde = zero_downtime.deploy_under_load(mi_release.version, rate=tasa_rps)
+### END SOLUTION
+print(mi_release, "·", "desplegada" if azul_verde.deploy.ok else azul_verde.deploy.reason)
+
+# %% nbgrader={"grade": true, "grade_id": "ej3_publicas", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+assert mi_release.version == day4_assignment.release_label(alumno), mi_release
+assert azul_verde.deploy.ok, azul_verde.deploy.reason
+assert [s["step"] for s in azul_verde.deploy.steps] == [1, 2, 3, 4, 5, 6]
+assert azul_verde.load["failed"] == 0, "el despliegue blue-green no debe perder ni una petición"
+print("peticiones:", azul_verde.load["requests"], "· fallidas:", azul_verde.load["failed"])
+
+# %% nbgrader={"grade": true, "grade_id": "ej3_ocultas", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+_servida = shipping.run_report()
+_campos = [f["name"] for f in shipping.schema_of(mi_release).raw["fields"]]
+_problemas = day4_assignment.served_problems(_servida, day4_assignment.release_label(alumno), _campos, antes["campos"])
+assert _problemas == [], _problemas
+assert _servida["bundle_version"] == azul_verde.deploy.code["sha"] != antes["bundle_version"]
+assert shipping.deployed().version == day4_assignment.release_label(alumno)
+_problemas = day4_assignment.load_problems(azul_verde.report, min_rate=20)
+assert _problemas == [], _problemas
+### END HIDDEN TESTS
+
 # %%
-azul_verde = zero_downtime.deploy_under_load("v2", rate=tasa_rps)
 comparacion = zero_downtime.compare(azul_verde, ingenuo)
 evidence.save_json(4, "despliegue_carga", comparacion, "Peticiones fallidas: blue-green frente a reinicio")
 fig = scale_charts.load_timeline_chart({"blue-green": azul_verde.report, "reinicio ingenuo": ingenuo.report})
@@ -526,10 +695,7 @@ evidence.save_figure(4, "despliegue_carga", fig, "Línea de tiempo de la carga e
 display(pd.DataFrame({"blue-green": comparacion["blue_green"], "reinicio ingenuo": comparacion["naive_restart"]}))
 
 # %%
-assert azul_verde.deploy.ok, azul_verde.deploy.reason
-assert [s["step"] for s in azul_verde.deploy.steps] == [1, 2, 3, 4, 5, 6]
 assert deploy.active_slot() == "green"
-assert azul_verde.load["failed"] == 0, "el despliegue blue-green no debe perder ni una petición"
 assert azul_verde.load["achieved_rate"] >= 20
 assert ingenuo.load["failed"] > 0, "el reinicio ingenuo sí deja a los clientes sin servicio"
 
@@ -537,21 +703,21 @@ assert ingenuo.load["failed"] > 0, "el reinicio ingenuo sí deja a los clientes 
 # Después del cambio, la **misma llamada a la API por la puerta de entrada** ejecuta otro código:
 
 # %%
-despues = shipping.run_report()
+despues = shipping.run_report(sha=azul_verde.deploy.code["sha"])
 print("después del despliegue:", {k: despues[k] for k in ("version", "esquema", "num_campos")})
 print("campo nuevo:", sorted(set(despues["campos"]) - set(antes["campos"])))
 
 # %%
-assert (antes["version"], despues["version"]) == ("v1", "v2")
-assert set(despues["campos"]) - set(antes["campos"]) == {"phone"}, "la v2 escribe el esquema v3"
+assert (antes["version"], despues["version"]) == ("v1", mi_release.version)
+assert set(despues["campos"]) != set(antes["campos"]), "tu release escribe otro esquema"
 assert despues["bundle_version"] == azul_verde.deploy.code["sha"] != antes["bundle_version"]
-assert shipping.deployed() == shipping.RELEASES["v2"]
+assert shipping.deployed() == mi_release
 
 # %% [markdown]
 # ### Un cambio que rompe la compatibilidad no llega a desplegarse
 #
 # La release **v3** escribiría la propuesta de esquema v4 (renombra `name` a `full_name` y quita
-# `created_at`). El paso 1 compara su esquema con el de la v2 desplegada y **detiene** el
+# `created_at`). El paso 1 compara su esquema con el de tu v2 desplegada y **detiene** el
 # despliegue antes de arrancar nada; green sigue sirviendo y el código de los DAGs no cambia.
 
 # %%
@@ -568,7 +734,7 @@ print("paso fallido:", rompe.deploy.failed_step, "· peticiones fallidas:", romp
 assert "INCOMPATIBLE" in veredicto and "full_name" in veredicto
 assert not rompe.deploy.ok and rompe.deploy.failed_step == 1 and rompe.deploy.steps == [], rompe.deploy.reason
 assert rompe.deploy.code is None, "el código de la v3 nunca se publicó"
-assert deploy.active_slot() == "green" and shipping.deployed() == shipping.RELEASES["v2"]
+assert deploy.active_slot() == "green" and shipping.deployed() == mi_release
 assert rompe.load["failed"] == 0
 evidence.save_json(4, "release_v2_y_cambio_incompatible",
                    {"antes": antes, "despues": despues, "v3": {"failed_step": rompe.deploy.failed_step, "reason": rompe.deploy.reason},
@@ -637,3 +803,15 @@ print("pila de vuelta en modo:", final["executor"], "· slot activo:", final["ac
 
 # %%
 display(Markdown(day4.answer(filas, caida, comparacion)))
+
+# %% [markdown]
+# ## Resumen del día
+#
+# Qué ha demostrado **tu** ejecución: cada comprobación visible que ha pasado en este kernel
+# (las ocultas solo las ejecuta el corrector) y, cuando el instructor ya ha calificado el día,
+# tu nota por ejercicio.
+
+# %%
+from opsbook.course import recap
+
+recap.mostrar(dia=4, alumno=alumno)
