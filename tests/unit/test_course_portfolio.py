@@ -105,7 +105,7 @@ def test_next_steps_name_the_weak_exercise_or_the_general_step(graded):
     assert [s.text for s in full] == [portfolio.GENERAL_NEXT_STEP]
     unknown = portfolio.next_steps([portfolio.DayPortfolio(
         4, "dia_4_escalado", portfolio.ROLES[4], True,
-        [portfolio.ExerciseScore("ej2", "Escalar workers", 1.0, 4.0)])])
+        [portfolio.ExerciseScore("ej9", "Escalar workers", 1.0, 4.0)])])  # no advice of its own
     assert "Escalar workers" in unknown[0].text and "Celery" in unknown[0].text
 
 
@@ -153,3 +153,16 @@ def test_cells_tagged_portafolio_add_their_outputs_not_their_source():
     cells = portfolio.solution_cells(nb)
     assert [(c.kind, c.source, c.outputs) for c in cells] == [
         ("evidencia", "", ["## Arrancar MI_README"])]
+
+
+def test_every_graded_exercise_of_the_week_has_its_own_next_step():
+    """A student who loses points anywhere gets advice for that exercise, not a generic line."""
+    from opsbook.course import authoring
+    from opsbook.course.days import COURSE_NOTEBOOKS
+
+    missing = []
+    for day in sorted(COURSE_NOTEBOOKS):
+        crit = authoring.criteria(authoring.read_source(authoring.source_path(day)))
+        missing += sorted({(day, c.exercise) for c in crit if not c.manual
+                           and (day, c.exercise) not in portfolio.SUGGESTIONS})
+    assert not missing, missing

@@ -85,6 +85,31 @@ SUGGESTIONS: dict[tuple[int, str], str] = {
                 "esperar a que termine y comprobar su resultado en el almacén y en Prometheus.",
     (1, "preguntas"): "Relee la política de pruebas del día 1: qué bloquea la CI antes de "
                       "desplegar y por qué cada regla evita un incidente real.",
+    (2, "ej1"): "Practica PromQL sobre contadores: increase() y rate() en una ventana, qué "
+                "pasa cuando el contador se reinicia o empieza en N, y compara tu consulta con "
+                "la del panel en la interfaz de Prometheus antes de dibujarla.",
+    (2, "ej2"): "Escribe reglas de alerta con su prueba: cada regla con un caso que la dispara "
+                "y otro que no en promtool test rules, y una regla rota que tu prueba detecte.",
+    (2, "ej3"): "Mide el camino de una alerta: evaluación de Prometheus, «for:», group_wait de "
+                "Alertmanager y entrega del webhook; identifica tu episodio por su startsAt.",
+    (2, "preguntas"): "Relee cuándo una alerta debe ser warning o crítica y por qué se alerta "
+                      "por síntomas (éxito, latencia, frescura) y no por cada error.",
+    (3, "ej1"): "Practica pasos de recuperación idempotentes: comprueba el estado antes de "
+                "actuar, actúa una vez y verifica después; prueba tu paso con el componente "
+                "sano y con el componente caído.",
+    (3, "ej2"): "Repasa el catálogo de incidentes: qué alerta abre cada tipo, qué diagnóstico "
+                "lo confirma y cuándo se recupera solo o se escala a una persona.",
+    (3, "ej3"): "Escribe post-mortems sin culpables desde datos: causa raíz, línea de tiempo "
+                "con las marcas de la pila (no de memoria) y acciones con responsable.",
+    (4, "ej1"): "Estudia la compatibilidad de esquemas Avro: qué cambios son BACKWARD, FORWARD "
+                "o FULL (campos con valor por defecto, tipos, renombres) y pruébalo con el "
+                "comprobador antes de desplegar.",
+    (4, "ej2"): "Mide el escalado horizontal: duración de cada ejecución leída de Airflow, "
+                "aceleración frente a una línea base y por qué E/S escala mejor que CPU.",
+    (4, "ej3"): "Practica despliegues blue-green: health check de la versión nueva, cambio de "
+                "tráfico en la puerta de entrada, carga continua durante el cambio y rollback.",
+    (5, "preguntas"): "Relee qué documentación necesita cada lector (operador, desarrollador, "
+                      "dirección) y por qué las decisiones se guardan como ADR con sus cifras.",
     (5, "ej1"): "Practica docstrings estilo Google: por cada función, Args con cada parámetro, "
                 "Returns y Raises con cada excepción; pasa ruff con las reglas D (convención "
                 "google) antes de entregar.",
