@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from opsbook.course import cohort, release
+from opsbook.course import authoring, cohort, release
 
 UNTOUCHED_MAX = 0.20
 
@@ -43,3 +43,23 @@ def assert_promise(result: cohort.CohortResult, exercises: set[str] | None = Non
     if exercises:
         assert {r.exercise for r in by["intacta"].results if not r.manual} >= exercises
     assert "tampering" not in by["intacta"].flags + by["referencia"].flags
+
+
+def grade_untouched(day: int, tmp_path_factory,
+                    cell_timeout_s: float = 900) -> cohort.CohortResult:
+    """Publish and grade only the untouched release of ``day`` (the reference is nbval's run)."""
+    subs = tmp_path_factory.mktemp(f"entregas_dia{day}")
+    release.publish(subs / "intacta", with_solutions=False)
+    out = tmp_path_factory.mktemp(f"calificaciones_dia{day}")
+    return cohort.grade_cohort(day, [subs / "intacta"], out, cell_timeout_s=cell_timeout_s)
+
+
+def assert_untouched_promise(result: cohort.CohortResult, day: int, exercises: set[str]) -> None:
+    """Untouched release: ≤ 20 % of ≥ 15 automatic points, ``exercises`` graded, no tampering."""
+    (grade,) = result.grades
+    got, top = grade.automatic
+    crit = authoring.criteria(authoring.read_source(authoring.source_path(day)))
+    assert top == sum(c.points for c in crit if not c.manual) >= 15
+    assert {c.exercise for c in crit} >= exercises
+    assert got <= UNTOUCHED_MAX * top, [(r.criterion, r.message) for r in grade.results]
+    assert "tampering" not in grade.flags
