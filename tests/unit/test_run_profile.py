@@ -63,3 +63,18 @@ def test_doc_block_is_replaced_in_place_or_appended(tmp_path):
     run_profile.write_doc_block(doc, "y", "otro")
     assert doc.read_text() == ("# R\n\nintro\n\n<!-- perfil:x -->\nnuevo\n<!-- /perfil:x -->\n\n"
                                "final\n\n<!-- perfil:y -->\notro\n<!-- /perfil:y -->\n")
+
+
+def test_graded_cells_are_named_by_grade_id_never_quoted(tmp_path):
+    """The table goes to docs/, which the student release copies: no solution line may leak."""
+    nb = executed(tmp_path / "dia_1_testing.ipynb", [
+        ("code", "### BEGIN SOLUTION\nsecreto_de_la_solucion(300)\n### END SOLUTION", 30.0),
+        ("code", "visible()", 1.0),
+    ])
+    raw = nbformat.read(nb, as_version=4)
+    raw.cells[0].metadata["nbgrader"] = {"grade_id": "ej3_solucion", "solution": True}
+    nbformat.write(raw, nb)
+    p = run_profile.profile(nb)
+    assert [c.first_line for c in p.cells] == ["celda 0 (ej3_solucion)", "visible()"]
+    table = run_profile.markdown([p])
+    assert "secreto_de_la_solucion" not in table and "celda 0 (ej3_solucion)" in table

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import nbformat
 
+from opsbook.course import authoring
+
 _HEADING = re.compile(r"^(#{2,3})\s+(.*\S)\s*$", re.MULTILINE)
 _DAY = re.compile(r"^dia_(\d+)")
 
@@ -28,7 +30,9 @@ class CellTime:
         index: 0-based position in the notebook.
         seconds: papermill wall time of the cell.
         section: the heading the cell sits under (``""`` before the first one).
-        first_line: first non-comment line of its source.
+        first_line: first non-comment line of its source, or ``celda N (grade_id)`` for a
+            graded cell: the table lands in ``docs/``, which the student release copies, so it
+            must never quote a solution or a hidden check.
     """
 
     index: int
@@ -91,7 +95,9 @@ def profile(executed: Path) -> DayProfile:
         seconds = (cell.metadata.get("papermill") or {}).get("duration")
         if cell.cell_type != "code" or seconds is None:
             continue
-        cells.append(CellTime(i, float(seconds), section, _first_line(cell.source)))
+        gid = authoring.grade_id(cell)
+        label = f"celda {i} ({gid})" if gid else _first_line(cell.source)
+        cells.append(CellTime(i, float(seconds), section, label))
         sections[section] = sections.get(section, 0.0) + float(seconds)
     m = _DAY.match(executed.stem)
     return DayProfile(executed.stem, int(m.group(1)) if m else 0,
