@@ -366,7 +366,7 @@ from pptx.chart.data import CategoryChartData
 from pptx.enum.chart import XL_CHART_TYPE
 from pptx.util import Inches, Pt
 
-ruta_scqa = day5_assignment.student_dir(alumno) / "scqa.pptx"
+ruta_scqa = day5_assignment.fresh_file(alumno, "scqa.pptx")  # sin restos de otra ejecución
 print("tu diapositiva irá a", ruta_scqa.relative_to(evidence.day_dir(5).parent.parent))
 
 # %% nbgrader={"grade": false, "grade_id": "ej2_solucion", "locked": false, "schema_version": 3, "solution": true}
@@ -471,7 +471,7 @@ assert _problemas == [], _problemas
 # existir y cada URL debe ser de un puerto de la pila que responde.
 
 # %%
-ruta_readme = day5_assignment.student_dir(alumno) / "README_operador.md"
+ruta_readme = day5_assignment.fresh_file(alumno, "README_operador.md")  # sin restos de otra ejecución
 
 # %% nbgrader={"grade": false, "grade_id": "ej3_solucion", "locked": false, "schema_version": 3, "solution": true}
 def seccion_operador(ajustes: Settings) -> str:

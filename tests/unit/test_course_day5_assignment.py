@@ -116,3 +116,16 @@ def test_student_dir_is_per_student_and_validated(tmp_path, monkeypatch):
     with pytest.raises(ValueError):
         d5.student_dir("../otro")
     assert d5.student_dir("ana") == tmp_path / "dia_5" / "alumnos" / "ana"
+
+
+def test_fresh_file_removes_what_an_earlier_run_left(tmp_path, monkeypatch):
+    monkeypatch.setattr(d5.evidence, "day_dir", lambda day: tmp_path / f"dia_{day}")
+    old = d5.student_dir("ana") / "scqa.pptx"
+    old.write_bytes(b"diapositiva de una entrega anterior")
+    other = d5.student_dir("beto") / "scqa.pptx"
+    other.write_bytes(b"la de otro alumno")
+    path = d5.fresh_file("ana", "scqa.pptx")
+    assert path == old and not path.exists() and other.read_bytes() == b"la de otro alumno"
+    for bad in ("../beto/scqa.pptx", "..", ""):
+        with pytest.raises(ValueError):
+            d5.fresh_file("ana", bad)

@@ -50,6 +50,26 @@ def student_dir(alumno: str) -> Path:
     return folder
 
 
+def fresh_file(alumno: str, name: str) -> Path:
+    """Path of a document the student's code is about to write, with any older copy removed.
+
+    A slide or README left by an earlier run (a resubmission, a re-run in JupyterLab) must not
+    pass this run's checks when the student's function now fails before saving.
+
+    Args:
+        alumno: student id.
+        name: file name inside :func:`student_dir` (no folders).
+
+    Raises:
+        ValueError: when ``name`` is not a plain file name.
+    """
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise ValueError(f"nombre de fichero inválido: {name!r}")
+    path = student_dir(alumno) / name
+    path.unlink(missing_ok=True)
+    return path
+
+
 # ---- exercise 1: docstrings -----------------------------------------------------------------
 def _ruff_bin() -> str:
     from ruff.__main__ import find_ruff_bin
