@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from opsbook.course import runner
-from opsbook.course.run_profile import markdown, profile_folder, write_doc_block
+from opsbook.course.run_profile import emit, markdown, profile_folder
 from opsbook.settings import settings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "rendimiento.md"
@@ -47,9 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         markdown(profiles, wall),
     ])
-    print(block)
-    if not args.no_doc:
-        write_doc_block(DOC, args.label, block)
+    emit(DOC, args.label, block, write=not args.no_doc)
     return 0
 
 

@@ -131,11 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="opsbook-perfil-") as tmp:
         res = measure(args.offset, Path(tmp) / "var", args.timeout)
     block = render(args.label, res)
-    print(block)
-    if not args.no_doc:
-        from opsbook.course.run_profile import write_doc_block
+    from opsbook.course.run_profile import emit
 
-        write_doc_block(DOC, args.label, block)
+    emit(DOC, args.label, block, write=not args.no_doc)
     return 0
 
 

@@ -151,3 +151,13 @@ def write_doc_block(doc: Path, label: str, block: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + full + "\n"
     doc.write_text(text)
+
+
+def emit(doc: Path, label: str, block: str, write: bool = True) -> None:
+    """Print a profile table and, unless ``write`` is off, replace its block in ``doc``.
+
+    Both profile scripts end this way (:func:`write_doc_block` keeps the prose around it).
+    """
+    print(block)
+    if write:
+        write_doc_block(doc, label, block)
