@@ -227,3 +227,14 @@ def test_rest_paths_live_in_two_modules_and_one_http_library():
                                      r"|from urllib\.request|from urllib import request)",
                                      p.read_text(), re.MULTILINE))
     assert other_http == []
+
+
+def test_the_course_room_map_names_every_module():
+    """docs/arquitectura.md groups the biggest room; a new module must be placed in a group."""
+    text = (ROOT / "docs" / "arquitectura.md").read_text()
+    section = text.split("### Dentro de `course`", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`(\w+)`", section))
+    first, last = re.search(r"`day(\d)` … `day(\d)`", section).groups()
+    listed |= {f"day{n}" for n in range(int(first), int(last) + 1)}
+    modules = {p.stem for p in (ROOT / "lib" / "opsbook" / "course").glob("*.py")} - {"__init__"}
+    assert modules - listed == set(), sorted(modules - listed)
