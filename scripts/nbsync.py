@@ -25,15 +25,15 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+from opsbook.course.kernels import KERNEL, KERNELSPEC, private_kernel_config
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
-KERNELSPEC = {"name": "opsbook", "display_name": "Python (opsbook)", "language": "python"}
 
 
 def from_source(py: Path) -> nbformat.NotebookNode:
     """Read the ``.py`` source as a notebook with the project kernel and no outputs."""
     nb = jupytext.read(py)
-    nb.metadata["kernelspec"] = KERNELSPEC
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata.setdefault("language_info", {"name": "python"})
     nb.metadata.pop("jupytext", None)
     seen: dict[str, int] = {}
@@ -66,8 +66,9 @@ def execute(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "in.ipynb", Path(tmp) / "out.ipynb"
         nbformat.write(nb, src)
-        papermill.execute_notebook(str(src), str(out), kernel_name="opsbook", cwd=str(folder),
-                                   progress_bar=True)
+        with private_kernel_config() as kernel_config:
+            papermill.execute_notebook(str(src), str(out), kernel_name=KERNEL, cwd=str(folder),
+                                       progress_bar=True, config=kernel_config)
         return nbformat.read(out, as_version=4)
 
 

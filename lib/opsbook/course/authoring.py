@@ -19,9 +19,9 @@ import nbformat
 from nbgrader import utils as nbg
 
 from opsbook.course.days import COURSE_NOTEBOOKS
+from opsbook.course.kernels import KERNELSPEC
 from opsbook.settings import settings
 
-KERNELSPEC = {"name": "opsbook", "display_name": "Python (opsbook)", "language": "python"}
 _EXERCISE_HEADING = re.compile(r"^#+\s*(?:\d+\.\s*)?Ejercicio\s+(\d+)\s*[·:.\-—]\s*(.+)$",
                                re.MULTILINE)
 _QUESTIONS_HEADING = re.compile(r"^#+\s*(?:\d+\.\s*)?(Preguntas[^\n]*)$", re.MULTILINE)

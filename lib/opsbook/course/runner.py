@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from opsbook.course import preflight
+from opsbook.course.kernels import KERNEL, private_kernel_config
 from opsbook.settings import settings
 
-KERNEL = "opsbook"
 STATUS_FILE = "estado.json"
 HIDDEN_TAGS = ("injected-parameters",)
 _DAY_RE = re.compile(r"^dia_(\d+)")
@@ -151,10 +151,12 @@ def run_one(notebook: Path, parameters: dict[str, Any] | None = None,
                  executed=str(out.relative_to(settings.evidence_dir)))
     start = time.perf_counter()
     try:
-        pm.execute_notebook(
-            str(notebook), str(out), parameters=parameters or {}, kernel_name=KERNEL,
-            cwd=str(notebook.parent), progress_bar=progress, execution_timeout=timeout_s,
-        )
+        with private_kernel_config() as kernel_config:
+            pm.execute_notebook(
+                str(notebook), str(out), parameters=parameters or {}, kernel_name=KERNEL,
+                cwd=str(notebook.parent), progress_bar=progress, execution_timeout=timeout_s,
+                config=kernel_config,
+            )
         run.status = "passed"
     except PapermillExecutionError as exc:
         run.status, run.failed_cell, run.cell_index = "failed", exc.exec_count, exc.cell_index

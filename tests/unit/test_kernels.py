@@ -1,0 +1,48 @@
+"""Headless kernels listen on private Unix sockets, never on TCP ports of 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from opsbook.course import kernels, runner
+
+pytestmark = pytest.mark.unit
+
+
+def test_kernel_runs_on_ipc_sockets_in_a_private_folder():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(6 * 7)")]
+    with kernels.private_kernel_config() as cfg:
+        folder = Path(cfg.KernelManager.ip).parent
+        client = NotebookClient(nb, kernel_name=kernels.KERNEL, timeout=60, config=cfg)
+        with client.setup_kernel():
+            info = client.km.get_connection_info()
+            assert info["transport"] == "ipc" and info["ip"] == cfg.KernelManager.ip
+            sockets = [p for p in folder.iterdir() if stat.S_ISSOCK(p.stat().st_mode)]
+            assert len(sockets) == 5, sockets  # shell, iopub, stdin, control, heartbeat
+            assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+            client.execute_cell(nb.cells[0], 0)
+        assert nb.cells[0].outputs[0]["text"] == "42\n"
+    assert not folder.exists()
+
+
+def test_papermill_run_uses_the_private_kernel(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("OPSBOOK_EVIDENCE_DIR", str(tmp_path / "evidencia"))
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = dict(kernels.KERNELSPEC)
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import json, os, ipykernel.connect\n"
+        "print(json.loads(open(ipykernel.connect.get_connection_file()).read())['transport'])")]
+    path = tmp_path / "dia_9_prueba.ipynb"
+    nbformat.write(nb, path)
+    run = runner.run_one(path, progress=False, timeout_s=120)
+    assert run.status == "passed", run.error
+    executed = nbformat.read(tmp_path / "evidencia" / "html" / path.name, as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == "ipc\n"
+    assert "without encryption" not in capfd.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["dia_9_prueba.ipynb", "evidencia"]  # no sockets left
