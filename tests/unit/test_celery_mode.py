@@ -55,6 +55,9 @@ def test_overrides_switch_to_celery_postgres_redis_and_front_door(cfg, monkeypat
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == f"{cfg.front_door_url}/execution/"
     assert env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"] == "20"
     assert env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL"] == "5"
+    # a task lost with a killed worker's prefetched message is requeued well inside a drill
+    assert float(env["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT"]) + float(
+        env["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL"]) <= 150
     prefix = env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX"]
     assert prefix == celery_mode.pg_database(cfg) + ":"
     listed = json.loads(env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])

@@ -43,6 +43,16 @@ HEARTBEAT_DETECTION_S = 5
 CELERY_PARALLELISM = 16
 """``[core] parallelism`` in Celery mode: room for 1 worker × 8 slots or 2 × 2 and more."""
 
+QUEUED_TIMEOUT_S = 120
+"""``[scheduler] task_queued_timeout`` in class (default 600 s). A worker killed with ``kill -9``
+takes with it the messages it had already taken from Redis but not started: the task instance
+stays ``queued`` and Redis hands the message out again only after the visibility timeout
+(6 h). Airflow's answer is to revoke and requeue tasks queued for longer than this (seen in the
+day-4 kill drill on a second run: one task stuck in ``queued``, run not finished in 300 s)."""
+
+QUEUED_CHECK_S = 15
+"""``[scheduler] task_queued_timeout_check_interval`` in class (default 120 s)."""
+
 WARM_SHUTDOWN_WAIT_S = 180
 """Seconds supervisord waits for a worker's running tasks before SIGKILL when removing it."""
 
@@ -115,7 +125,9 @@ def airflow_env_overrides(cfg: Settings = settings) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": str(
             HEARTBEAT_DETECTION_S
         ),
-        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
+        # A task lost with a killed worker's prefetched message is requeued in ~2 min.
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(QUEUED_TIMEOUT_S),
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": str(QUEUED_CHECK_S),
         # DAG releases as a versioned git bundle, next to an unversioned folder (contrast).
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
         # Clones of versioned bundles stay in this stack's var (default: a shared /tmp folder).
