@@ -33,6 +33,7 @@ from airflow_client.client.models.clear_task_instances_body_task_ids_inner impor
 )
 from airflow_client.client.models.dag_patch_body import DAGPatchBody
 from airflow_client.client.models.dag_run_clear_body import DAGRunClearBody
+from airflow_client.client.models.dag_run_patch_body import DAGRunPatchBody
 from airflow_client.client.models.trigger_dag_run_post_body import TriggerDAGRunPostBody
 
 from opsbook.airflow.errors import DagImportError, DagRunError, DagRunTimeout, import_problem
@@ -299,6 +300,17 @@ def _idle(dag_id: str, url: str | None) -> bool:
     owed = due is not None and due <= datetime.now(UTC)
     busy = any(r["state"] in ACTIVE_STATES for r in dag_runs(dag_id, limit=10, url=url))
     return not owed and not busy
+
+
+def fail_active_runs(dag_id: str, url: str | None = None) -> list[str]:
+    """Mark every queued/running run of ``dag_id`` failed; returns their run ids.
+
+    Such a run is a leftover of an interrupted use: with ``max_active_runs=1`` it blocks the next.
+    """
+    stuck = [r["dag_run_id"] for r in dag_runs(dag_id, 20, url) if r["state"] in ACTIVE_STATES]
+    for run_id in stuck:
+        DagRunApi(api_client(url)).patch_dag_run(dag_id, run_id, DAGRunPatchBody(state="failed"))
+    return stuck
 
 
 def settle(dag_id: str, timeout_s: float = 600, url: str | None = None) -> None:

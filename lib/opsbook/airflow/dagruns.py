@@ -55,6 +55,15 @@ class DagRunClient:
         """Unpause and trigger ``dag_id`` now; returns the run id."""
         return api.trigger_dag(dag_id, conf, self.base_url)
 
+    def trigger_alone(self, dag_id: str, conf: dict | None = None) -> str:
+        """Trigger ``dag_id`` after failing any run an earlier, interrupted use left in flight.
+
+        For experiments that own their DAG (the fan-outs, ``max_active_runs=1``): a run stuck
+        from an earlier notebook run would otherwise block this one.
+        """
+        api.fail_active_runs(dag_id, self.base_url)
+        return self.trigger(dag_id, conf)
+
     def run(self, dag_id: str, run_id: str) -> dict:
         """The DAG run JSON (state, queued_at, start_date, end_date ...)."""
         return api.dag_run(dag_id, run_id, self.base_url)

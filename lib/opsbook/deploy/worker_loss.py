@@ -111,7 +111,7 @@ def warm_shutdown_experiment(
     proc = _worker_process(2, cfg)
     client = DagRunClient(cfg=cfg)
     try:
-        run_id = client.trigger(DAG_ID, {"sleep_s": sleep_s, "active": 4})
+        run_id = client.trigger_alone(DAG_ID, {"sleep_s": sleep_s, "active": 4})
         running = _wait_for_tasks_on(
             proc, min_running_s=1.0, timeout_s=120,
             of_run=lambda: _running_ids(client, run_id))
@@ -161,7 +161,7 @@ def worker_kill_experiment(
     name = celery_mode.worker_name(victim)
     client = DagRunClient(cfg=cfg)
     try:
-        run_id = client.trigger(DAG_ID, {"sleep_s": sleep_s, "active": active})
+        run_id = client.trigger_alone(DAG_ID, {"sleep_s": sleep_s, "active": active})
         proc = _worker_process(victim, cfg)
         running = _wait_for_tasks_on(proc, min_running_s=2.0, timeout_s=120,
                                      of_run=lambda: _running_ids(client, run_id))
