@@ -308,8 +308,9 @@ def fail_active_runs(dag_id: str, url: str | None = None) -> list[str]:
     Such a run is a leftover of an interrupted use: with ``max_active_runs=1`` it blocks the next.
     """
     stuck = [r["dag_run_id"] for r in dag_runs(dag_id, 20, url) if r["state"] in ACTIVE_STATES]
+    runs_api = DagRunApi(api_client(url))
     for run_id in stuck:
-        DagRunApi(api_client(url)).patch_dag_run(dag_id, run_id, DAGRunPatchBody(state="failed"))
+        runs_api.patch_dag_run(dag_id, run_id, DAGRunPatchBody(state="failed"))
     return stuck
 
 
