@@ -71,7 +71,42 @@ def test_missing_db_is_migrated_and_not_created(tmp_path, migrations):
 
 
 def test_other_engines_always_migrate(migrations):
-    assert not schema.check("postgresql+psycopg://u:p@h/db", migrations).current
+    assert not schema.check("mysql+mysqldb://u:p@h/db", migrations).current
+
+
+def test_unreachable_postgres_is_migrated(migrations):
+    check = schema.check("postgresql+psycopg2://u:p@127.0.0.1:1/db", migrations)
+    assert not check.current and check.db_revision is None
+
+
+def test_postgres_at_head_skips_the_migration(migrations):
+    """Celery mode's PostgreSQL metadata DB: read in a throwaway schema of the course server."""
+    import uuid
+    from urllib.parse import urlsplit
+
+    import psycopg
+    from opsbook.settings import settings
+
+    name = f"t_{uuid.uuid4().hex[:8]}"
+    dsn = urlsplit(settings.pg_dsn)._replace(path="/postgres").geturl()  # always there
+    try:
+        admin = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL del curso no disponible: {exc}")
+    with admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+        try:
+            url = dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
+            url += f"?options=-csearch_path%3D{name}"
+            assert not schema.check(url, migrations).current  # no alembic_version yet
+            admin.execute(f"CREATE TABLE {name}.alembic_version (version_num TEXT)")
+            admin.execute(f"INSERT INTO {name}.alembic_version VALUES ('bbb')")
+            assert schema.check(url, migrations).db_revision == "bbb"
+            assert not schema.check(url, migrations).current
+            admin.execute(f"UPDATE {name}.alembic_version SET version_num = 'ccc'")
+            assert schema.check(url, migrations).current
+        finally:
+            admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 def test_installed_airflow_has_one_head():

@@ -5,8 +5,10 @@ imports all of Airflow to find out there is nothing to do), and a restart of a s
 the common case (``make test``, a student's next day). The check here is cheap: read the alembic
 revision stored in the SQLite metadata DB and compare it with the head of the migration scripts
 shipped by the installed Airflow (their ``revision``/``down_revision`` lines, parsed as text:
-nothing of Airflow is imported). Anything unusual (no DB, no ``alembic_version`` table, several
-heads, another database engine) answers "not current", so ``up`` migrates as before.
+nothing of Airflow is imported). The same holds for the PostgreSQL metadata DB of Celery mode
+(read with psycopg), which day 4 switches to and back from. Anything unusual (no DB, no
+``alembic_version`` table, several heads, another database engine, an unreachable server)
+answers "not current", so ``up`` migrates as before.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 _REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.MULTILINE)
 _DOWN = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
@@ -87,6 +90,24 @@ def sqlite_revision(db: Path) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
+def postgres_revision(sql_alchemy_conn: str) -> str | None:
+    """The revision in ``alembic_version`` of a PostgreSQL DB (None: unreachable, no table, no row).
+
+    Args:
+        sql_alchemy_conn: a SQLAlchemy URL such as ``postgresql+psycopg2://user:pw@host/db``.
+    """
+    import psycopg
+
+    parts = urlsplit(sql_alchemy_conn)
+    conninfo = urlunsplit(("postgresql", *parts[1:]))
+    try:
+        with psycopg.connect(conninfo, connect_timeout=5) as conn:
+            rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    except psycopg.Error:
+        return None
+    return rows[0][0] if len(rows) == 1 else None
+
+
 def check(sql_alchemy_conn: str, folder: Path | None = None) -> SchemaCheck:
     """Whether the DB behind ``sql_alchemy_conn`` is at the installed Airflow's head.
 
@@ -95,9 +116,12 @@ def check(sql_alchemy_conn: str, folder: Path | None = None) -> SchemaCheck:
         folder: migration scripts (default: the installed Airflow's).
     """
     prefix = "sqlite:///"
-    if not sql_alchemy_conn.startswith(prefix):
-        return SchemaCheck(False, None, None, "no es SQLite: se migra siempre")
-    db_rev = sqlite_revision(Path(sql_alchemy_conn[len(prefix):]))
+    if sql_alchemy_conn.startswith(prefix):
+        db_rev = sqlite_revision(Path(sql_alchemy_conn[len(prefix):]))
+    elif urlsplit(sql_alchemy_conn).scheme.split("+")[0] in ("postgresql", "postgres"):
+        db_rev = postgres_revision(sql_alchemy_conn)
+    else:
+        return SchemaCheck(False, None, None, "ni SQLite ni PostgreSQL: se migra siempre")
     head = head_revision(folder)
     if db_rev is None:
         return SchemaCheck(False, None, head, "base de datos nueva o sin versión: se migra")
