@@ -63,7 +63,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Image, Markdown, display
 from opsbook import evidence
-from opsbook.course import day1, day2, screenshots
+from opsbook.course import day1, day2, day2_sla, screenshots
 from opsbook.course import day2_assignment as tarea
 from opsbook.observability import alerts, charts, dashboard, prom, signals
 from opsbook.settings import settings
@@ -293,7 +293,7 @@ run_id, triggered = tarea.trigger(alumno, "fallo", plans["fallo"])
 results["fallo"] = day2.finish("fallo", run_id, triggered, before, run_timeout_s)
 failure = results["fallo"]
 print(f"fallo: {failure.state} en {failure.seconds} s")
-day2.wait_sla_quiet(alert_timeout_s)  # su alerta de SLA será un episodio nuevo, solo suyo
+day2_sla.wait_sla_quiet(alert_timeout_s)  # su alerta de SLA será un episodio nuevo, solo suyo
 before_deadline = day2.snapshot()
 deadline_run, deadline_triggered = tarea.trigger(alumno, "deadline", plans["deadline"])
 print("ejecución lenta lanzada:", deadline_run)
@@ -366,10 +366,13 @@ display(fig)
 # lenta espera más que eso en `transform`. El callback del `DeadlineAlert` corre en el
 # triggerer, suma `sla_violations` y la alerta `PipelineSlaMissed` llega al webhook.
 #
-# La latencia se mide **para esta ejecución**: antes de lanzarla esperamos a que venciera el
-# deadline de las ejecuciones anteriores (una ejecución que falla deprisa también incumple su
-# deadline, más tarde) y a que no hubiera ningún episodio de `PipelineSlaMissed` activo; ahora
-# solo vale la notificación cuyo
+# La ejecución fallida de la sección 5 también llega a su deadline (Airflow 3.3 solo lo retira
+# cuando la ejecución termina con éxito), pero el callback no la cuenta: ya había fallado y
+# `PipelineDagFailed` avisó; contarla como SLA avisaría dos veces por una sola causa.
+#
+# La latencia se mide **para esta ejecución**: antes de lanzarla esperamos a que ninguna
+# ejecución anterior pudiera aún contar una violación y a que no hubiera ningún episodio de
+# `PipelineSlaMissed` activo; ahora solo vale la notificación cuyo
 # `startsAt` es posterior al vencimiento de su deadline. Una notificación de otra ejecución
 # (de hoy, de una ejecución anterior del cuaderno o de otro alumno) nunca se confunde con la
 # suya, así que la latencia no puede salir negativa.
@@ -379,7 +382,7 @@ results["deadline"] = day2.finish("deadline", deadline_run, deadline_triggered, 
                                   run_timeout_s)
 day2.wait_sla_violation(before_deadline, timeout_s=120)
 late = results["deadline"]
-sla = day2.sla_alert(late, timeout_s=alert_timeout_s)
+sla = day2_sla.sla_alert(late, timeout_s=alert_timeout_s)
 print(f"deadline: {late.state} en {late.seconds} s (SLA {settings.sla_seconds:g} s); "
       f"alerta PipelineSlaMissed de {sla.run_id} recibida {sla.latency_s:.1f} s después "
       "del vencimiento")
@@ -528,7 +531,7 @@ assert respuesta_p2 == "b"
 assert isinstance(respuesta_p3, int | float)
 ### BEGIN HIDDEN TESTS
 assert tarea.owns_run(alumno, late.run_id), late.run_id
-assert abs(respuesta_p3 - day2.sla_alert(late, timeout_s=30).latency_s) <= 1, respuesta_p3
+assert abs(respuesta_p3 - day2_sla.sla_alert(late, timeout_s=30).latency_s) <= 1, respuesta_p3
 ### END HIDDEN TESTS
 
 # %% [markdown]

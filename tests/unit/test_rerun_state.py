@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from opsbook.course import day2, rerun
+from opsbook.course import day2, day2_sla, rerun
 from opsbook.observability import alert_receiver, alerts
 from opsbook.stack import fresh_start
 
@@ -100,3 +100,49 @@ def test_matrix_runs_each_day_twice_then_restarts(monkeypatch):
     assert calls == [two, two, "restart", two, three, three, "restart", three]
     assert [c.scenario for c in cells] == list(rerun.SCENARIOS) * 2
     assert all(c.passed for c in cells)
+
+
+def test_a_run_that_had_failed_is_not_an_sla_violation(monkeypatch):
+    import asyncio
+
+    from opsbook.observability import pipeline_metrics
+
+    sent = []
+    monkeypatch.setattr(pipeline_metrics, "init_stats", lambda: None)
+    monkeypatch.setattr(pipeline_metrics, "emit", lambda *a: sent.append(a))
+    failed = {"dag_run": {"state": "failed"}, "deadline": {"id": "x"}}
+    note = asyncio.run(pipeline_metrics.record_sla_violation("d", context=failed))
+    assert sent == [] and "PipelineDagFailed" in note
+    for context in ({"dag_run": {"state": "running"}}, {"dag_run": {"state": "queued"}}, None):
+        asyncio.run(pipeline_metrics.record_sla_violation("d", context=context))
+    assert sent == [("sla_violations", 1, "d")] * 3
+
+
+def test_quiet_wait_only_waits_for_runs_that_can_still_count_a_violation():
+    t0 = 1_000_000.0
+    sla, margin = 90.0, 15.0
+    succeeded = {"state": "success", "queued_at": iso(t0), "end_date": iso(t0 + 40)}
+    failed_fast = {"state": "failed", "queued_at": iso(t0 + 50), "end_date": iso(t0 + 80)}
+    assert day2_sla.sla_counted_until([succeeded, failed_fast], sla, margin) == 0.0
+    running = {"state": "running", "queued_at": iso(t0 + 100), "end_date": None}
+    assert day2_sla.sla_counted_until([succeeded, running], sla, margin) == t0 + 100 + sla + margin
+    late_failure = {"state": "failed", "queued_at": iso(t0), "end_date": iso(t0 + sla + 5)}
+    assert day2_sla.sla_counted_until([late_failure, failed_fast], sla, margin) == t0 + sla + margin
+    assert day2_sla.sla_counted_until([{"state": "queued", "queued_at": None}], sla, margin) == 0.0
+
+
+def test_following_live_waits_for_the_resolved_stage_behind_its_notification(monkeypatch):
+    """The resolved notification can arrive one evaluation before ``resolved`` is inferred."""
+    import time
+
+    now = time.time()
+    last_firing = now - 0.1  # the last firing sample is fresher than one evaluation
+    monkeypatch.setattr(alerts, "state", lambda name, match=None: ("inactive", None))
+    monkeypatch.setattr(alerts, "history", lambda name, since, match=None: {
+        "pending": [now - 5], "firing": [now - 3, last_firing]})
+    entries = [notification("firing", now - 5, now - 2), notification("resolved", now - 5, now)]
+    monkeypatch.setattr(alerts, "notifications", lambda since: entries)
+    trace = alerts.follow("PipelineSlaMissed", now - 6, {"dag_id": "pipeline_ventas"},
+                          until="resolved_received", timeout_s=10, interval_s=0.05)
+    assert trace.resolved_received == now and trace.resolved is not None
+    assert trace.firing <= trace.resolved

@@ -317,7 +317,10 @@ def follow(alertname: str, origin: float, match: dict[str, str] | None = None,
             trace.resolved_received = hit["received_at"]
         return [s for s in STAGES if getattr(trace, s) is not None]
 
+    # the resolved notification can arrive before ``resolved`` is inferred from the samples
+    # (one evaluation later): following live, wait for both so the trace is complete
+    wanted = {until, "resolved"} if until == "resolved_received" else {until}
     wait_until(stages_seen, timeout_s, interval_s,
                f"la alerta {alertname} llegue a '{until}' (último estado = etapas vistas)",
-               until=lambda seen: until in seen)
+               until=lambda seen: wanted <= set(seen))
     return trace

@@ -104,18 +104,38 @@ def on_dag_failure(context: dict) -> None:
     _dag_outcome(context, "failed")
 
 
-async def record_sla_violation(dag_id: str = DAG_ID, **_: Any) -> str:
+def counts_as_sla_violation(context: dict | None) -> bool:
+    """Whether a missed deadline is an SLA violation: not when the run had already failed.
+
+    Airflow 3.3 prunes a run's deadlines only when it *succeeds*, so a run that failed fast still
+    reaches its deadline later. That run was paged already by ``PipelineDagFailed``; counting it
+    again as an SLA miss would page twice for one cause, 90 s apart, and keep
+    ``PipelineSlaMissed`` busy for the runs after it. A run still queued or running at its
+    deadline is a real miss. ``context`` is what Airflow passes the callback
+    (``context["dag_run"]["state"]`` read by the scheduler when it handled the miss); without
+    one, the miss counts.
+    """
+    state = ((context or {}).get("dag_run") or {}).get("state")
+    return state != "failed"
+
+
+async def record_sla_violation(dag_id: str = DAG_ID, context: dict | None = None,
+                               **_: Any) -> str:
     """Deadline (SLA) callback, run by the triggerer: count one ``sla_violations``.
 
     Top-level ``async def`` so the triggerer can import it by path
-    (``opsbook.observability.pipeline_metrics.record_sla_violation``).
+    (``opsbook.observability.pipeline_metrics.record_sla_violation``). A run that had already
+    failed is not counted (:func:`counts_as_sla_violation`).
 
     Args:
         dag_id: DAG whose run missed its deadline.
+        context: the run and deadline Airflow adds to the callback's kwargs.
 
     Returns:
         A short Spanish note stored with the callback result.
     """
+    if not counts_as_sla_violation(context):
+        return f"deadline de {dag_id} vencido tras fallar la ejecución: ya avisó PipelineDagFailed"
     init_stats()
     emit("sla_violations", 1, dag_id)
     return f"violación de SLA registrada para {dag_id}"
