@@ -1,8 +1,8 @@
-"""Fan-out DAG, I/O-bound: 16 independent tasks that wait (day 4 scale-out experiment).
+"""Fan-out DAG, I/O-bound: 8 independent tasks that wait (day 4 scale-out experiment).
 
 Each task sleeps ``sleep_s`` seconds, like a task waiting on a remote API or database: it
 needs a task slot but almost no CPU, so more slots (more workers or more concurrency) shorten
-the run almost linearly. ``active`` limits how many of the 16 tasks sleep (the others return at
+the run almost linearly. ``active`` limits how many of the 8 tasks sleep (the others return at
 once), which the worker-kill drill uses to keep a run short.
 """
 
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
-N_TASKS = 16
+N_TASKS = 8
 
 
 @dag(

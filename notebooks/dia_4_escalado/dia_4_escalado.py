@@ -472,7 +472,7 @@ assert caida["retry_s"] is not None and caida["retry_s"] < 120
 # %% [markdown]
 # ### Experimento: el mismo fan-out con 1×2, 2×2 y 1×8 ranuras
 #
-# Dos DAGs con 16 tareas independientes: `fanout_io` (cada tarea **espera**, como quien llama a
+# Dos DAGs con 8 tareas independientes: `fanout_io` (cada tarea **espera**, como quien llama a
 # una API) y `fanout_cpu` (cada tarea **calcula** una cantidad fija de hashes y devuelve los
 # segundos de CPU que usó). Ejecutamos cada uno con 1 worker de 2 ranuras (la referencia),
 # 2 workers de 2 ranuras y 1 worker de 8 ranuras. El tiempo de cada ejecución sale de la API
@@ -500,7 +500,7 @@ display(escalado)
 # ocupa más núcleos de los que tiene la máquina, por muchas ranuras que haya. Ese es el techo de
 # escalar dentro de una sola máquina. Las tareas de E/S también pagan ese ~1 s de CPU al
 # arrancar: por eso cada una espera 3 s (`espera_io_s`); con esperas de 1 s el arranque domina,
-# la E/S se comporta como CPU y apenas acelera (medido: 1,7× con 8 ranuras). Las comprobaciones
+# la E/S se comporta como CPU y apenas acelera (medido con 16 tareas: 1,7× con 8 ranuras). Las comprobaciones
 # comparan en relativo y con margen: la máquina es compartida y los tiempos absolutos varían de
 # una ejecución a otra.
 

@@ -46,7 +46,7 @@ def speedup_chart(rows: list[dict], cores: int | None = None) -> Any:
         ax.set_xticks([c + width * (len(dags) - 1) / 2 for c in range(len(configs))], configs)
     axes[2].set_xticks(range(len(configs)), configs)
     axes[0].set_ylabel("tiempo de la ejecución (s, encolada → fin)")
-    axes[0].set_title("Duración del fan-out de 16 tareas")
+    axes[0].set_title("Duración de cada ejecución del fan-out")
     axes[1].set_ylabel("aceleración frente a 1×2 (veces)")
     axes[1].axhline(1.0, color="grey", linestyle=":", linewidth=1)
     axes[1].set_title("Aceleración: la E/S escala, la CPU no")

@@ -1,7 +1,7 @@
 """Day-4 scale-out experiment on the live Celery-mode stack: more slots, I/O versus CPU.
 
 Why this module exists: the syllabus contrasts vertical and horizontal scaling in words; here
-it is measured. :func:`scale_out_experiment` runs the fan-out DAGs (16 independent tasks,
+it is measured. :func:`scale_out_experiment` runs the fan-out DAGs (8 independent tasks,
 I/O-bound and CPU-bound) with 1 worker × 2 slots (the baseline), 2 workers × 2 and
 1 worker × 8, taking each run's wall time from the REST API (queued → end). For the CPU-bound
 DAG it also adds up the CPU seconds its tasks report, so the ceiling is shown as a

@@ -147,7 +147,7 @@ def worker_kill_experiment(
     Args:
         victim: number of the worker to kill (``worker-<victim>``).
         sleep_s: duration of each sleeping task (long enough to be killed mid-way).
-        active: how many of the 16 fan-out tasks sleep (the rest end at once).
+        active: how many of the fan-out tasks sleep (the rest end at once).
         cfg: settings.
         timeout_s: deadline for the run to finish.
         restore: start the killed worker again at the end (the stack is healthy again).
