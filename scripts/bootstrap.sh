@@ -29,6 +29,8 @@ if [ ! -f .venv/share/jupyter/kernels/opsbook/kernel.json ]; then
   say "registrando el kernel 'opsbook' (--sys-prefix)"
   .venv/bin/python -m ipykernel install --sys-prefix --name opsbook --display-name "Python (opsbook)" >/dev/null
 fi
+# JupyterLab's kernels on IPC sockets in Jupyter's 0700 runtime folder, not TCP on 127.0.0.1
+.venv/bin/python -c 'from opsbook.course.kernels import install_server_config as i; i()'
 
 # ---- 3. Debian packages ----------------------------------------------------------------------
 need=(prometheus prometheus-alertmanager prometheus-node-exporter nginx-light)

@@ -144,7 +144,25 @@ def test_student_runs_day1_in_jupyterlab(live_stack, page, tmp_path):
         cells.nth(table_cell).scroll_into_view_if_needed()
         settings.evidence_dir.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(settings.evidence_dir / "alumno_jupyterlab.png"))
+        assert _kernel_transports(url) == ["ipc"], "the student's kernel listens on no TCP port"
     assert not page.js_errors
+
+
+def _kernel_transports(url: str) -> list[str]:
+    """Transport of every kernel the JupyterLab at ``url`` runs (from its connection files)."""
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    import httpx
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    parts = urlsplit(url)
+    token = parse_qs(parts.query)["token"][0]
+    kernels = httpx.get(f"{parts.scheme}://{parts.netloc}/api/kernels",
+                        headers={"Authorization": f"token {token}"}, timeout=30).json()
+    runtime = Path(jupyter_runtime_dir())
+    return [json.loads((runtime / f"kernel-{k['id']}.json").read_text())["transport"]
+            for k in kernels]
 
 
 def test_preflight_names_make_stack_up_without_a_stack(page, tmp_path):

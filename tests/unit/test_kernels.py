@@ -46,3 +46,23 @@ def test_papermill_run_uses_the_private_kernel(tmp_path, monkeypatch, capfd):
     assert executed.cells[0].outputs[0]["text"] == "ipc\n"
     assert "without encryption" not in capfd.readouterr().err
     assert sorted(os.listdir(tmp_path)) == ["dia_9_prueba.ipynb", "evidencia"]  # no sockets left
+
+
+def test_jupyter_servers_of_the_venv_start_kernels_on_ipc(tmp_path):
+    """``make setup`` writes the server config; a server with it makes ``ipc`` kernel managers."""
+    import json
+
+    from jupyter_client.manager import KernelManager
+    from opsbook.course import kernels
+    from traitlets.config import Config
+
+    path = kernels.install_server_config(str(tmp_path))
+    assert path == tmp_path / "etc/jupyter/jupyter_server_config.json"
+    assert kernels.install_server_config(str(tmp_path)) == path  # idempotent
+    manager = KernelManager(config=Config(json.loads(path.read_text())),
+                            connection_file=str(tmp_path / "kernel-x.json"))
+    assert manager.transport == "ipc" and manager.ip == str(tmp_path / "kernel-x-ipc")
+    assert kernels.server_config_path() == kernels.server_config_path(None)
+    installed = kernels.server_config_path()
+    assert installed.is_file(), "make setup installs it in the project venv"
+    assert json.loads(installed.read_text()) == kernels.SERVER_CONFIG

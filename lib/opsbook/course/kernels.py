@@ -8,13 +8,22 @@ progress log). Here the kernel listens on Unix sockets inside a fresh ``0700`` t
 folder instead, so only the user running the notebook can reach it, and the warning is gone.
 jupyter_client already supports the ``ipc`` transport; what it lacks is a private place for
 the sockets (without one it creates them in the current directory), which is all this adds.
+
+JupyterLab (``make lab``) gets the same transport from :func:`install_server_config`, which
+``make setup`` runs: the ``jupyter_server_config.json`` of the virtualenv (packages write only
+``.d`` folders, which Jupyter reads for extensions, not for other settings), so every Jupyter
+server of the project venv puts each kernel's sockets next to its connection file, in
+Jupyter's runtime folder (``0700``).
 """
 
 from __future__ import annotations
 
+import json
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from traitlets.config import Config
 
@@ -40,3 +49,27 @@ def private_kernel_config() -> Iterator[Config]:
         cfg.KernelManager.transport = "ipc"
         cfg.KernelManager.ip = f"{folder}/k"
         yield cfg
+
+
+SERVER_CONFIG = {"KernelManager": {"transport": "ipc"}}
+"""What every Jupyter server of the venv loads: kernels on IPC sockets (in the runtime folder)."""
+
+
+def server_config_path(prefix: str | None = None) -> Path:
+    """The venv's ``jupyter_server_config.json`` (``sys.prefix`` by default; packages use ``.d``)."""
+    base = Path(prefix or sys.prefix)
+    return base / "etc" / "jupyter" / "jupyter_server_config.json"
+
+
+def install_server_config(prefix: str | None = None) -> Path:
+    """Write :data:`SERVER_CONFIG` into the venv's Jupyter config (idempotent); returns the path.
+
+    Args:
+        prefix: the virtualenv (default: the running interpreter's ``sys.prefix``).
+    """
+    path = server_config_path(prefix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(SERVER_CONFIG, indent=2) + "\n"
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    return path
