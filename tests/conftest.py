@@ -12,6 +12,21 @@ if str(LIB) not in sys.path:
     sys.path.insert(0, str(LIB))
 
 
+def pytest_configure(config):
+    """nbval's kernels on private IPC sockets, like every other kernel of the project.
+
+    nbval builds a bare ``KernelManager`` (TCP on 127.0.0.1, readable by any local user);
+    ``opsbook.course.kernels.PrivateIpcKernelManager`` takes its place.
+    """
+    try:
+        import nbval.kernel
+    except ImportError:  # nbval not installed: nothing to configure
+        return
+    from opsbook.course.kernels import PrivateIpcKernelManager
+
+    nbval.kernel.KernelManager = PrivateIpcKernelManager
+
+
 @pytest.fixture(scope="session")
 def live_stack():
     """A healthy native stack for the session; yields ``settings``.

@@ -66,3 +66,24 @@ def test_jupyter_servers_of_the_venv_start_kernels_on_ipc(tmp_path):
     installed = kernels.server_config_path()
     assert installed.is_file(), "make setup installs it in the project venv"
     assert json.loads(installed.read_text()) == kernels.SERVER_CONFIG
+
+
+def test_nbval_kernels_run_on_private_ipc_sockets_removed_at_shutdown():
+    """tests/conftest.py hands nbval the private IPC manager (it builds one without config)."""
+    import stat
+    from pathlib import Path
+
+    import nbval.kernel
+    from opsbook.course.kernels import KERNEL, PrivateIpcKernelManager
+
+    assert nbval.kernel.KernelManager is PrivateIpcKernelManager
+    km, kc = nbval.kernel.start_new_kernel(kernel_name=KERNEL, startup_timeout=120)
+    try:
+        folder = Path(km.ip).parent
+        assert km.transport == "ipc" and folder.name.startswith("opsbook-kernel-")
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert kc.execute_interactive("x = 1 + 1", timeout=60)["content"]["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert not folder.exists()

@@ -19,12 +19,15 @@ Jupyter's runtime folder (``0700``).
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from jupyter_client.manager import KernelManager
+from traitlets import CaselessStrEnum, default
 from traitlets.config import Config
 
 KERNEL = "opsbook"
@@ -73,3 +76,24 @@ def install_server_config(prefix: str | None = None) -> Path:
     if not path.is_file() or path.read_text() != text:
         path.write_text(text)
     return path
+
+
+class PrivateIpcKernelManager(KernelManager):
+    """A ``KernelManager`` on ``ipc`` sockets in its own ``0700`` folder, removed at shutdown.
+
+    For a tool that builds its kernel manager without any config: nbval (``make test``), whose
+    ``nbval.kernel.KernelManager`` the test configuration replaces with this class.
+    """
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    @default("ip")
+    def _private_ip(self) -> str:
+        if self.transport != "ipc":
+            return super()._ip_default()
+        return f"{tempfile.mkdtemp(prefix='opsbook-kernel-')}/k"
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self.transport == "ipc":
+            shutil.rmtree(Path(self.ip).parent, ignore_errors=True)
