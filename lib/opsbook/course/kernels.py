@@ -59,7 +59,7 @@ SERVER_CONFIG = {"KernelManager": {"transport": "ipc"}}
 
 
 def server_config_path(prefix: str | None = None) -> Path:
-    """The venv's ``jupyter_server_config.json`` (``sys.prefix`` by default; packages use ``.d``)."""
+    """The venv's ``jupyter_server_config.json`` (``sys.prefix`` by default)."""
     base = Path(prefix or sys.prefix)
     return base / "etc" / "jupyter" / "jupyter_server_config.json"
 
