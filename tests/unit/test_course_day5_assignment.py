@@ -111,7 +111,7 @@ def test_readme_problems_uses_the_real_command_line_and_ports():
 
 
 def test_student_dir_is_per_student_and_validated(tmp_path, monkeypatch):
-    monkeypatch.setattr(d5.evidence, "day_dir", lambda day: tmp_path / f"dia_{day}")
+    monkeypatch.setattr("opsbook.evidence.day_dir", lambda day: tmp_path / f"dia_{day}")
     assert d5.student_dir("ana").name == "ana" and d5.student_dir("beto") != d5.student_dir("ana")
     with pytest.raises(ValueError):
         d5.student_dir("../otro")
@@ -119,7 +119,7 @@ def test_student_dir_is_per_student_and_validated(tmp_path, monkeypatch):
 
 
 def test_fresh_file_removes_what_an_earlier_run_left(tmp_path, monkeypatch):
-    monkeypatch.setattr(d5.evidence, "day_dir", lambda day: tmp_path / f"dia_{day}")
+    monkeypatch.setattr("opsbook.evidence.day_dir", lambda day: tmp_path / f"dia_{day}")
     old = d5.student_dir("ana") / "scqa.pptx"
     old.write_bytes(b"diapositiva de una entrega anterior")
     other = d5.student_dir("beto") / "scqa.pptx"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 DAG_ID = "pipeline_ventas"
 FIRST_DATE = date(2026, 2, 1)
@@ -32,6 +33,18 @@ def check_student(alumno: str) -> str:
         raise ValueError(f"alumno={alumno!r}: usa tu identificador (minúsculas, dígitos, '-' "
                          "o '_', hasta 40 caracteres)")
     return alumno
+
+
+def student_dir(day: int, alumno: str) -> Path:
+    """``evidencia/dia_<day>/alumnos/<alumno>/`` (created): where a student's files of a day go.
+
+    One folder per student, so grading one student never reads or overwrites another's files.
+    """
+    from opsbook import evidence
+
+    folder = evidence.day_dir(day) / "alumnos" / check_student(alumno)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def student_date(alumno: str) -> str:

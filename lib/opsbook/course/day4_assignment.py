@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from opsbook import evidence
 from opsbook.course import day1
 from opsbook.pipeline.avro_compat import MODES, Schema, SchemaFileError, check, parse
 from opsbook.pipeline.schema_registry import registry
@@ -37,9 +36,7 @@ CLI_EXIT = {0: True, 1: False}
 
 def student_dir(alumno: str) -> Path:
     """``evidencia/dia_4/alumnos/<alumno>/`` (created): where a student's files go."""
-    folder = evidence.day_dir(4) / "alumnos" / day1.check_student(alumno)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return day1.student_dir(4, alumno)
 
 
 # ---- exercise 1: a schema v4 and its predicted verdict ----------------------------------------

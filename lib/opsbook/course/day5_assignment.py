@@ -28,7 +28,6 @@ from pathlib import Path
 
 import httpx
 
-from opsbook import evidence
 from opsbook.course import day1, doccheck, week_facts
 from opsbook.settings import HOST, Settings, settings
 
@@ -45,9 +44,7 @@ _ARGS_ENTRY = re.compile(r"^\s{4}(\*{0,2}\w+)\s*(?:\([^)]*\))?:", re.MULTILINE)
 
 def student_dir(alumno: str) -> Path:
     """``evidencia/dia_5/alumnos/<alumno>/`` (created): where a student's documents go."""
-    folder = evidence.day_dir(5) / "alumnos" / day1.check_student(alumno)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return day1.student_dir(5, alumno)
 
 
 def fresh_file(alumno: str, name: str) -> Path:
