@@ -162,7 +162,10 @@ assert (dirty.deltas["airflow_pipeline_transform_output_records"]
 # * el número **exacto** de filas puestas en cuarentena en el último minuto (un entero:
 #   `increase()` extrapola y da decimales) y `0`, no vacío, cuando no hubo ninguna;
 # * que también cuente un contador que **nace** con las filas ya sumadas (tras reiniciar el
-#   puente StatsD su primera muestra ya vale N: no hay un "antes").
+#   puente StatsD su primera muestra ya vale N: no hay un "antes");
+# * y que nunca dé negativo cuando el contador **vuelve a empezar** (la pila se reinició hace
+#   menos de un minuto: hace 1 min valía más que ahora): entonces cuenta las filas desde el
+#   reinicio.
 #
 # Pista: las reglas de `monitoring/prometheus/rules/pipeline.yml` que cuentan en una ventana
 # (`PipelineDagFailingRepeatedly`). La comprobación pública la evalúa en el Prometheus vivo
@@ -172,7 +175,8 @@ assert (dirty.deltas["airflow_pipeline_transform_output_records"]
 ### BEGIN SOLUTION
 consulta_panel = """
 sum by (dag_id) (airflow_pipeline_transform_errors{dag_id="pipeline_ventas"})
-- (sum by (dag_id) (airflow_pipeline_transform_errors{dag_id="pipeline_ventas"} offset 1m)
+- ((sum by (dag_id) (airflow_pipeline_transform_errors{dag_id="pipeline_ventas"} offset 1m)
+    <= sum by (dag_id) (airflow_pipeline_transform_errors{dag_id="pipeline_ventas"}))
    or sum by (dag_id) (airflow_pipeline_transform_errors{dag_id="pipeline_ventas"}) * 0)
 """
 ### END SOLUTION
@@ -192,7 +196,8 @@ print("filas en cuarentena en el último minuto, tras tu ejecución sucia:", val
 _consulta = consulta_panel
 assert tarea.owns_run(alumno, dirty.run_id), dirty.run_id
 _casos = [("_x30 9x300", 45, 9), ("0x30 7x300", 45, 7), ("0x30 4x10 11x300", 50, 11),
-          ("3x100 10x300", 130.5, 7), ("0x30 7x300", 150, 0), ("0x300", 45, 0)]
+          ("3x100 10x300", 130.5, 7), ("0x30 7x300", 150, 0), ("0x300", 45, 0),
+          ("9x100 _x10 0x5 4x300", 130, 4)]  # reinicio: hace 1 min valía 9, ahora 4
 _r = tarea.run_panel_cases(_consulta, _casos, work / "ej1_ocultas")
 assert _r.ok, _r.output[-1500:]
 _s = 'airflow_pipeline_transform_errors{dag_id="pipeline_ventas"}'

@@ -11,8 +11,12 @@ from opsbook.course import day2_assignment as tarea
 pytestmark = pytest.mark.unit
 
 SERIES = "airflow_pipeline_transform_errors"
+NAIVE_PANEL = (f'sum by (dag_id) ({SERIES}{{dag_id="pipeline_ventas"}}) - '
+               f'(sum by (dag_id) ({SERIES}{{dag_id="pipeline_ventas"}} offset 1m) '
+               f'or sum by (dag_id) ({SERIES}{{dag_id="pipeline_ventas"}}) * 0)')
 PANEL = (f'sum by (dag_id) ({SERIES}{{dag_id="pipeline_ventas"}}) - '
-         f'(sum by (dag_id) ({SERIES}{{dag_id="pipeline_ventas"}} offset 1m) '
+         f'((sum by (dag_id) ({SERIES}{{dag_id="pipeline_ventas"}} offset 1m) '
+         f'<= sum by (dag_id) ({SERIES}{{dag_id="pipeline_ventas"}})) '
          f'or sum by (dag_id) ({SERIES}{{dag_id="pipeline_ventas"}}) * 0)')
 RULE = {"alert": tarea.RULE_NAME,
         "expr": (f"sum by (dag_id) (increase({SERIES}[1m])) > 0 or (sum by (dag_id) ({SERIES})"
@@ -80,6 +84,18 @@ def test_panel_cases_need_the_exact_count_and_only_pipeline_ventas(tmp_path):
     assert not tarea.run_panel_cases(extrapolated, cases[1:2], tmp_path).ok
     every_dag = PANEL.replace('{dag_id="pipeline_ventas"}', "")
     assert not tarea.run_panel_cases(every_dag, cases[:1], tmp_path).ok
+
+
+def test_panel_never_goes_negative_after_a_restart_within_the_minute(tmp_path):
+    """A stack restart less than 1 min ago: 1 min back the counter was higher than now.
+
+    The naive subtraction gave −1743 in the re-run test right after a restart; the reference
+    counts the rows since the restart.
+    """
+    restart = [("9x100 _x10 0x5 4x300", 130, 4)]
+    assert tarea.run_panel_cases(PANEL, restart, tmp_path).ok
+    naive = tarea.run_panel_cases(NAIVE_PANEL, restart, tmp_path)
+    assert not naive.ok and "-5E+00" in naive.output
 
 
 def test_rule_cases_check_firing_and_resolution(tmp_path):
