@@ -25,7 +25,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-from opsbook.course.kernels import KERNEL, KERNELSPEC, private_kernel_config
+from opsbook.course.kernels import KERNEL, KERNELSPEC, PrivateIpcAsyncKernelManager
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
@@ -66,9 +66,9 @@ def execute(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "in.ipynb", Path(tmp) / "out.ipynb"
         nbformat.write(nb, src)
-        with private_kernel_config() as kernel_config:
-            papermill.execute_notebook(str(src), str(out), kernel_name=KERNEL, cwd=str(folder),
-                                       progress_bar=True, config=kernel_config)
+        papermill.execute_notebook(str(src), str(out), kernel_name=KERNEL, cwd=str(folder),
+                                   progress_bar=True,
+                                   kernel_manager_class=PrivateIpcAsyncKernelManager)
         return nbformat.read(out, as_version=4)
 
 

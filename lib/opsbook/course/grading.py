@@ -24,7 +24,7 @@ from nbclient.exceptions import DeadKernelError
 from papermill.parameterize import parameterize_notebook
 
 from opsbook.course import authoring
-from opsbook.course.kernels import KERNEL, private_kernel_config
+from opsbook.course.kernels import KERNEL, PrivateIpcAsyncKernelManager
 
 TIMEOUT_ENAME = "TiempoAgotado"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -128,15 +128,14 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, cell_timeout_s: float,
         cell_timeout_s: seconds a cell may run before the kernel is interrupted.
         on_cell: progress callback ``(index, total, grade_id)`` before each cell.
     """
-    with private_kernel_config() as kernel_config:
-        client = NotebookClient(
-            nb, kernel_name=KERNEL, timeout=int(cell_timeout_s), allow_errors=True,
-            interrupt_on_timeout=True, resources={"metadata": {"path": str(cwd)}},
-            error_on_timeout={"ename": TIMEOUT_ENAME,
-                              "evalue": f"la celda superó {cell_timeout_s:g} s y se interrumpió",
-                              "traceback": []},
-            config=kernel_config)
-        return _run_cells(client, nb, cell_timeout_s, on_cell)
+    client = NotebookClient(
+        nb, kernel_name=KERNEL, timeout=int(cell_timeout_s), allow_errors=True,
+        interrupt_on_timeout=True, resources={"metadata": {"path": str(cwd)}},
+        error_on_timeout={"ename": TIMEOUT_ENAME,
+                          "evalue": f"la celda superó {cell_timeout_s:g} s y se interrumpió",
+                          "traceback": []},
+        kernel_manager_class=PrivateIpcAsyncKernelManager)
+    return _run_cells(client, nb, cell_timeout_s, on_cell)
 
 
 def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, cell_timeout_s: float,

@@ -1,13 +1,15 @@
 """The Jupyter kernel every headless run of the course starts, on private IPC sockets.
 
-Why this module exists: papermill (``make run``, ``make rerun``) and the grader (nbclient) start
-an ``opsbook`` kernel per notebook. By default jupyter_client binds its five ZeroMQ channels
+Why this module exists: papermill (``make run``, ``make rerun``), the grader (nbclient) and nbval
+(``make test``) start an ``opsbook`` kernel per notebook. By default jupyter_client binds its five ZeroMQ channels
 to TCP ports on 127.0.0.1, where any local user can subscribe to the IOPub channel and read
 every output of the run (messages are signed, not encrypted; ipykernel warns about it in the
 progress log). Here the kernel listens on Unix sockets inside a fresh ``0700`` temporary
 folder instead, so only the user running the notebook can reach it, and the warning is gone.
 jupyter_client already supports the ``ipc`` transport; what it lacks is a private place for
-the sockets (without one it creates them in the current directory), which is all this adds.
+the sockets (without one it creates them in the current directory), which is all this adds:
+one kernel manager class, in jupyter_client's async flavour for nbclient and papermill and its
+sync flavour for nbval.
 
 JupyterLab (``make lab``) gets the same transport from :func:`install_server_config`, which
 ``make setup`` runs: the ``jupyter_server_config.json`` of the virtualenv (packages write only
@@ -22,36 +24,15 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from jupyter_client.manager import KernelManager
-from traitlets import CaselessStrEnum, default
-from traitlets.config import Config
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+from traitlets import CaselessStrEnum, HasTraits, default
 
 KERNEL = "opsbook"
 """Name of the kernelspec ``make setup`` registers (the project's virtualenv)."""
 KERNELSPEC = {"name": KERNEL, "display_name": "Python (opsbook)", "language": "python"}
 """The ``kernelspec`` metadata every course notebook carries."""
-
-
-@contextmanager
-def private_kernel_config() -> Iterator[Config]:
-    """Config for a kernel manager: ``ipc`` transport, sockets in a private temporary folder.
-
-    Pass it as ``config=`` to ``nbclient.NotebookClient`` (or through
-    ``papermill.execute_notebook``, which hands it to its client). The folder (mode ``0700``)
-    and the sockets in it are removed when the block ends.
-
-    Yields:
-        The traitlets config.
-    """
-    with tempfile.TemporaryDirectory(prefix="opsbook-kernel-") as folder:
-        cfg = Config()
-        cfg.KernelManager.transport = "ipc"
-        cfg.KernelManager.ip = f"{folder}/k"
-        yield cfg
 
 
 SERVER_CONFIG = {"KernelManager": {"transport": "ipc"}}
@@ -78,11 +59,11 @@ def install_server_config(prefix: str | None = None) -> Path:
     return path
 
 
-class PrivateIpcKernelManager(KernelManager):
-    """A ``KernelManager`` on ``ipc`` sockets in its own ``0700`` folder, removed at shutdown.
+class _PrivateIpc(HasTraits):
+    """``ipc`` transport with the sockets in a fresh ``0700`` folder, removed at shutdown.
 
-    For a tool that builds its kernel manager without any config: nbval (``make test``), whose
-    ``nbval.kernel.KernelManager`` the test configuration replaces with this class.
+    Mixed into jupyter_client's two kernel managers below (a ``HasTraits`` so that traitlets
+    sets up the trait and its dynamic default).
     """
 
     transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
@@ -97,3 +78,19 @@ class PrivateIpcKernelManager(KernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if not restart and self.transport == "ipc":
             shutil.rmtree(Path(self.ip).parent, ignore_errors=True)
+
+
+class PrivateIpcKernelManager(_PrivateIpc, KernelManager):
+    """The synchronous manager on private ``ipc`` sockets.
+
+    For nbval (``make test``), whose ``nbval.kernel.KernelManager`` the test configuration
+    replaces with this class.
+    """
+
+
+class PrivateIpcAsyncKernelManager(_PrivateIpc, AsyncKernelManager):
+    """The asynchronous manager on private ``ipc`` sockets.
+
+    Passed as ``kernel_manager_class=`` to ``nbclient.NotebookClient`` and
+    ``papermill.execute_notebook`` (the grader, ``make run``/``make rerun``, ``nbsync``).
+    """

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from opsbook.course import preflight
-from opsbook.course.kernels import KERNEL, private_kernel_config
+from opsbook.course.kernels import KERNEL, PrivateIpcAsyncKernelManager
 from opsbook.settings import settings
 
 STATUS_FILE = "estado.json"
@@ -151,12 +151,11 @@ def run_one(notebook: Path, parameters: dict[str, Any] | None = None,
                  executed=str(out.relative_to(settings.evidence_dir)))
     start = time.perf_counter()
     try:
-        with private_kernel_config() as kernel_config:
-            pm.execute_notebook(
-                str(notebook), str(out), parameters=parameters or {}, kernel_name=KERNEL,
-                cwd=str(notebook.parent), progress_bar=progress, execution_timeout=timeout_s,
-                config=kernel_config,
-            )
+        pm.execute_notebook(
+            str(notebook), str(out), parameters=parameters or {}, kernel_name=KERNEL,
+            cwd=str(notebook.parent), progress_bar=progress, execution_timeout=timeout_s,
+            kernel_manager_class=PrivateIpcAsyncKernelManager,
+        )
         run.status = "passed"
     except PapermillExecutionError as exc:
         run.status, run.failed_cell, run.cell_index = "failed", exc.exec_count, exc.cell_index
