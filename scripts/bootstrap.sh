@@ -23,6 +23,14 @@ if [ "$(cat .venv/.opsbook-lock 2>/dev/null)" != "$lock_sum" ]; then
   .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
   echo "$lock_sum" > .venv/.opsbook-lock
 fi
+# Bytecode, compiled once per lock: with PYTHONDONTWRITEBYTECODE=1 (set on the course machines)
+# Python never writes .pyc, so every Airflow process, kernel and task compiled Airflow, pandas...
+# from source at each start (`import airflow`: 6.4 s → 3.4 s of CPU with it; docs/rendimiento.md).
+if [ "$(cat .venv/.opsbook-bytecode 2>/dev/null)" != "$lock_sum" ]; then
+  say "compilando el bytecode del entorno (una vez por lock)"
+  .venv/bin/python -m compileall -q -j 0 .venv/lib/python3*/site-packages >/dev/null 2>&1 || true
+  echo "$lock_sum" > .venv/.opsbook-bytecode
+fi
 
 # ---- 2. Jupyter kernel inside the venv -------------------------------------------------------
 if [ ! -f .venv/share/jupyter/kernels/opsbook/kernel.json ]; then

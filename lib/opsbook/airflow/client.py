@@ -36,6 +36,7 @@ from airflow_client.client.models.dag_run_clear_body import DAGRunClearBody
 from airflow_client.client.models.dag_run_patch_body import DAGRunPatchBody
 from airflow_client.client.models.trigger_dag_run_post_body import TriggerDAGRunPostBody
 
+from opsbook import loopback
 from opsbook.airflow.errors import DagImportError, DagRunError, DagRunTimeout, import_problem
 from opsbook.settings import settings
 from opsbook.waiting import WaitTimeout, elapsed_bar, wait_until
@@ -90,7 +91,7 @@ def get_token(
             raise PermissionError(f"usuario {user!r} desconocido: usa 'admin' o 'student'")
         password = settings.secrets[key]
     try:
-        resp = httpx.post(f"{url}/auth/token", json={"username": user, "password": password},
+        resp = loopback.post(f"{url}/auth/token", json={"username": user, "password": password},
                           timeout=timeout_s)
     except httpx.HTTPError as exc:
         raise RuntimeError(f"no se pudo pedir el token a {url}: {exc}") from exc

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 
+from opsbook import loopback
 from opsbook.course import day1, doccheck, week_facts
 from opsbook.settings import HOST, Settings, settings
 
@@ -305,7 +306,7 @@ def unknown_commands(commands: list[str]) -> list[str]:
 def answers(port: int, timeout_s: float = 3.0) -> bool:
     """Whether something answers HTTP on ``HOST:port`` (any status counts)."""
     try:
-        httpx.get(f"http://{HOST}:{port}/", timeout=timeout_s)
+        loopback.get(f"http://{HOST}:{port}/", timeout=timeout_s)
     except httpx.HTTPError:
         return False
     return True

@@ -1,11 +1,12 @@
 """The Jupyter kernel every headless run of the course starts, on private IPC sockets.
 
 Why this module exists: papermill (``make run``, ``make rerun``), the grader (nbclient) and nbval
-(``make test``) start an ``opsbook`` kernel per notebook. By default jupyter_client binds its five ZeroMQ channels
-to TCP ports on 127.0.0.1, where any local user can subscribe to the IOPub channel and read
-every output of the run (messages are signed, not encrypted; ipykernel warns about it in the
-progress log). Here the kernel listens on Unix sockets inside a fresh ``0700`` temporary
-folder instead, so only the user running the notebook can reach it, and the warning is gone.
+(``make test``) start an ``opsbook`` kernel per notebook. By default jupyter_client binds its
+five ZeroMQ channels to TCP ports on 127.0.0.1, where any local user can subscribe to the IOPub
+channel and read every output of the run (messages are signed, not encrypted; ipykernel warns
+about it in the progress log). Here the kernel listens on Unix sockets inside a fresh ``0700``
+temporary folder instead, so only the user running the notebook can reach it, and the warning
+is gone.
 jupyter_client already supports the ``ipc`` transport; what it lacks is a private place for
 the sockets (without one it creates them in the current directory), which is all this adds:
 one kernel manager class, in jupyter_client's async flavour for nbclient and papermill and its

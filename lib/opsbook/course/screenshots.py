@@ -71,10 +71,12 @@ def alerts_url(base: str | None = None) -> str:
     """
     import httpx
 
+    from opsbook import loopback
+
     root = base or settings.prometheus_url
     for path in ("/classic/alerts", "/alerts"):
         try:
-            if httpx.get(root + path, timeout=5, follow_redirects=True).status_code == 200:
+            if loopback.get(root + path, timeout=5, follow_redirects=True).status_code == 200:
                 return root + path
         except httpx.HTTPError:
             break

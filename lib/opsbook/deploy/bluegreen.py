@@ -142,13 +142,12 @@ def _health(url: str, cfg: Settings, timeout_s: float) -> str:
 
 def _smoke(url: str, cfg: Settings, smoke_dag: str, timeout_s: float,
            app: shipping.AppRelease | None = None, sha: str = "") -> str:
-    import httpx
-
+    from opsbook import loopback
     from opsbook.airflow.dagruns import DagRunClient
 
     t0 = time.monotonic()
     # Warm first: a cold api-server builds its execution API on the first request (~7 s).
-    httpx.get(f"{url}/execution/health", timeout=timeout_s).raise_for_status()
+    loopback.get(f"{url}/execution/health", timeout=timeout_s).raise_for_status()
     warm_s = time.monotonic() - t0
     if app is not None:  # a release with code: its own DAG must answer with the new version
         done = shipping.smoke(url, app, sha, cfg, timeout_s)

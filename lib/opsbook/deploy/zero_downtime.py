@@ -128,8 +128,7 @@ def _stop(name: str, cfg: Settings) -> None:
 
 
 def _start_and_wait(name: str, cfg: Settings, timeout_s: float) -> None:
-    import httpx
-
+    from opsbook import loopback
     from opsbook.airflow.paths import health_url as airflow_health_url
     from opsbook.stack import supervisor_conf as sup
     from opsbook.stack.health import http_ok
@@ -139,7 +138,7 @@ def _start_and_wait(name: str, cfg: Settings, timeout_s: float) -> None:
     t0 = time.monotonic()
     wait_until(lambda: http_ok(url, timeout=2), timeout_s, 0.5,
                f"{name} vuelva a responder en {url}")
-    httpx.get(f"{cfg.front_door_url}/execution/health",
+    loopback.get(f"{cfg.front_door_url}/execution/health",
               timeout=max(5.0, timeout_s - (time.monotonic() - t0))).raise_for_status()
 
 

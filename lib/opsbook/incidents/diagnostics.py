@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import psutil
 
+from opsbook import loopback
 from opsbook.airflow.paths import health_url as airflow_health_url
 from opsbook.incidents.outcome import Outcome
 from opsbook.settings import settings
@@ -26,7 +27,7 @@ AIRFLOW_COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 
 def health(timeout_s: float = 5.0) -> dict[str, Any]:
     """GET Airflow's health endpoint (no token needed) and return its JSON."""
-    response = httpx.get(airflow_health_url(settings.airflow_url), timeout=timeout_s)
+    response = loopback.get(airflow_health_url(settings.airflow_url), timeout=timeout_s)
     response.raise_for_status()
     return response.json()
 

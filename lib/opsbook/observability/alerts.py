@@ -22,8 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
-
+from opsbook import loopback
 from opsbook.observability import catalog
 from opsbook.settings import HOST, settings
 from opsbook.waiting import wait_until
@@ -97,7 +96,7 @@ class runbook_paused:  # noqa: N801 - used as a context manager, reads like a st
 
 def prometheus_alerts(url: str | None = None) -> list[dict[str, Any]]:
     """Active alerts of Prometheus (``/api/v1/alerts``: labels, state, activeAt)."""
-    resp = httpx.get(f"{url or settings.prometheus_url}/api/v1/alerts", timeout=5)
+    resp = loopback.get(f"{url or settings.prometheus_url}/api/v1/alerts", timeout=5)
     resp.raise_for_status()
     return resp.json()["data"]["alerts"]
 
@@ -108,7 +107,7 @@ def alertmanager_alerts(url: str | None = None) -> list[dict[str, Any]]:
     Args:
         url: Alertmanager base URL (default: the stack's).
     """
-    resp = httpx.get(f"{url or settings.alertmanager_url}/api/v2/alerts",
+    resp = loopback.get(f"{url or settings.alertmanager_url}/api/v2/alerts",
                      params={"active": "true", "silenced": "false", "inhibited": "false"},
                      timeout=5)
     resp.raise_for_status()
@@ -148,7 +147,7 @@ def notifications(since: float | None = None, url: str | None = None) -> list[di
         url: receiver base URL (default: the stack's).
     """
     params = {"since": repr(since)} if since is not None else None
-    resp = httpx.get(f"{url or settings.webhook_url}/notifications", params=params, timeout=5)
+    resp = loopback.get(f"{url or settings.webhook_url}/notifications", params=params, timeout=5)
     resp.raise_for_status()
     return resp.json()
 

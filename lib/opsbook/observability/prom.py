@@ -25,6 +25,7 @@ from prometheus_api_client import (
     PrometheusConnect,
 )
 
+from opsbook import loopback
 from opsbook.errors import StudentError
 from opsbook.settings import settings
 from opsbook.waiting import WaitTimeout, wait_until
@@ -198,7 +199,7 @@ def wait_for(expr: str, predicate: Callable[[pd.DataFrame], bool] | None = None,
 def ready(url: str | None = None, timeout_s: float = 2.0) -> bool:
     """True when Prometheus answers ``/-/ready``."""
     try:
-        return httpx.get(f"{url or settings.prometheus_url}/-/ready",
+        return loopback.get(f"{url or settings.prometheus_url}/-/ready",
                          timeout=timeout_s).status_code == 200
     except httpx.HTTPError:
         return False

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 import xmlrpc.client
 
-import httpx
 import psutil
 
+from opsbook import loopback
 from opsbook.settings import Settings, settings
 from opsbook.stack import fresh_start, health, reaper, started
 from opsbook.stack import supervisor_conf as sup
@@ -199,7 +199,7 @@ def reload_prometheus(cfg: Settings = settings, timeout_s: float = 10.0) -> floa
             rule file with errors keeps the previous rules: see ``promtool check rules``).
     """
     def reload_state() -> tuple[float, float]:
-        text = httpx.get(f"{cfg.prometheus_url}/metrics", timeout=5).raise_for_status().text
+        text = loopback.get(f"{cfg.prometheus_url}/metrics", timeout=5).raise_for_status().text
         values = {}
         for line in text.splitlines():
             name, _, value = line.partition(" ")

@@ -85,11 +85,10 @@ def release_probe_pause() -> bool:
 
 def _bridge_scrape_failed(cfg: Settings) -> bool:
     """True once the newest ``up`` sample of the bridge is 0 (a scrape failed)."""
-    import httpx
-
+    from opsbook import loopback
     from opsbook.observability.signals import BRIDGE_JOB
 
-    resp = httpx.get(f"{cfg.prometheus_url}/api/v1/query",
+    resp = loopback.get(f"{cfg.prometheus_url}/api/v1/query",
                      params={"query": f'up{{job="{BRIDGE_JOB}"}}'}, timeout=3)
     return any(r["value"][1] == "0" for r in resp.json()["data"]["result"])
 
@@ -112,12 +111,13 @@ def mark_bridge_series_stale(stop_bridge, cfg: Settings = settings,
     """
     import httpx
 
+    from opsbook import loopback
     from opsbook.waiting import WaitTimeout, wait_until
 
     t0 = time.monotonic()
     bound = timeout_s or max(15.0, 10 * cfg.scrape_interval_s)
     try:
-        httpx.get(f"{cfg.prometheus_url}/-/ready", timeout=2).raise_for_status()
+        loopback.get(f"{cfg.prometheus_url}/-/ready", timeout=2).raise_for_status()
     except httpx.HTTPError:
         return StaleMark(False, 0.0, "Prometheus no responde: nada que marcar")
     try:

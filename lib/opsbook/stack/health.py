@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from opsbook import loopback
 from opsbook.airflow.paths import health_url
 from opsbook.settings import HOST, Settings, settings
 from opsbook.stack import started
@@ -36,7 +37,7 @@ AIRFLOW_JSON_KEYS = {
 def http_ok(url: str, timeout: float = 2.0) -> bool:
     """Whether ``GET url`` answers 2xx within ``timeout`` seconds."""
     try:
-        return httpx.get(url, timeout=timeout, follow_redirects=True).is_success
+        return loopback.get(url, timeout=timeout, follow_redirects=True).is_success
     except (httpx.HTTPError, ValueError):
         return False
 
@@ -85,7 +86,7 @@ def airflow_health(
         url: another base URL (a green slot, the front door) instead of the api-server.
     """
     try:
-        resp = httpx.get(health_url(url or cfg.airflow_url), timeout=timeout)
+        resp = loopback.get(health_url(url or cfg.airflow_url), timeout=timeout)
         return resp.json() if resp.is_success else None
     except (httpx.HTTPError, ValueError):
         return None

@@ -20,6 +20,7 @@ import time
 
 import httpx
 
+from opsbook import loopback
 from opsbook.airflow.env import airflow_env, drill_dags_dir
 from opsbook.settings import Settings, settings
 from opsbook.stack import (
@@ -289,7 +290,7 @@ def warm_execution_api(cfg: Settings = settings, timeout_s: float = 120) -> floa
     t0 = time.monotonic()
     url = f"{cfg.airflow_url}/execution/health"
     try:
-        wait_until(lambda: httpx.get(url, timeout=timeout_s).raise_for_status(), timeout_s, 0.5,
+        wait_until(lambda: loopback.get(url, timeout=timeout_s).raise_for_status(), timeout_s, 0.5,
                    f"la API de ejecución responda en {url}", retry_on=(httpx.HTTPError,))
     except WaitTimeout:
         raise StackError(f"la API de ejecución no responde en {url}") from None
