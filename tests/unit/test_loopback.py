@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from opsbook import loopback
+
+LIB = Path(__file__).resolve().parents[2] / "lib" / "opsbook"
 
 pytestmark = pytest.mark.unit
 
@@ -42,3 +46,13 @@ def test_calls_share_one_client_and_open_a_fresh_connection_each():
 def test_a_closed_client_is_replaced():
     loopback.client().close()
     assert not loopback.client().is_closed
+
+
+def test_no_module_builds_a_client_per_call():
+    """``httpx.get`` & co. build a client (and an SSL context) per call: lib uses loopback."""
+    per_call = re.compile(r"\bhttpx\.(get|post|put|patch|delete|head|request)\(")
+    offenders = [f"{path.relative_to(LIB)}:{n}" for path in LIB.rglob("*.py")
+                 if path.name != "loopback.py"
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if per_call.search(line)]
+    assert offenders == [], offenders
