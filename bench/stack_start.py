@@ -26,6 +26,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
+from opsbook import loopback  # noqa: E402
 from opsbook.stack.profile import pss  # noqa: E402
 
 
@@ -45,7 +46,8 @@ def airflow_healthy(port: int) -> bool:
     from opsbook.airflow.paths import health_url
 
     try:
-        doc = httpx.get(health_url(f"http://127.0.0.1:{port}"), timeout=3).json()
+        # the shared client, as our own waits use: polling must not tax standalone's start
+        doc = loopback.get(health_url(f"http://127.0.0.1:{port}"), timeout=3).json()
     except (httpx.HTTPError, ValueError):
         return False
     keys = ("metadatabase", "scheduler", "triggerer", "dag_processor")

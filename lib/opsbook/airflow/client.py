@@ -92,7 +92,7 @@ def get_token(
         password = settings.secrets[key]
     try:
         resp = loopback.post(f"{url}/auth/token", json={"username": user, "password": password},
-                          timeout=timeout_s)
+                             timeout=timeout_s)
     except httpx.HTTPError as exc:
         raise RuntimeError(f"no se pudo pedir el token a {url}: {exc}") from exc
     if resp.status_code in (401, 403):

@@ -139,7 +139,7 @@ def _start_and_wait(name: str, cfg: Settings, timeout_s: float) -> None:
     wait_until(lambda: http_ok(url, timeout=2), timeout_s, 0.5,
                f"{name} vuelva a responder en {url}")
     loopback.get(f"{cfg.front_door_url}/execution/health",
-              timeout=max(5.0, timeout_s - (time.monotonic() - t0))).raise_for_status()
+                 timeout=max(5.0, timeout_s - (time.monotonic() - t0))).raise_for_status()
 
 
 _COMPARED = ("requests", "failed", "errors", "p50_ms", "p95_ms", "p99_ms", "max_ms",

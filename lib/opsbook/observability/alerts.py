@@ -108,8 +108,8 @@ def alertmanager_alerts(url: str | None = None) -> list[dict[str, Any]]:
         url: Alertmanager base URL (default: the stack's).
     """
     resp = loopback.get(f"{url or settings.alertmanager_url}/api/v2/alerts",
-                     params={"active": "true", "silenced": "false", "inhibited": "false"},
-                     timeout=5)
+                        params={"active": "true", "silenced": "false", "inhibited": "false"},
+                        timeout=5)
     resp.raise_for_status()
     return resp.json()
 

@@ -200,7 +200,7 @@ def ready(url: str | None = None, timeout_s: float = 2.0) -> bool:
     """True when Prometheus answers ``/-/ready``."""
     try:
         return loopback.get(f"{url or settings.prometheus_url}/-/ready",
-                         timeout=timeout_s).status_code == 200
+                            timeout=timeout_s).status_code == 200
     except httpx.HTTPError:
         return False
 

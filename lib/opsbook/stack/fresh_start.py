@@ -89,7 +89,7 @@ def _bridge_scrape_failed(cfg: Settings) -> bool:
     from opsbook.observability.signals import BRIDGE_JOB
 
     resp = loopback.get(f"{cfg.prometheus_url}/api/v1/query",
-                     params={"query": f'up{{job="{BRIDGE_JOB}"}}'}, timeout=3)
+                        params={"query": f'up{{job="{BRIDGE_JOB}"}}'}, timeout=3)
     return any(r["value"][1] == "0" for r in resp.json()["data"]["result"])
 
 
