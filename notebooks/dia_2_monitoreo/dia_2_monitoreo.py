@@ -200,9 +200,7 @@ _casos = [("_x30 9x300", 45, 9), ("0x30 7x300", 45, 7), ("0x30 4x10 11x300", 50,
           ("9x100 _x10 0x5 4x300", 130, 4)]  # reinicio: hace 1 min valía 9, ahora 4
 _r = tarea.run_panel_cases(_consulta, _casos, work / "ej1_ocultas")
 assert _r.ok, _r.output[-1500:]
-_s = 'airflow_pipeline_transform_errors{dag_id="pipeline_ventas"}'
-_referencia = (f"sum by (dag_id) ({_s}) - ((sum by (dag_id) ({_s} offset 1m) <= sum by (dag_id) ({_s}))"
-               f" or sum by (dag_id) ({_s}) * 0)")
+_referencia = tarea.reference_panel()
 _verdad = tarea.quarantined_rows(alumno)  # lo que tu ejecución sucia dejó en el almacén
 assert _verdad > 0, "el almacén no tiene cuarentena en tu fecha"
 for _run in (dirty, clean):  # en vivo: lo mismo que la consulta del instructor, en tus instantes
@@ -276,8 +274,7 @@ _mutantes = [f"sum by (dag_id) ({_serie}) < 0", f"sum by (dag_id) ({_serie}) >= 
              f"sum by (dag_id) (increase({_serie}[10m])) > 0 or sum by (dag_id) ({_serie}) > 0"]
 _vivos = tarea.survivors(_regla, _prueba, _mutantes, work / "ej2_mutantes")
 assert not _vivos, f"tu prueba no distingue estas reglas equivocadas: {_vivos}"
-_referencia = (f"sum by (dag_id) (increase({_serie}[1m])) > 0 or (sum by (dag_id) ({_serie}) > 0"
-               f" unless sum by (dag_id) ({_serie} offset 1m))")
+_referencia = tarea.reference_alert_expr(_serie)
 _t_sucia = tarea.transform_done_at(dirty.run_id)
 assert tarea.evaluate_at(_regla["expr"], _t_sucia).values_for(), \
     "tu regla no se cumple en el Prometheus vivo tras tu ejecución sucia"

@@ -37,6 +37,38 @@ SETTLE_S = 3.0
 """Seconds after a ``transform`` task ended by which its metric was scraped (1 s interval)."""
 
 
+# ---- the instructor's reference queries ------------------------------------------------
+def window_count(series: str, window: str = "1m") -> str:
+    """How much a counter grew in the last ``window``, per ``dag_id``, exact and reset-aware.
+
+    The same form as the windowed rules of ``monitoring/prometheus/rules/pipeline.yml``
+    (``x - ((x offset w <= x) or x * 0)``): no extrapolation (``increase()`` gives decimals),
+    ``0`` rather than nothing when the counter is new, and after a counter reset (the stack
+    restarted within the window) the count since the restart instead of a negative number.
+
+    Args:
+        series: the counter's series selector, e.g. ``QUARANTINE_SERIES % "pipeline_ventas"``.
+        window: a PromQL duration.
+    """
+    now = f"sum by (dag_id) ({series})"
+    return f"{now} - ((sum by (dag_id) ({series} offset {window}) <= {now}) or {now} * 0)"
+
+
+def reference_panel(dag_id: str = day2.DAG_ID) -> str:
+    """The instructor's answer to exercise 1: rows of ``dag_id`` quarantined in the last minute."""
+    return window_count(QUARANTINE_SERIES % dag_id, "1m")
+
+
+def reference_alert_expr(series: str = "airflow_pipeline_transform_errors") -> str:
+    """The instructor's answer to exercise 2: quarantine in the last minute, newborn counter too.
+
+    ``increase()`` misses a counter whose first sample already carries the rows (after the
+    StatsD bridge restarts there is no "before"); the ``unless ... offset 1m`` term catches it.
+    """
+    return (f"sum by (dag_id) (increase({series}[1m])) > 0 or (sum by (dag_id) ({series}) > 0"
+            f" unless sum by (dag_id) ({series} offset 1m))")
+
+
 # ---- the student's namespace ------------------------------------------------------------
 def student_date(alumno: str) -> str:
     """The date of the student's dirty run, in the span right after day 1's dates.
