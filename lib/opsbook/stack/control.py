@@ -70,12 +70,17 @@ def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True)
     reasons = {p.pid: why for p, why in strays}
     procs = health.stack_processes(cfg)  # a stray that survived the sweep is retried below
     if sup.is_running(cfg):
-        for call in ("stopAllProcesses", "shutdown"):
-            try:
-                method = getattr(sup.rpc(cfg, timeout=timeout_s).supervisor, call)
-                method(True) if call == "stopAllProcesses" else method()
-            except (OSError, xmlrpc.client.Error):
-                pass  # verified below by pid either way
+        try:
+            proxy = sup.rpc(cfg, timeout=timeout_s)
+            # together, the API last: a task in flight reports its end instead of hanging
+            sup.stop_groups(proxy, [p["group"] for p in proxy.supervisor.getAllProcessInfo()],
+                            timeout_s)
+        except (OSError, xmlrpc.client.Error, RuntimeError):
+            pass  # verified below by pid either way
+        try:
+            sup.rpc(cfg, timeout=timeout_s).supervisor.shutdown()
+        except (OSError, xmlrpc.client.Error):
+            pass
     known = {p.pid: p for p in procs}
     for proc in health.stack_processes(cfg):  # children spawned while stopping
         known.setdefault(proc.pid, proc)
