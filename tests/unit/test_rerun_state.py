@@ -48,6 +48,20 @@ def test_the_probe_pause_mark_is_what_runbook_paused_writes(tmp_path, monkeypatc
         assert flag.read_text().strip() == fresh_start.PROBE_PAUSE_MARK
 
 
+
+def test_a_stack_up_pause_is_released_too_and_never_overwrites_an_operators(tmp_path, monkeypatch):
+    flag = tmp_path / "automation_off"
+    monkeypatch.setattr(alert_receiver, "automation_off_flag", lambda: flag)
+    with alerts.runbook_paused(alerts.RECONFIGURE_PAUSE):
+        assert flag.read_text().strip() == alerts.RECONFIGURE_PAUSE
+    assert not flag.exists()
+    flag.write_text(alerts.RECONFIGURE_PAUSE + "\n")  # a `stack up` killed mid-switch
+    assert fresh_start.release_probe_pause() and not flag.exists()
+    flag.write_text("automation off\n")  # the operator's switch, set for a class
+    with alerts.runbook_paused(alerts.RECONFIGURE_PAUSE):
+        assert flag.read_text() == "automation off\n"
+    assert flag.read_text() == "automation off\n" and not fresh_start.release_probe_pause()
+
 def test_deltas_read_only_series_the_bridge_still_exposes():
     expr = day2.live_series('airflow_pipeline_load_records_loaded{dag_id="pipeline_ventas"}')
     assert expr.startswith('(airflow_pipeline_load_records_loaded{dag_id="pipeline_ventas"} and')

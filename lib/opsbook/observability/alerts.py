@@ -74,11 +74,27 @@ def automation_paused() -> bool:
     return automation_off_flag().exists()
 
 
+PROBE_PAUSE = "automation off (probe)"
+"""Switch-file content of a probe's pause: its synthetic alerts must not reach the runbook."""
+RECONFIGURE_PAUSE = "automation off (stack up)"
+"""Switch-file content while ``stack up`` stops and starts Airflow on purpose (a mode switch):
+the runbook must not "repair" a scheduler that is down because it is being replaced."""
+OWN_PAUSES = (PROBE_PAUSE, RECONFIGURE_PAUSE)
+"""Pauses written by opsbook itself (an operator's ``automation off`` is none of these)."""
+
+
 class runbook_paused:  # noqa: N801 - used as a context manager, reads like a statement
     """Context manager: no automatic remediation inside the block; previous state restored.
 
     Probes send synthetic alerts (a DAG that does not exist): the runbook must not act on them.
+    A mode switch stops the scheduler on purpose: the runbook must not start it again midway.
+
+    Args:
+        mark: what the switch file says (one of :data:`OWN_PAUSES`).
     """
+
+    def __init__(self, mark: str = PROBE_PAUSE) -> None:
+        self._mark = mark
 
     def __enter__(self) -> runbook_paused:
         from opsbook.observability.alert_receiver import automation_off_flag
@@ -86,7 +102,8 @@ class runbook_paused:  # noqa: N801 - used as a context manager, reads like a st
         self._flag = automation_off_flag()
         self._was_paused = self._flag.exists()
         self._flag.parent.mkdir(parents=True, exist_ok=True)
-        self._flag.write_text("automation off (probe)\n")
+        if not self._was_paused:  # an operator's or a drill's pause is left as it is
+            self._flag.write_text(self._mark + "\n")
         return self
 
     def __exit__(self, *exc: object) -> None:

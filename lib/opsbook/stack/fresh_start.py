@@ -15,8 +15,9 @@ outlived a restart and changed the next run's outcome:
   stopped first) suppresses the next ``firing`` of the same group for ``repeat_interval`` (1 h).
   ``up`` deletes both files before Alertmanager starts (:func:`forget_alert_state`); firing
   alerts themselves live only in memory and Prometheus re-sends what is still true.
-* **A runbook pause left by a probe** that died inside :class:`runbook_paused`: ``up`` removes
-  the switch file when a probe wrote it (an operator's ``opsbook runbook automation off`` stays).
+* **A runbook pause left by a probe** that died inside :class:`runbook_paused` (or by a
+  ``stack up`` that was killed mid-switch): ``up`` removes the switch file when opsbook wrote it
+  (an operator's ``opsbook runbook automation off`` stays).
 
 What survives on purpose: Prometheus' TSDB history, the Airflow metadata DB (runs, the paused
 flag of each DAG: every day unpauses what it triggers), the warehouse, incidents and
@@ -29,12 +30,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from opsbook.observability.alerts import OWN_PAUSES, PROBE_PAUSE
 from opsbook.settings import Settings, settings
 
 ALERTMANAGER_STATE_FILES = ("nflog", "silences")
 """Files of ``--storage.path`` that carry notification dedup and silences across restarts."""
 
-PROBE_PAUSE_MARK = "automation off (probe)"
+PROBE_PAUSE_MARK = PROBE_PAUSE
 """Content written by :class:`opsbook.observability.alerts.runbook_paused` (not an operator)."""
 
 
@@ -77,7 +79,7 @@ def release_probe_pause() -> bool:
     from opsbook.observability.alert_receiver import automation_off_flag
 
     flag = automation_off_flag()
-    if flag.exists() and flag.read_text().strip() == PROBE_PAUSE_MARK:
+    if flag.exists() and flag.read_text().strip() in OWN_PAUSES:
         flag.unlink(missing_ok=True)
         return True
     return False

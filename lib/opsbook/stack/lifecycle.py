@@ -22,6 +22,7 @@ import httpx
 
 from opsbook import loopback
 from opsbook.airflow.env import airflow_env, drill_dags_dir
+from opsbook.observability import alerts
 from opsbook.settings import Settings, settings
 from opsbook.stack import (
     celery_mode,
@@ -188,6 +189,17 @@ def up(
     current = read_mode(cfg)
     if {k: current.get(k) for k in wanted} == wanted and is_healthy(cfg):
         return status(cfg)
+    if states(cfg).get("alertmanager", {}).get("statename") not in ("RUNNING", "STARTING"):
+        fresh_start.forget_alert_state(cfg)  # a new stack owes nothing to the last one's log
+        fresh_start.release_probe_pause()
+    # A mode switch stops the scheduler on purpose: the runbook must not start it midway.
+    with alerts.runbook_paused(alerts.RECONFIGURE_PAUSE):
+        return _start(executor, workers, wanted, timeout_s, cfg, progress)
+
+
+def _start(executor: str, workers: int, wanted: dict, timeout_s: float, cfg: Settings,
+           progress: bool) -> dict:
+    """The body of :func:`up` once it knows something must be (re)started."""
     t0 = time.monotonic()
     for folder in (cfg.log_dir, cfg.run_dir, drill_dags_dir(cfg)):
         folder.mkdir(parents=True, exist_ok=True)
@@ -199,9 +211,6 @@ def up(
         service_configs.front_door_upstream(cfg.ports.airflow, cfg)
     progs = plan(cfg, executor, workers)
     check_ports(cfg, progs, states(cfg))
-    if states(cfg).get("alertmanager", {}).get("statename") not in ("RUNNING", "STARTING"):
-        fresh_start.forget_alert_state(cfg)  # a new stack owes nothing to the last one's log
-        fresh_start.release_probe_pause()
     apply_programs(progs, cfg, {**wanted, "started_at": time.time(), "live_slots": ["blue"]})
     if repoint and states(cfg).get("front-door", {}).get("statename") == "RUNNING":
         service_configs.reload_front_door(cfg)
