@@ -22,7 +22,15 @@ API = """
 import pathlib, signal, sys, time
 flag = pathlib.Path(sys.argv[1]); flag.write_text("up")
 def bye(*_):
-    flag.write_text("down"); sys.exit(0)
+    flag.write_text("down"); pathlib.Path(sys.argv[2]).write_text(repr(time.time())); sys.exit(0)
+signal.signal(signal.SIGTERM, bye)
+while True: time.sleep(0.1)
+"""
+SLOW = """
+import pathlib, signal, sys, time
+def bye(*_):
+    time.sleep(1.5)  # a triggerer waiting for its child
+    pathlib.Path(sys.argv[1]).write_text(repr(time.time())); sys.exit(0)
 signal.signal(signal.SIGTERM, bye)
 while True: time.sleep(0.1)
 """
@@ -45,7 +53,10 @@ def supervised(tmp_path):
     cfg.log_dir.mkdir(parents=True)
     cfg.run_dir.mkdir(parents=True)
     flag = tmp_path / "api.flag"
-    progs = [Program("api-server", [sys.executable, "-c", API, str(flag)], stopwaitsecs=5)]
+    progs = [Program("api-server", [sys.executable, "-c", API, str(flag), str(tmp_path / "api")],
+                     stopwaitsecs=5),
+             Program("dag-processor", [sys.executable, "-c", SLOW, str(tmp_path / "slow")],
+                     stopwaitsecs=5)]
     progs += [Program(name, [sys.executable, "-c", CALLER, str(flag), str(tmp_path / name)],
                       stopwaitsecs=5) for name in ("scheduler", "worker-1")]
     sup.write(progs, {}, cfg)
@@ -66,8 +77,15 @@ def test_callers_stop_while_the_api_still_answers_and_all_of_them_stop(supervise
     assert (folder / "scheduler").read_text() == "up"
     assert (folder / "worker-1").read_text() == "up"
     states = {p["name"]: p["statename"] for p in proxy.supervisor.getAllProcessInfo()}
-    assert states == {"api-server": "STOPPED", "scheduler": "STOPPED", "worker-1": "STOPPED"}
+    assert set(states.values()) == {"STOPPED"} and len(states) == 4
     assert (folder / "api.flag").read_text() == "down"  # stopped by its own SIGTERM handler
+
+
+def test_the_api_does_not_wait_for_programs_that_never_call_it(supervised):
+    proxy, folder, names = supervised
+    sup.stop_groups(proxy, names)
+    # the slow dag-processor got SIGTERM first, yet the API stopped before it had exited
+    assert float((folder / "api").read_text()) < float((folder / "slow").read_text())
 
 
 def test_stopping_what_is_not_running_is_not_an_error(supervised):

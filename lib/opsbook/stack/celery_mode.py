@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from opsbook.settings import Settings, settings
 from opsbook.stack import pg_role
 from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.pg_role import pg_database
-from opsbook.stack.programs import Program
+from opsbook.stack.programs import Program, airflow_argv
 from opsbook.stack.state import read_mode
 
 DEFAULT_CONCURRENCY = 2
@@ -163,16 +161,15 @@ def worker_program(
         raise ValueError(f"número de worker {n} inválido: empieza en 1")
     if concurrency < 1:
         raise ValueError(f"concurrency={concurrency} inválido: usa 1 o más ranuras")
-    airflow = str(Path(sys.executable).with_name("airflow"))
     return Program(
         name=worker_name(n),
-        command=[
-            airflow, "celery", "worker",
+        command=airflow_argv(
+            "celery", "worker",
             "--skip-serve-logs",
             "--concurrency", str(concurrency),
             "--celery-hostname", worker_hostname(n, cfg),
             "--without-mingle", "--without-gossip",
-        ],
+        ),
         env={"AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency)},
         autorestart=False,
         stopsignal="TERM",

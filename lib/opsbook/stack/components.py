@@ -15,7 +15,7 @@ from pathlib import Path
 from opsbook.airflow.paths import health_url as airflow_health_url
 from opsbook.settings import Settings, settings
 from opsbook.stack import service_configs as sc
-from opsbook.stack.programs import Program
+from opsbook.stack.programs import Program, airflow_argv
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 SERVICE_COMPONENTS = (
@@ -43,8 +43,7 @@ def module_available(module: str) -> bool:
 
 def airflow_programs(cfg: Settings = settings) -> list[Program]:
     """api-server, scheduler, dag-processor and triggerer (no auto-restart)."""
-    airflow = venv_bin("airflow")
-    api = [airflow, "api-server", "--host", "127.0.0.1", "--port", str(cfg.ports.airflow)]
+    api = airflow_argv("api-server", "--host", "127.0.0.1", "--port", str(cfg.ports.airflow))
     return [
         Program(
             "api-server",
@@ -53,12 +52,12 @@ def airflow_programs(cfg: Settings = settings) -> list[Program]:
             health_url=airflow_health_url(cfg.airflow_url),
             stopwaitsecs=15,
         ),
-        Program("scheduler", [airflow, "scheduler", "--skip-serve-logs"], stopwaitsecs=20),
-        Program("dag-processor", [airflow, "dag-processor"], stopwaitsecs=15),
+        Program("scheduler", airflow_argv("scheduler", "--skip-serve-logs"), stopwaitsecs=20),
+        Program("dag-processor", airflow_argv("dag-processor"), stopwaitsecs=15),
         # Its trigger runner child sometimes sits out Airflow's whole 10 s escalation delay
         # before exiting (measured: 1.1 / 11.4 / 1.8 s per stop, no trigger running); a
         # killed triggerer's triggers are picked up by the next one, so 5 s is enough.
-        Program("triggerer", [airflow, "triggerer", "--skip-serve-logs"], stopwaitsecs=5),
+        Program("triggerer", airflow_argv("triggerer", "--skip-serve-logs"), stopwaitsecs=5),
     ]
 
 

@@ -43,7 +43,7 @@ from opsbook.stack.control import (
     status,
     stop_component,
 )
-from opsbook.stack.programs import Program
+from opsbook.stack.programs import Program, airflow_argv
 from opsbook.stack.state import (
     StackError,
     component_health,
@@ -150,7 +150,7 @@ def apply_programs(programs: list[Program], cfg: Settings = settings, mode: dict
 def _migrate(cfg: Settings, env: dict[str, str]) -> subprocess.Popen:
     log = open(cfg.log_dir / "db-migrate.log", "ab")  # noqa: SIM115 - closed by the child
     return subprocess.Popen(
-        [components.venv_bin("airflow"), "db", "migrate"],
+        airflow_argv("db", "migrate"),
         env={**os.environ, **env},
         stdout=log,
         stderr=subprocess.STDOUT,

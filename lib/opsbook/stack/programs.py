@@ -8,7 +8,19 @@ dependency-free description so every layer can import it cheaply.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def airflow_argv(*args: str) -> list[str]:
+    """``airflow <args>`` as the stack runs it: through :mod:`opsbook.stack.quick_exit`.
+
+    Same command and exit code as the venv's ``airflow`` script, without the interpreter
+    teardown after Airflow is done (~3.5 s of CPU for a stopped api-server).
+    """
+    return [str(Path(sys.executable).with_name("python")), "-m", "opsbook.stack.quick_exit",
+            *args]
 
 
 @dataclass(frozen=True)

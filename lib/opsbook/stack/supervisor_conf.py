@@ -26,7 +26,9 @@ from opsbook.waiting import WaitTimeout, wait_until
 STACK_MARK = "OPSBOOK_STACK_ID"
 """Environment variable set (to the ``var`` path) in every process of one stack."""
 STOP_LAST = ("api-server", "front-door")
-"""Programs (name prefixes) that the others call while they stop: the API and its front door.
+"""Programs (name prefixes) that the others call while they stop: the API and its front door."""
+API_CALLERS = ("scheduler", "worker-")
+"""Programs (name prefixes) whose tasks report their end through the execution API.
 
 A scheduler or worker that gets SIGTERM with a task in flight forwards it to the task, which
 then reports its end through the execution API. With the API already gone it retries for
@@ -215,33 +217,46 @@ def start_process(proxy, name: str) -> None:
 
 
 def stop_groups(proxy, names: list[str], timeout_s: float = 120.0) -> None:
-    """Stop process groups together, the callers first and what they call (:data:`STOP_LAST`) last.
+    """Stop process groups together; the API (:data:`STOP_LAST`) once its callers are gone.
 
-    Each wave gets its SIGTERMs at once and is awaited as a whole (supervisord itself sends
-    SIGKILL after a program's ``stopwaitsecs``), so a stop costs the slowest program of each
-    wave instead of the sum of all of them.
+    Everything but the API gets its SIGTERM at once; the API and the front door get theirs as
+    soon as the programs that report tasks through it (:data:`API_CALLERS`) have exited, while
+    the rest may still be stopping. supervisord itself sends SIGKILL after a program's
+    ``stopwaitsecs``. A stop then costs about the slowest caller plus the API's own stop,
+    instead of the sum of every program's stop.
 
     Args:
         proxy: the XML-RPC proxy from :func:`rpc`.
         names: supervisord group names (a name that is not running is skipped).
-        timeout_s: deadline for each wave.
+        timeout_s: deadline for each of the two waits.
+
+    Raises:
+        RuntimeError: a program was still up at a deadline (it names them).
     """
     last = [n for n in names if n.startswith(STOP_LAST)]
-    for wave in ([n for n in names if n not in last], last):
-        for name in wave:
+    first = [n for n in names if n not in last]
+
+    def signal(group: list[str]) -> None:
+        for name in group:
             try:
                 proxy.supervisor.stopProcessGroup(name, False)
             except xmlrpc.client.Fault:
                 pass  # not running / already stopping: awaited below either way
 
-        def still_up(wave: list[str] = wave) -> list[str]:
-            return [p["name"] for p in proxy.supervisor.getAllProcessInfo()
-                    if p["group"] in wave and p["statename"] not in _STOPPED]
+    def still_up(group: list[str]) -> list[str]:
+        return [p["name"] for p in proxy.supervisor.getAllProcessInfo()
+                if p["group"] in group and p["statename"] not in _STOPPED]
 
+    def await_stopped(group: list[str]) -> None:
         try:
-            wait_until(lambda: not still_up(), timeout_s, 0.2, f"se paren {wave}")
+            wait_until(lambda: not still_up(group), timeout_s, 0.2, f"se paren {group}")
         except WaitTimeout:
-            raise RuntimeError(f"no se pararon a tiempo: {still_up()}") from None
+            raise RuntimeError(f"no se pararon a tiempo: {still_up(group)}") from None
+
+    signal(first)
+    await_stopped([n for n in first if n.startswith(API_CALLERS)])
+    signal(last)
+    await_stopped(names)
 
 
 def is_running(cfg: Settings = settings) -> bool:
