@@ -216,7 +216,7 @@ def start_process(proxy, name: str) -> None:
             raise
 
 
-def stop_groups(proxy, names: list[str], timeout_s: float = 120.0) -> None:
+def stop_groups(proxy, names: list[str], timeout_s: float = 240.0) -> None:
     """Stop process groups together; the API (:data:`STOP_LAST`) once its callers are gone.
 
     Everything but the API gets its SIGTERM at once; the API and the front door get theirs as
@@ -228,7 +228,8 @@ def stop_groups(proxy, names: list[str], timeout_s: float = 120.0) -> None:
     Args:
         proxy: the XML-RPC proxy from :func:`rpc`.
         names: supervisord group names (a name that is not running is skipped).
-        timeout_s: deadline for each of the two waits.
+        timeout_s: deadline for each of the two waits (above every ``stopwaitsecs``: a
+            Celery worker's warm shutdown may take 180 s).
 
     Raises:
         RuntimeError: a program was still up at a deadline (it names them).
