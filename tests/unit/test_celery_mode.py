@@ -10,6 +10,7 @@ import pytest
 from opsbook.airflow import releases as dag_releases
 from opsbook.settings import settings
 from opsbook.stack import celery_mode
+from opsbook.stack.programs import airflow_argv
 
 pytestmark = pytest.mark.unit
 
@@ -24,7 +25,7 @@ def test_worker_programs_are_supervised_warm_shutdown_workers(cfg):
     assert [p.name for p in progs] == ["worker-1", "worker-2", "worker-3"]
     for n, prog in enumerate(progs, start=1):
         cmd = prog.command
-        assert cmd[1:3] == ["celery", "worker"] and "--skip-serve-logs" in cmd
+        assert cmd[:5] == airflow_argv("celery", "worker") and "--skip-serve-logs" in cmd
         assert cmd[cmd.index("--concurrency") + 1] == "4"
         assert cmd[cmd.index("--celery-hostname") + 1] == celery_mode.worker_hostname(n, cfg)
         assert prog.stopsignal == "TERM" and prog.stopwaitsecs >= 60 and not prog.autorestart
