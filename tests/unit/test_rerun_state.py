@@ -37,7 +37,7 @@ def test_a_probes_pause_is_released_but_an_operators_stays(tmp_path, monkeypatch
     monkeypatch.setattr(alert_receiver, "automation_off_flag", lambda: flag)
     flag.write_text("automation off\n")
     assert not fresh_start.release_probe_pause() and flag.exists()
-    flag.write_text(fresh_start.PROBE_PAUSE_MARK + "\n")
+    flag.write_text(alerts.PROBE_PAUSE + "\n")
     assert fresh_start.release_probe_pause() and not flag.exists()
 
 
@@ -45,7 +45,7 @@ def test_the_probe_pause_mark_is_what_runbook_paused_writes(tmp_path, monkeypatc
     flag = tmp_path / "automation_off"
     monkeypatch.setattr(alert_receiver, "automation_off_flag", lambda: flag)
     with alerts.runbook_paused():
-        assert flag.read_text().strip() == fresh_start.PROBE_PAUSE_MARK
+        assert flag.read_text().strip() == alerts.PROBE_PAUSE
 
 
 

@@ -30,14 +30,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from opsbook.observability.alerts import OWN_PAUSES, PROBE_PAUSE
+from opsbook.observability.alerts import OWN_PAUSES
 from opsbook.settings import Settings, settings
 
 ALERTMANAGER_STATE_FILES = ("nflog", "silences")
 """Files of ``--storage.path`` that carry notification dedup and silences across restarts."""
-
-PROBE_PAUSE_MARK = PROBE_PAUSE
-"""Content written by :class:`opsbook.observability.alerts.runbook_paused` (not an operator)."""
 
 
 @dataclass
