@@ -43,7 +43,7 @@ lint: setup       ## ruff + the layer contract of lib/opsbook ([tool.importlinte
 	@$(BIN)/lint-imports --no-cache
 
 lock:             ## recompile requirements.txt from requirements.in
-	@$(BIN)/uv pip compile -q --python-version 3.11 requirements.in -o requirements.txt
+	@$(BIN)/uv pip compile -q --python-version 3.11 requirements.in --override requirements-overrides.txt -o requirements.txt
 
 clean: stack-down
 	rm -rf var evidencia/dia_* evidencia/html evidencia/index.html
