@@ -9,14 +9,15 @@ machine has: that is the ceiling, whatever the number of slots).
 Starts the stack in Celery mode when needed and leaves it as it found it (stops it when it
 was not running, otherwise returns it to its previous mode).
 
-Run: ``.venv/bin/python bench/scale_out.py [--sleep 1] [--rounds 4500000]`` (``make bench``).
+Run: ``.venv/bin/python bench/scale_out.py [--sleep 1] [--rounds N]`` (``make bench``; without
+``--rounds``, the rounds worth ≈ 1 s of CPU on this machine, as in the day-4 notebook).
 """
 
 from __future__ import annotations
 
 import argparse
 
-from opsbook.deploy import scaling
+from opsbook.deploy import cpu_work, scaling
 from opsbook.stack import lifecycle as stack
 from opsbook.stack.state import read_mode
 
@@ -24,15 +25,16 @@ from opsbook.stack.state import read_mode
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sleep", type=float, default=1.0, help="segundos por tarea de E/S")
-    parser.add_argument("--rounds", type=int, default=4_500_000,
-                        help="hashes por tarea de CPU (4.5 millones ≈ 1 s de CPU)")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="hashes por tarea de CPU (0: los de ≈ 1 s de CPU en esta máquina)")
     args = parser.parse_args()
+    rounds = args.rounds or cpu_work.rounds_for(1.0)
     was_healthy = stack.is_healthy()
     previous = read_mode() if was_healthy else {}
     stack.up(executor="celery", workers=2, timeout_s=900, progress=False)
     try:
         rows = scaling.scale_out_experiment(
-            confs={"fanout_io": {"sleep_s": args.sleep}, "fanout_cpu": {"rounds": args.rounds}}
+            confs={"fanout_io": {"sleep_s": args.sleep}, "fanout_cpu": {"rounds": rounds}}
         )
     finally:
         if not was_healthy:

@@ -1,19 +1,21 @@
 """Fan-out DAG, CPU-bound: 8 independent tasks with a fixed amount of hashing each (day 4).
 
-Each task computes ``rounds`` chained SHA-256 hashes (4.5 million ≈ 1 s of CPU on the course
-machine, measured: 3 million took 0.66 s) and returns the CPU seconds it used. The work is
-fixed, not the time: on a 2-core machine no number of workers or slots makes the tasks use more
-than 2 cores. That is the vertical-scaling ceiling the notebook measures next to the I/O-bound
-fan-out.
+Each task computes ``rounds`` chained SHA-256 hashes
+(:func:`opsbook.deploy.cpu_work.chained_sha256`) and returns the CPU seconds it used. The
+notebook calibrates ``rounds`` to ≈ 1 s of CPU on the machine it runs on
+(:func:`opsbook.deploy.cpu_work.rounds_for`): 4.5 million on one course machine, ~1.7 million
+on a slower one; the default below is the first. The work is fixed, not the time: on a 2-core
+machine no number of workers or slots makes the tasks use more than 2 cores. That is the
+vertical-scaling ceiling the notebook measures next to the I/O-bound fan-out.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
+from opsbook.deploy.cpu_work import chained_sha256
 
 N_TASKS = 8
 DEFAULT_ROUNDS = 4_500_000
@@ -36,9 +38,7 @@ def fanout_cpu():
         @task(task_id=f"calcula_{i:02d}")
         def calcula(index: int = i, params=None) -> dict:
             started = time.process_time()
-            digest = str(index).encode()
-            for _ in range(int(params["rounds"])):
-                digest = hashlib.sha256(digest).digest()
+            digest = chained_sha256(str(index).encode(), int(params["rounds"]))
             return {"index": index, "cpu_s": round(time.process_time() - started, 3),
                     "digest": digest.hex()[:12]}
 

@@ -59,7 +59,7 @@ semilla = 7           # semilla del generador de datos legacy
 ruta_carga = "dag"    # "dag": pipeline_ventas en el stack; "directa": load_customers sin Airflow
 timeout_dag_s = 600   # plazo para que termine la tarea customers de pipeline_ventas
 espera_io_s = 3.0             # segundos que espera cada tarea del fan-out de E/S (> ~1 s de arranque por tarea)
-rondas_cpu = 4_500_000        # hashes SHA-256 por tarea del fan-out de CPU (≈ 1 s de CPU)
+rondas_cpu = 0                # hashes SHA-256 por tarea de CPU; 0 = los de ≈ 1 s de CPU aquí
 tasa_rps = 20.0               # peticiones/s a la puerta de entrada durante los despliegues
 espera_caida_s = 8.0          # duración de las tareas del simulacro kill -9 de un worker
 espera_retiro_s = 5.0         # duración de las tareas mientras se retira un worker en caliente
@@ -474,15 +474,19 @@ assert caida["retry_s"] is not None and caida["retry_s"] < 120
 #
 # Dos DAGs con 8 tareas independientes: `fanout_io` (cada tarea **espera**, como quien llama a
 # una API) y `fanout_cpu` (cada tarea **calcula** una cantidad fija de hashes y devuelve los
-# segundos de CPU que usó). Ejecutamos cada uno con 1 worker de 2 ranuras (la referencia),
+# segundos de CPU que usó). La cantidad se calibra aquí mismo: las rondas que cuestan ≈ 1 s de
+# CPU en esta máquina (con `rondas_cpu = 0`), para que el trabajo sea el mismo en segundos en un
+# portátil lento y en un servidor rápido. Ejecutamos cada uno con 1 worker de 2 ranuras (la referencia),
 # 2 workers de 2 ranuras y 1 worker de 8 ranuras. El tiempo de cada ejecución sale de la API
 # REST (de *encolada* a *fin*). Para el fan-out de CPU medimos además cuántos **núcleos** ocupó
 # el cálculo de media (segundos de CPU de sus tareas ÷ segundos de reloj).
 
 # %%
+rondas = day4.cpu_rounds(rondas_cpu)
+print(f"fan-out de CPU: {rondas:,} rondas de SHA-256 por tarea".replace(",", " "))
 filas = scaling.scale_out_experiment(
     confs={"fanout_io": {"sleep_s": espera_io_s, "alumno": alumno},
-           "fanout_cpu": {"rounds": rondas_cpu, "alumno": alumno}},
+           "fanout_cpu": {"rounds": rondas, "alumno": alumno}},
     restore=scaling.CONFIGS[-1],
 )
 escalado = day4.scale_frame(filas)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from opsbook import evidence
 from opsbook.course import day4
-from opsbook.deploy import bluegreen, zero_downtime
+from opsbook.deploy import bluegreen, cpu_work, zero_downtime
 
 pytestmark = pytest.mark.unit
 
@@ -47,6 +48,24 @@ def test_bad_parameters_name_the_parameter_to_change(name, value):
     day4.check_params(**GOOD)
     with pytest.raises(ValueError, match=f"parámetro {name}="):
         day4.check_params(**{**GOOD, name: value})
+
+
+def test_zero_cpu_rounds_are_calibrated_to_one_cpu_second_here():
+    day4.check_params(**{**GOOD, "rondas_cpu": 0})  # 0 = calibrate on this machine
+    assert day4.cpu_rounds(3_000_000) == 3_000_000  # an explicit value is kept
+    rounds = day4.cpu_rounds(0)
+    assert cpu_work.MIN_ROUNDS <= rounds <= cpu_work.MAX_ROUNDS and rounds % 100_000 == 0
+    started = time.process_time()
+    cpu_work.chained_sha256(b"x", rounds)
+    spent = time.process_time() - started
+    assert 0.4 < spent / day4.CPU_TASK_S < 2.5, f"{rounds} rondas costaron {spent:.2f} s de CPU"
+
+
+def test_cpu_work_is_deterministic_and_checks_its_target():
+    assert cpu_work.chained_sha256(b"a", 3) == cpu_work.chained_sha256(b"a", 3)
+    assert cpu_work.chained_sha256(b"a", 0) == b"a"
+    with pytest.raises(ValueError, match="cpu_s"):
+        cpu_work.rounds_for(0)
 
 
 def test_speedups_and_table_by_slots():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from opsbook.deploy import cpu_work
 from opsbook.deploy.zero_downtime import DeployUnderLoad
 from opsbook.settings import Settings, settings
 
@@ -35,13 +36,28 @@ def check_params(espera_io_s: Any, rondas_cpu: Any, tasa_rps: Any, espera_caida_
     _number("espera_io_s", espera_io_s, 0.5, 30, "entre 0.5 y 30 segundos")
     if isinstance(rondas_cpu, bool) or not isinstance(rondas_cpu, int):
         raise ValueError(f"parámetro rondas_cpu={rondas_cpu!r}: usa un entero (hashes por tarea)")
-    _number("rondas_cpu", rondas_cpu, 500_000, 50_000_000, "entre 500 000 y 50 000 000")
+    if rondas_cpu != 0:
+        _number("rondas_cpu", rondas_cpu, cpu_work.MIN_ROUNDS, cpu_work.MAX_ROUNDS,
+                "entre 500 000 y 50 000 000, o 0 para calibrarlo en esta máquina")
     _number("tasa_rps", tasa_rps, 20, 200,
             "entre 20 y 200 peticiones/s (el objetivo del día es ≥ 20 peticiones/s)")
     _number("espera_caida_s", espera_caida_s, 8, 120,
             "entre 8 y 120 segundos (la tarea debe seguir viva al matar el worker)")
     _number("espera_retiro_s", espera_retiro_s, 3, 120,
             "entre 3 y 120 segundos (la tarea debe seguir viva al retirar el worker)")
+
+
+CPU_TASK_S = 1.0
+"""CPU seconds each task of the CPU-bound fan-out computes when ``rondas_cpu`` is 0."""
+
+
+def cpu_rounds(rondas_cpu: int) -> int:
+    """Rounds per CPU task: the parameter, or with 0 the rounds worth :data:`CPU_TASK_S` here.
+
+    Calibrated on the machine that runs the notebook (:func:`opsbook.deploy.cpu_work.rounds_for`),
+    so "each task computes ≈ 1 s" holds on a slow laptop and on a fast server alike.
+    """
+    return rondas_cpu or cpu_work.rounds_for(CPU_TASK_S)
 
 
 def scale_frame(rows: list[dict]) -> Any:
