@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=0,
                         help="hashes por tarea de CPU (0: los de ≈ 1 s de CPU en esta máquina)")
     args = parser.parse_args()
-    rounds = args.rounds or cpu_work.rounds_for(1.0)
+    rounds = args.rounds or cpu_work.rounds_for()
     was_healthy = stack.is_healthy()
     previous = read_mode() if was_healthy else {}
     stack.up(executor="celery", workers=2, timeout_s=900, progress=False)

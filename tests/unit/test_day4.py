@@ -52,13 +52,15 @@ def test_bad_parameters_name_the_parameter_to_change(name, value):
 
 def test_zero_cpu_rounds_are_calibrated_to_one_cpu_second_here():
     day4.check_params(**{**GOOD, "rondas_cpu": 0})  # 0 = calibrate on this machine
+    with pytest.raises(ValueError, match="entre 500 000 y 50 000 000, o 0"):
+        day4.check_params(**{**GOOD, "rondas_cpu": 499_999})
     assert day4.cpu_rounds(3_000_000) == 3_000_000  # an explicit value is kept
     rounds = day4.cpu_rounds(0)
     assert cpu_work.MIN_ROUNDS <= rounds <= cpu_work.MAX_ROUNDS and rounds % 100_000 == 0
     started = time.process_time()
     cpu_work.chained_sha256(b"x", rounds)
     spent = time.process_time() - started
-    assert 0.4 < spent / day4.CPU_TASK_S < 2.5, f"{rounds} rondas costaron {spent:.2f} s de CPU"
+    assert 0.4 < spent / cpu_work.TASK_CPU_S < 2.5, f"{rounds} rondas costaron {spent:.2f} s de CPU"
 
 
 def test_cpu_work_is_deterministic_and_checks_its_target():

@@ -37,8 +37,9 @@ def check_params(espera_io_s: Any, rondas_cpu: Any, tasa_rps: Any, espera_caida_
     if isinstance(rondas_cpu, bool) or not isinstance(rondas_cpu, int):
         raise ValueError(f"parámetro rondas_cpu={rondas_cpu!r}: usa un entero (hashes por tarea)")
     if rondas_cpu != 0:
+        low, high = (f"{n:,}".replace(",", " ") for n in (cpu_work.MIN_ROUNDS, cpu_work.MAX_ROUNDS))
         _number("rondas_cpu", rondas_cpu, cpu_work.MIN_ROUNDS, cpu_work.MAX_ROUNDS,
-                "entre 500 000 y 50 000 000, o 0 para calibrarlo en esta máquina")
+                f"entre {low} y {high}, o 0 para calibrarlo en esta máquina")
     _number("tasa_rps", tasa_rps, 20, 200,
             "entre 20 y 200 peticiones/s (el objetivo del día es ≥ 20 peticiones/s)")
     _number("espera_caida_s", espera_caida_s, 8, 120,
@@ -47,17 +48,13 @@ def check_params(espera_io_s: Any, rondas_cpu: Any, tasa_rps: Any, espera_caida_
             "entre 3 y 120 segundos (la tarea debe seguir viva al retirar el worker)")
 
 
-CPU_TASK_S = 1.0
-"""CPU seconds each task of the CPU-bound fan-out computes when ``rondas_cpu`` is 0."""
-
-
 def cpu_rounds(rondas_cpu: int) -> int:
-    """Rounds per CPU task: the parameter, or with 0 the rounds worth :data:`CPU_TASK_S` here.
+    """Rounds per CPU task: the parameter, or with 0 the rounds worth ≈ 1 s of CPU here.
 
     Calibrated on the machine that runs the notebook (:func:`opsbook.deploy.cpu_work.rounds_for`),
     so "each task computes ≈ 1 s" holds on a slow laptop and on a fast server alike.
     """
-    return rondas_cpu or cpu_work.rounds_for(CPU_TASK_S)
+    return rondas_cpu or cpu_work.rounds_for()
 
 
 def scale_frame(rows: list[dict]) -> Any:

@@ -17,6 +17,9 @@ import time
 MIN_ROUNDS, MAX_ROUNDS = 500_000, 50_000_000
 """Accepted range of rounds per task (the notebook parameter ``rondas_cpu``)."""
 
+TASK_CPU_S = 1.0
+"""CPU seconds of work per fan-out task that the calibration aims at (the notebook's "≈ 1 s")."""
+
 PROBE_ROUNDS = 200_000
 """Rounds hashed to calibrate (≈ 0.05–0.15 s of CPU)."""
 
@@ -33,7 +36,8 @@ def chained_sha256(seed: bytes, rounds: int) -> bytes:
     return digest
 
 
-def rounds_for(cpu_s: float, probe_rounds: int = PROBE_ROUNDS, repeat: int = 3) -> int:
+def rounds_for(cpu_s: float = TASK_CPU_S, probe_rounds: int = PROBE_ROUNDS,
+               repeat: int = 3) -> int:
     """Rounds of :func:`chained_sha256` that cost ``cpu_s`` CPU seconds on this machine.
 
     Times ``probe_rounds`` rounds ``repeat`` times with :func:`time.process_time` and keeps the
