@@ -29,12 +29,15 @@ def normalize(name: str) -> str:
 
 def declared(path: Path) -> set[str]:
     """Distribution names of a requirements file (extras, versions and comments dropped)."""
-    names = set()
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            names.add(normalize(re.split(r"[\[<>=!~;\s]", line, maxsplit=1)[0]))
-    return names
+    return {name for line in path.read_text().splitlines() for name in declared_line(line)}
+
+
+def declared_line(line: str) -> set[str]:
+    """The distribution name of one requirement line (empty for a comment or an option)."""
+    line = line.split("#", 1)[0].strip()
+    if not line or line.startswith("-"):
+        return set()
+    return {normalize(re.split(r"[\[<>=!~;\s]", line, maxsplit=1)[0])}
 
 
 def python_files() -> list[Path]:
@@ -106,18 +109,9 @@ def excluded(path: Path) -> set[str]:
             if "never" in line.split("#", 1)[0] for name in declared_line(line)}
 
 
-def declared_line(line: str) -> set[str]:
-    """The distribution name of one requirement line (empty for a comment)."""
-    line = line.split("#", 1)[0].strip()
-    return {normalize(re.split(r"[\[<>=!~;\s]", line, maxsplit=1)[0])} if line else set()
-
-
 def test_the_lock_leaves_out_what_the_overrides_remove():
     removed = excluded(ROOT / "requirements-overrides.txt")
     assert "rfc3987-syntax" in removed  # +2.5 s of CPU per Airflow process when installed
     assert "--override requirements-overrides.txt" in (ROOT / "Makefile").read_text()
-    locked = set()
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        if line and not line[0].isspace():
-            locked |= declared_line(line)
+    locked = declared(ROOT / "requirements.txt")
     assert locked and not removed & locked, f"el lock instala lo que se quitó: {removed & locked}"
