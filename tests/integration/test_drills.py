@@ -53,7 +53,7 @@ def process_group(pgid):
 
 
 def test_pipeline_down(live_stack):
-    from opsbook.stack import health
+    from opsbook.stack import health, reaper
 
     # the stack's executor forks its workers on demand and retires them 30 s after its last
     # task: a run right before the drill leaves the scheduler children for the kill to orphan
@@ -72,7 +72,7 @@ def test_pipeline_down(live_stack):
     assert all(o["pid"] != killed["detail"]["pid"] for o in reaped["orphans"])
     # supervisord starts the scheduler as its process group's leader: nothing is left in it
     assert process_group(killed["detail"]["pid"]) == []
-    assert [(p.pid, why) for p, why in health.stray_processes(live_stack)] == []
+    assert [(p.pid, why, reaper.describe(p)) for p, why in health.stray_processes(live_stack)] == []
     drills.save_evidence(result)
 
 

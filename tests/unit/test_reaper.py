@@ -232,3 +232,98 @@ def test_scheduler_restart_reaps_the_orphans_of_the_crash(monkeypatch):
     assert child.wait(timeout=10) == -signal.SIGKILL
     monkeypatch.setattr(health, "stray_processes", lambda cfg: [])
     assert recovery._reap_strays() == []
+
+
+# A process that forks on its way out: on SIGTERM it starts a child in a process group of its
+# own (as Airflow 3.3's task supervisor starts each task runner), writes the child's pid to the
+# file named in argv[1] and exits, orphaning it.
+FORKS_ON_TERM = f"""
+import pathlib, signal, subprocess, sys, time
+def leave(*_):
+    child = subprocess.Popen([sys.executable, '-c', {SLEEPER!r}], process_group=0)
+    pathlib.Path(sys.argv[1]).write_text(str(child.pid))
+    sys.exit(0)
+signal.signal(signal.SIGTERM, leave)
+print('listo', flush=True)
+time.sleep(120)
+"""
+# A stand-in for supervisord whose child forks on its way out; prints the child's pid once the
+# child is ready.
+FORKING_SUPERVISORD = f"""
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, '-c', {FORKS_ON_TERM!r}, sys.argv[1]],
+                         stdout=subprocess.PIPE, text=True)
+child.stdout.readline()
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def fake_stack(tmp_path, script: str, *args: str):
+    """A fake stack in ``tmp_path/var`` recording a stand-in supervisord running ``script``."""
+    cfg = dataclasses.replace(settings, var=tmp_path / "var")
+    (cfg.var / "run").mkdir(parents=True)
+    fake = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    started.record(fake.pid, cfg)
+    return cfg, fake
+
+
+def test_sweep_strays_also_reaps_what_a_stray_forks_while_it_is_reaped(tmp_path):
+    from opsbook.stack.control import sweep_strays
+
+    late_file = tmp_path / "late.pid"
+    cfg, fake = fake_stack(tmp_path, FORKING_SUPERVISORD, str(late_file))
+    forker = int(fake.stdout.readline())
+    late = None
+    try:
+        fake.kill()  # kill -9 of supervisord: the forker is re-parented, still in its session
+        fake.wait()
+        report = sweep_strays(cfg, grace_s=5)
+        late = int(late_file.read_text())  # forked on SIGTERM, in its own process group
+        assert [o["pid"] for o in report["orphans"]] == [forker, late]
+        assert report["orphans"][1]["reason"] == "sesión de supervisord"
+        assert report["terminated"] == [forker, late] and report["survivors"] == []
+        assert wait_gone([forker, late]) == []
+        assert health.stray_processes(cfg) == []
+    finally:
+        for pid in (forker, late):
+            if pid and running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+# A stand-in for supervisord that starts one more child on SIGUSR1 and prints its pid.
+SPAWNING_SUPERVISORD = f"""
+import signal, subprocess, sys, time
+kids = []
+def spawn(*_):
+    kids.append(subprocess.Popen([sys.executable, '-c', {SLEEPER!r}]))
+    print(kids[-1].pid, flush=True)
+signal.signal(signal.SIGUSR1, spawn)
+print('listo', flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+def test_a_child_forked_after_the_tree_was_read_is_not_a_stray(tmp_path):
+    cfg, fake = fake_stack(tmp_path, SPAWNING_SUPERVISORD)
+    child = None
+    try:
+        assert fake.stdout.readline().strip() == "listo"
+        root = psutil.Process(fake.pid)
+        tree = {root.pid: root, **{c.pid: c for c in root.children(recursive=True)}}
+        fake.send_signal(signal.SIGUSR1)  # a supervised program forks after that read
+        child = int(fake.stdout.readline())
+        assert child not in tree and psutil.Process(child).ppid() == fake.pid
+        assert health._strays(cfg, tree) == []
+        os.kill(fake.pid, signal.SIGKILL)  # once its parent is gone, it is a stray
+        fake.wait()
+        wait_until(lambda: psutil.Process(child).ppid() != fake.pid, 5, 0.05, "re-parenting")
+        assert [(p.pid, why) for p, why in health._strays(cfg, {})] == [
+            (child, "sesión de supervisord")]
+    finally:
+        for pid in (fake.pid, child):
+            if pid and running(pid):
+                os.kill(pid, signal.SIGKILL)
+        fake.wait()

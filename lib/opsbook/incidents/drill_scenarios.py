@@ -83,7 +83,8 @@ def pipeline_down(d: Drill, n_rows: int = 1000, timeout_s: float = 900.0,
                                                    "survivors")}
         d.event("hijos huérfanos del scheduler recogidos", not kill["survivors"],
                 {"huerfanos": len(kill["orphans"]), "con_sigterm": len(kill["terminated"]),
-                 "con_sigkill": len(kill["killed"]), "supervivientes": kill["survivors"]})
+                 "con_sigkill": len(kill["killed"]), "tardios": kill["late_orphans"],
+                 "supervivientes": kill["survivors"]})
         d.record["root_cause"] = (f"Proceso scheduler (pid {pid}) terminado con SIGKILL: sin "
                                   "scheduler ninguna ejecución nueva se programa")
         run_id = None

@@ -64,10 +64,9 @@ def _reap_strays() -> list[int]:
     A component that crashed (``kill -9``, OOM killer) leaves its children re-parented to
     init; supervisord never stops them and they keep memory and slots. Returns their pids.
     """
-    from opsbook.stack import health, reaper
+    from opsbook.stack import lifecycle as stack
 
-    strays = [proc for proc, _reason in health.stray_processes(settings)]
-    return [o["pid"] for o in reaper.reap(strays, grace_s=1.0)["orphans"]] if strays else []
+    return [o["pid"] for o in stack.sweep_strays(settings, grace_s=1.0)["orphans"]]
 
 
 def restart_scheduler(ctx: dict[str, Any]) -> Outcome:

@@ -65,9 +65,7 @@ def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True)
     if states(cfg).get("statsd-bridge", {}).get("statename") == "RUNNING":
         marked = fresh_start.mark_bridge_series_stale(
             lambda: stop_component("statsd-bridge", cfg), cfg)
-    strays = health.stray_processes(cfg)
-    swept = reaper.reap([p for p, _ in strays])
-    reasons = {p.pid: why for p, why in strays}
+    swept = sweep_strays(cfg)
     procs = health.stack_processes(cfg)  # a stray that survived the sweep is retried below
     if sup.is_running(cfg):
         try:
@@ -99,12 +97,47 @@ def down(cfg: Settings = settings, timeout_s: float = 60.0, strict: bool = True)
         started.forget(cfg)
     result = {"stopped": len(known) + len(swept["orphans"]), "killed": killed,
               "survivors": _describe(survivors),
-              "strays": [{**o, "reason": reasons.get(o["pid"], "hijo de huérfano")}
-                         for o in swept["orphans"]],
+              "strays": swept["orphans"],
               "series_marked_stale": bool(marked and marked.marked)}
     if survivors and strict:
         raise StackError(f"quedan procesos de la pila vivos tras 'down': {result['survivors']}")
     return result
+
+
+def sweep_strays(cfg: Settings = settings, grace_s: float = reaper.DEFAULT_GRACE_S,
+                 rounds: int = 3) -> dict:
+    """Reap this stack's strays, sweeping again until a sweep finds none (at most ``rounds``).
+
+    A process being reaped can still fork: Airflow 3.3's task supervisor puts each task runner
+    it starts in a process group of its own, so a runner forked between the snapshot of a
+    killed tree and the signal is in neither and is re-parented to init when its supervisor
+    dies. Every fork needs a live parent, so once a sweep leaves no survivor, the next one
+    sees everything the last reaped processes forked.
+
+    Args:
+        cfg: the settings (see :func:`opsbook.stack.health.stray_processes`).
+        grace_s: SIGTERM grace before SIGKILL (``0``: SIGKILL at once).
+        rounds: most sweeps to run.
+
+    Returns:
+        ``{"orphans": [{pid, cmd, reason}], "terminated": [pids], "killed": [pids],
+        "survivors": [pids]}`` over all sweeps; ``survivors`` should be empty.
+    """
+    total: dict = {"orphans": [], "terminated": [], "killed": [], "survivors": []}
+    for _ in range(rounds):
+        strays = health.stray_processes(cfg)
+        if not strays:
+            break
+        reasons = {p.pid: why for p, why in strays}
+        report = reaper.reap([p for p, _ in strays], grace_s)
+        total["orphans"] += [{**o, "reason": reasons.get(o["pid"], "hijo de huérfano")}
+                             for o in report["orphans"]]
+        total["terminated"] += report["terminated"]
+        total["killed"] += report["killed"]
+        total["survivors"] = report["survivors"]
+        if report["survivors"] or not report["orphans"]:
+            break  # another sweep would find the same processes
+    return total
 
 
 def status(cfg: Settings = settings) -> dict:

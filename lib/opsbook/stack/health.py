@@ -174,6 +174,8 @@ def _strays(cfg: Settings, tree: dict[int, psutil.Process]) -> list[tuple[psutil
             if proc.status() == psutil.STATUS_ZOMBIE:
                 continue  # already dead, only waits for its parent to collect it
             reason = _stray_reason(proc, cfg, entries)
+            if reason and any(parent.pid in tree for parent in proc.parents()):
+                continue  # forked by a supervised process after the tree was read
         except (OSError, psutil.Error):
             continue
         if reason:

@@ -42,6 +42,7 @@ from opsbook.stack.control import (
     start_component,
     status,
     stop_component,
+    sweep_strays,
 )
 from opsbook.stack.programs import Program, airflow_argv
 from opsbook.stack.state import (
@@ -321,5 +322,6 @@ __all__ = [
     "start_component",
     "status",
     "stop_component",
+    "sweep_strays",
     "up",
 ]
