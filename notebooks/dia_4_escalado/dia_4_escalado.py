@@ -491,10 +491,12 @@ filas = scaling.scale_out_experiment(
 )
 escalado = day4.scale_frame(filas)
 acel = day4.speedups(filas)
+alargamiento = day4.task_stretch(filas)
 evidence.save_frame(4, "escalado_fanout", escalado, "Tiempo y aceleración del fan-out por configuración")
 fig = scale_charts.speedup_chart(filas, day4.cores())
 evidence.save_figure(4, "escalado_fanout", fig, "Aceleración E/S frente a CPU y núcleos usados")
 display(escalado)
+print(f"cada tarea con 8 ranuras frente a 2: E/S ×{alargamiento['io']} · CPU ×{alargamiento['cpu']}")
 
 # %% [markdown]
 # La E/S acelera con cada ranura nueva: las tareas esperan, y esperar en paralelo no cuesta
@@ -504,15 +506,19 @@ display(escalado)
 # ocupa más núcleos de los que tiene la máquina, por muchas ranuras que haya. Ese es el techo de
 # escalar dentro de una sola máquina. Las tareas de E/S también pagan ese ~1 s de CPU al
 # arrancar: por eso cada una espera 3 s (`espera_io_s`); con esperas de 1 s el arranque domina,
-# la E/S se comporta como CPU y apenas acelera (medido con 16 tareas: 1,7× con 8 ranuras). Las comprobaciones
-# comparan en relativo y con margen: la máquina es compartida y los tiempos absolutos varían de
-# una ejecución a otra.
+# la E/S se comporta como CPU y apenas acelera (medido con 16 tareas: 1,7× con 8 ranuras).
+#
+# La columna `task_s` (duración media de cada tarea, de su inicio a su fin) muestra el porqué
+# sin depender del ruido del tiempo total: una tarea que espera tarda lo mismo con 8 vecinas
+# que con 2; una que calcula comparte los mismos 2 núcleos con más vecinas y **se alarga**
+# (medido: E/S ×1,1–1,2, CPU ×2,3–2,8 de 2 a 8 ranuras). Las comprobaciones comparan en
+# relativo: la máquina es compartida y los tiempos absolutos varían de una ejecución a otra
+# (el tiempo total del fan-out de CPU con la referencia 1×2 varió un 25 % entre ejecuciones).
 
 # %%
 assert set(escalado["state"]) == {"success"}
 assert acel["io"][4] > 1.2 and acel["io"][8] > 1.5, "la E/S debe acelerar claramente con más ranuras"
-# de 4 a 8 ranuras (las dos ya llenan los 2 núcleos): la referencia 1×2 es muy ruidosa en CPU
-assert acel["cpu"][8] / acel["cpu"][4] < acel["io"][8] / acel["io"][4], "la CPU escala peor que la E/S"
+assert alargamiento["cpu"] > alargamiento["io"], "con más ranuras que núcleos, cada cálculo se alarga; cada espera no"
 assert escalado["cores_used"].dropna().max() <= day4.cores() + 0.1, "nunca más CPU que núcleos"
 
 # %% [markdown]
@@ -796,7 +802,7 @@ assert resumen["despliegue"]["blue_green_failed"] == 0 and resumen["escalado"]["
 print("worker retirado en caliente sin reintentos:", all(t["try_number"] == 1 for t in retiro["tasks"].values()))
 print("caída de un worker sobrevivida sin ejecuciones dobles:", caida["state"] == "success" and not caida["double_success"])
 print("fan-out E/S acelera con más ranuras:", acel["io"][8] > 1.5)
-print("fan-out CPU escala peor que E/S:", acel["cpu"][8] / acel["cpu"][4] < acel["io"][8] / acel["io"][4])
+print("con 8 ranuras cada tarea de CPU se alarga más que cada tarea de E/S:", alargamiento["cpu"] > alargamiento["io"])
 print("peticiones fallidas en blue-green:", comparacion["blue_green"]["failed"])
 print("green rota detenida en el paso:", rota.deploy.failed_step)
 print("ejecución en curso fiel a su versión con GitDagBundle:", fila["releases", "A"]["fin"] == "v1")

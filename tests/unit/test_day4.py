@@ -20,17 +20,17 @@ GOOD = {"espera_io_s": 1.0, "rondas_cpu": 4_500_000, "tasa_rps": 20.0, "espera_c
 
 ROWS = [
     {"dag_id": "fanout_io", "workers": 1, "concurrency": 2, "slots": 2, "state": "success",
-     "wall_s": 27.6, "speedup": 1.0},
+     "wall_s": 27.6, "task_s": 3.33, "speedup": 1.0},
     {"dag_id": "fanout_cpu", "workers": 1, "concurrency": 2, "slots": 2, "state": "success",
-     "wall_s": 28.5, "speedup": 1.0, "cpu_s": 15.9, "cores_used": 0.56},
+     "wall_s": 28.5, "task_s": 1.27, "speedup": 1.0, "cpu_s": 15.9, "cores_used": 0.56},
     {"dag_id": "fanout_io", "workers": 2, "concurrency": 2, "slots": 4, "state": "success",
-     "wall_s": 12.7, "speedup": 2.17},
+     "wall_s": 12.7, "task_s": 3.24, "speedup": 2.17},
     {"dag_id": "fanout_cpu", "workers": 2, "concurrency": 2, "slots": 4, "state": "success",
-     "wall_s": 14.6, "speedup": 1.96, "cpu_s": 15.9, "cores_used": 1.09},
+     "wall_s": 14.6, "task_s": 1.38, "speedup": 1.96, "cpu_s": 15.9, "cores_used": 1.09},
     {"dag_id": "fanout_io", "workers": 1, "concurrency": 8, "slots": 8, "state": "success",
-     "wall_s": 7.6, "speedup": 3.64},
+     "wall_s": 7.6, "task_s": 3.73, "speedup": 3.64},
     {"dag_id": "fanout_cpu", "workers": 1, "concurrency": 8, "slots": 8, "state": "success",
-     "wall_s": 14.2, "speedup": 2.0, "cpu_s": 15.9, "cores_used": 1.12},
+     "wall_s": 14.2, "task_s": 3.2, "speedup": 2.0, "cpu_s": 15.9, "cores_used": 1.12},
 ]
 CAIDA = {"detect_s": 21.2, "retry_s": 23.2, "heartbeat_timeout_s": 20,
          "killed_tasks": ["espera_01", "espera_03"], "cleanup": {"orphans": [1, 2, 3]},
@@ -76,6 +76,21 @@ def test_speedups_and_table_by_slots():
     frame = day4.scale_frame(ROWS)
     assert list(frame.columns) == day4.SCALE_COLUMNS
     assert frame["cores_used"].isna().sum() == 3  # only the CPU-bound DAG reports CPU
+
+
+def test_task_stretch_compares_the_mean_task_time_at_most_and_fewest_slots():
+    assert day4.task_stretch(ROWS) == {"io": 1.12, "cpu": 2.52}
+    assert day4.task_stretch(ROWS[:2]) == {"io": 1.0, "cpu": 1.0}
+
+
+def test_mean_task_s_counts_only_the_task_instances_that_ran():
+    from opsbook.deploy.scaling import mean_task_s
+
+    tis = [{"start_date": "2026-12-06T10:00:00Z", "end_date": "2026-12-06T10:00:03.5Z"},
+           {"start_date": "2026-12-06T10:00:01+00:00", "end_date": "2026-12-06T10:00:02.5+00:00"},
+           {"start_date": None, "end_date": None}]  # never ran (upstream failed)
+    assert mean_task_s(tis) == 2.5
+    assert mean_task_s([]) == 0.0
 
 
 def test_summary_uses_the_documented_keys_and_keeps_versioning(tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ from opsbook.settings import Settings, settings
 
 IO_DAG, CPU_DAG = "fanout_io", "fanout_cpu"
 SCALE_COLUMNS = ["dag_id", "workers", "concurrency", "slots", "state", "wall_s", "speedup",
-                 "cpu_s", "cores_used"]
+                 "task_s", "cpu_s", "cores_used"]
 
 
 def _number(name: str, value: Any, low: float, high: float, accepted: str) -> None:
@@ -71,6 +71,19 @@ def speedups(rows: list[dict]) -> dict[str, dict[int, float]]:
         kind = "io" if row["dag_id"] == IO_DAG else "cpu"
         out[kind][row["slots"]] = float(row["speedup"])
     return out
+
+
+def task_stretch(rows: list[dict]) -> dict[str, float]:
+    """How much longer each task takes with the most slots than with the fewest, per kind.
+
+    ``{"io": …, "cpu": …}``: mean task seconds (``task_s``) at the largest slot count divided
+    by the same at the smallest. A task that waits takes as long with 8 neighbours as with 2;
+    one that computes shares the same cores with more of them, and stretches.
+    """
+    by_kind: dict[str, dict[int, float]] = {"io": {}, "cpu": {}}
+    for row in rows:
+        by_kind["io" if row["dag_id"] == IO_DAG else "cpu"][row["slots"]] = float(row["task_s"])
+    return {kind: round(t[max(t)] / t[min(t)], 2) for kind, t in by_kind.items() if t}
 
 
 def cores() -> int:

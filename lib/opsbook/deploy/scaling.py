@@ -11,7 +11,7 @@ many slots there are. Losing or retiring a worker is :mod:`opsbook.deploy.worker
 
 from __future__ import annotations
 
-from opsbook.airflow.dagruns import DagRunClient, wall_time_s
+from opsbook.airflow.dagruns import DagRunClient, parse_ts, wall_time_s
 from opsbook.settings import Settings, settings
 from opsbook.stack import celery_scale
 
@@ -28,18 +28,30 @@ def run_fanout(
     """Trigger one fan-out run, wait for it and return its timing.
 
     Returns:
-        ``{"dag_id", "run_id", "state", "wall_s"}`` (wall time = queued → end, REST API);
-        for a CPU-bound DAG also ``cpu_s`` (its tasks' CPU seconds) and ``cores_used``
+        ``{"dag_id", "run_id", "state", "wall_s", "task_s"}`` (wall time = queued → end,
+        task time = mean start → end of its task instances, both from the REST API); for a
+        CPU-bound DAG also ``cpu_s`` (its tasks' CPU seconds) and ``cores_used``
         (``cpu_s / wall_s``: how many cores the computation kept busy on average).
     """
     run_id = client.trigger_alone(dag_id, conf)
     run = client.wait(dag_id, run_id, timeout_s)
     out = {"dag_id": dag_id, "run_id": run_id, "state": run["state"],
-           "wall_s": round(wall_time_s(run), 2)}
+           "wall_s": round(wall_time_s(run), 2),
+           "task_s": round(mean_task_s(client.task_instances(dag_id, run_id)), 2)}
     if dag_id in CPU_DAGS and run["state"] == "success":
         out["cpu_s"] = round(task_cpu_s(client, dag_id, run_id), 2)
         out["cores_used"] = round(out["cpu_s"] / out["wall_s"], 2)
     return out
+
+
+def mean_task_s(task_instances: list[dict]) -> float:
+    """Mean seconds from start to end of the task instances that ran (0 when none did).
+
+    A task that computes takes longer when more tasks share the cores; one that waits does not.
+    """
+    spans = [(parse_ts(ti["end_date"]) - parse_ts(ti["start_date"])).total_seconds()
+             for ti in task_instances if ti.get("start_date") and ti.get("end_date")]
+    return sum(spans) / len(spans) if spans else 0.0
 
 
 def task_cpu_s(client: DagRunClient, dag_id: str, run_id: str) -> float:
