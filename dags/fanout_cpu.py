@@ -7,6 +7,9 @@ notebook calibrates ``rounds`` to ≈ 1 s of CPU on the machine it runs on
 on a slower one; the default below is the first. The work is fixed, not the time: on a 2-core
 machine no number of workers or slots makes the tasks use more than 2 cores. That is the
 vertical-scaling ceiling the notebook measures next to the I/O-bound fan-out.
+
+``rounds`` is bounded (:data:`opsbook.deploy.cpu_work.MIN_ROUNDS` to ``MAX_ROUNDS``): a trigger
+asking for more work than that is refused by the REST API (400) instead of occupying every slot.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
-from airflow.sdk import dag, task
-from opsbook.deploy.cpu_work import chained_sha256
+from airflow.sdk import Param, dag, task
+from opsbook.deploy.cpu_work import MAX_ROUNDS, MIN_ROUNDS, chained_sha256
 
 N_TASKS = 8
 DEFAULT_ROUNDS = 4_500_000
@@ -28,7 +31,8 @@ DEFAULT_ROUNDS = 4_500_000
     catchup=False,
     max_active_runs=1,
     tags=["dia4", "escalado"],
-    params={"rounds": DEFAULT_ROUNDS},
+    params={"rounds": Param(DEFAULT_ROUNDS, type="integer", minimum=MIN_ROUNDS,
+                            maximum=MAX_ROUNDS, description="hashes SHA-256 por tarea")},
     default_args={"owner": "equipo-datos", "retries": 2, "retry_delay": timedelta(seconds=2)},
     doc_md=__doc__,
 )

@@ -60,3 +60,20 @@ def test_hostile_statsd_packets_keep_the_bridge_target_up(live_stack):
     assert prom.value(f'up{{job="{BRIDGE_JOB}"}}') == 1
     count = f'airflow_pipeline_dag_duration_count{{dag_id="{dag_id}"}}'
     assert prom.value(count) == 10_000  # one sampled packet counts 1/rate observations
+
+
+@pytest.mark.parametrize("dag_id, conf", [
+    ("fanout_cpu", {"rounds": 10**12}),        # days of hashing on every slot
+    ("fanout_cpu", {"rounds": "mucho"}),
+    ("fanout_io", {"sleep_s": 86_400}),        # a slot held for a day
+    ("fanout_io", {"active": -1}),
+])
+def test_fanout_dags_refuse_unbounded_work(live_stack, dag_id, conf):
+    from opsbook.airflow import client as airflow_api
+
+    before = {r["dag_run_id"] for r in airflow_api.dag_runs(dag_id, limit=100)}
+    with pytest.raises(airflow_api.ApiError) as info:
+        airflow_api.trigger_dag(dag_id, conf, unpause_first=False)
+    assert info.value.status == 400, info.value
+    assert next(iter(conf)) in str(info.value.body)  # the refusal names the parameter
+    assert {r["dag_run_id"] for r in airflow_api.dag_runs(dag_id, limit=100)} == before
