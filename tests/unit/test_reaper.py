@@ -292,6 +292,28 @@ def test_sweep_strays_also_reaps_what_a_stray_forks_while_it_is_reaped(tmp_path)
                 os.kill(pid, signal.SIGKILL)
 
 
+def test_kill_and_sweep_reaps_a_child_forked_into_its_own_group_during_the_reap(tmp_path):
+    from opsbook.stack.control import kill_and_sweep
+
+    late_file = tmp_path / "late.pid"
+    cfg, fake = fake_stack(tmp_path, FORKING_SUPERVISORD, str(late_file))
+    forker = int(fake.stdout.readline())
+    late = None
+    try:
+        # the forker is in the recorded tree; what it forks on SIGTERM is in neither the tree
+        # nor the killed process's group: only the sweep of the stack's strays finds it
+        report = kill_and_sweep(fake.pid, grace_s=5, cfg=cfg)
+        fake.wait()
+        late = int(late_file.read_text())
+        assert [o["pid"] for o in report["orphans"]] == [forker, late]
+        assert report["late_orphans"] == 1 and report["survivors"] == []
+        assert report["pid"] == fake.pid and wait_gone([forker, late]) == []
+    finally:
+        for pid in (forker, late):
+            if pid and running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 # A stand-in for supervisord that starts one more child on SIGUSR1 and prints its pid.
 SPAWNING_SUPERVISORD = f"""
 import signal, subprocess, sys, time

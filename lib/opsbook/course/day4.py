@@ -64,13 +64,17 @@ def scale_frame(rows: list[dict]) -> Any:
     return pd.DataFrame(rows).reindex(columns=SCALE_COLUMNS)
 
 
-def speedups(rows: list[dict]) -> dict[str, dict[int, float]]:
-    """Speed-up per slot count: ``{"io": {2: 1.0, 4: …, 8: …}, "cpu": {…}}``."""
+def _per_slots(rows: list[dict], column: str) -> dict[str, dict[int, float]]:
+    """One column of the scale-out rows as ``{"io": {slots: value}, "cpu": {…}}``."""
     out: dict[str, dict[int, float]] = {"io": {}, "cpu": {}}
     for row in rows:
-        kind = "io" if row["dag_id"] == IO_DAG else "cpu"
-        out[kind][row["slots"]] = float(row["speedup"])
+        out["io" if row["dag_id"] == IO_DAG else "cpu"][row["slots"]] = float(row[column])
     return out
+
+
+def speedups(rows: list[dict]) -> dict[str, dict[int, float]]:
+    """Speed-up per slot count: ``{"io": {2: 1.0, 4: …, 8: …}, "cpu": {…}}``."""
+    return _per_slots(rows, "speedup")
 
 
 def task_stretch(rows: list[dict]) -> dict[str, float]:
@@ -80,10 +84,8 @@ def task_stretch(rows: list[dict]) -> dict[str, float]:
     by the same at the smallest. A task that waits takes as long with 8 neighbours as with 2;
     one that computes shares the same cores with more of them, and stretches.
     """
-    by_kind: dict[str, dict[int, float]] = {"io": {}, "cpu": {}}
-    for row in rows:
-        by_kind["io" if row["dag_id"] == IO_DAG else "cpu"][row["slots"]] = float(row["task_s"])
-    return {kind: round(t[max(t)] / t[min(t)], 2) for kind, t in by_kind.items() if t}
+    return {kind: round(t[max(t)] / t[min(t)], 2)
+            for kind, t in _per_slots(rows, "task_s").items() if t}
 
 
 def cores() -> int:

@@ -19,7 +19,7 @@ import psutil
 
 from opsbook.airflow.dagruns import DagRunClient, parse_ts, wall_time_s
 from opsbook.settings import Settings, settings
-from opsbook.stack import celery_mode, celery_scale, control, reaper
+from opsbook.stack import celery_mode, celery_scale, control
 from opsbook.waiting import wait_until
 
 TASK_TITLE = "airflow worker -- "
@@ -51,10 +51,9 @@ def kill_worker_tree(pid: int) -> dict:
     # SIGKILL for the orphans too (grace 0): the whole worker machine "dies" at once; the
     # process group also catches a pool child forked while the tree was being read, and the
     # sweep a task runner forked then (Airflow puts each in a process group of its own)
-    report = reaper.kill_tree(pid, grace_s=0)
-    late = control.sweep_strays(grace_s=0)
-    return {"main_pid": pid, "orphans": [o["pid"] for o in report["orphans"] + late["orphans"]],
-            "survivors": report["survivors"] + late["survivors"]}
+    report = control.kill_and_sweep(pid, grace_s=0)
+    return {"main_pid": pid, "orphans": [o["pid"] for o in report["orphans"]],
+            "survivors": report["survivors"]}
 
 
 def _wait_for_tasks_on(proc: psutil.Process, min_running_s: float, timeout_s: float,

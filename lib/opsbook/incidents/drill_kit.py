@@ -283,23 +283,16 @@ def kill_scheduler() -> dict[str, Any]:
     ``kill -9`` of the scheduler, re-parented to init, where nothing would ever stop them;
     they are recorded before the kill and reaped by pid after it (see :mod:`opsbook.stack.reaper`).
     A task runner forked while they were being reaped (in a process group of its own) is
-    caught by a sweep of the stack's strays right after
-    (:func:`opsbook.stack.control.sweep_strays`), so the kill leaves no orphan whoever repairs
-    the outage (the runbook's restart sweeps too; a person's repair need not).
+    caught by a sweep of the stack's strays right after, so the kill leaves no orphan whoever
+    repairs the outage (the runbook's restart sweeps too; a person's repair need not).
 
     Returns:
-        :func:`opsbook.stack.reaper.kill_tree`'s report (``pid``, ``killed_at``, ``orphans``,
-        ``terminated``, ``killed``, ``survivors``), with the sweep's orphans added and counted in
-        ``late_orphans``.
+        :func:`opsbook.stack.control.kill_and_sweep`'s report: ``pid``, ``killed_at``,
+        ``orphans``, ``terminated``, ``killed``, ``survivors``, ``late_orphans``.
     """
     from opsbook.stack import lifecycle as stack
-    from opsbook.stack import reaper
 
     pid = stack.component_pid("scheduler")
     if not pid:
         raise DrillRefused("no hay proceso scheduler que matar")
-    report = reaper.kill_tree(pid)
-    late = stack.sweep_strays()
-    return {**report, "late_orphans": len(late["orphans"]),
-            **{key: report[key] + late[key] for key in ("orphans", "terminated", "killed",
-                                                        "survivors")}}
+    return stack.kill_and_sweep(pid)

@@ -140,6 +140,31 @@ def sweep_strays(cfg: Settings = settings, grace_s: float = reaper.DEFAULT_GRACE
     return total
 
 
+def kill_and_sweep(pid: int, grace_s: float = reaper.DEFAULT_GRACE_S,
+                   cfg: Settings = settings) -> dict:
+    """``kill -9`` one process of the stack, reap its tree, then sweep the stack's strays.
+
+    :func:`opsbook.stack.reaper.kill_tree` reaps what it recorded before the kill (and the
+    process group); :func:`sweep_strays` then catches a task runner forked into a group of its
+    own while that was happening.
+
+    Args:
+        pid: the process to kill with SIGKILL.
+        grace_s: SIGTERM grace for the orphans and the strays (``0``: SIGKILL at once).
+        cfg: the settings.
+
+    Returns:
+        :func:`opsbook.stack.reaper.kill_tree`'s report (``pid``, ``killed_at``, ``orphans``,
+        ``terminated``, ``killed``, ``survivors``) with the sweep's added, and
+        ``late_orphans``: how many of the orphans only the sweep found.
+    """
+    report = reaper.kill_tree(pid, grace_s)
+    late = sweep_strays(cfg, grace_s)
+    return {**report, "late_orphans": len(late["orphans"]),
+            **{key: report[key] + late[key] for key in ("orphans", "terminated", "killed",
+                                                        "survivors")}}
+
+
 def status(cfg: Settings = settings) -> dict:
     """Each component with its supervisord state, pid, port and health.
 

@@ -37,6 +37,7 @@ from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.control import (
     component_pid,
     down,
+    kill_and_sweep,
     reload_prometheus,
     restart_component,
     start_component,
@@ -316,6 +317,7 @@ __all__ = [
     "component_pid",
     "down",
     "is_healthy",
+    "kill_and_sweep",
     "plan",
     "reload_prometheus",
     "restart_component",
