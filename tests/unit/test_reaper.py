@@ -269,49 +269,51 @@ def fake_stack(tmp_path, script: str, *args: str):
     return cfg, fake
 
 
-def test_sweep_strays_also_reaps_what_a_stray_forks_while_it_is_reaped(tmp_path):
+@pytest.fixture
+def forking_stack(tmp_path):
+    """A fake stack whose supervisord's child forks on SIGTERM; yields (cfg, fake, forker, late).
+
+    ``late()`` reads the pid of the child the forker left behind (after it got SIGTERM). No
+    process of the fixture outlives the test.
+    """
+    late_file = tmp_path / "late.pid"
+    cfg, fake = fake_stack(tmp_path, FORKING_SUPERVISORD, str(late_file))
+    forker = int(fake.stdout.readline())
+    yield cfg, fake, forker, lambda: int(late_file.read_text())
+    leftovers = [fake.pid, forker, *([int(late_file.read_text())] if late_file.exists() else [])]
+    for pid in leftovers:
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+    fake.wait()
+
+
+def test_sweep_strays_also_reaps_what_a_stray_forks_while_it_is_reaped(forking_stack):
     from opsbook.stack.control import sweep_strays
 
-    late_file = tmp_path / "late.pid"
-    cfg, fake = fake_stack(tmp_path, FORKING_SUPERVISORD, str(late_file))
-    forker = int(fake.stdout.readline())
-    late = None
-    try:
-        fake.kill()  # kill -9 of supervisord: the forker is re-parented, still in its session
-        fake.wait()
-        report = sweep_strays(cfg, grace_s=5)
-        late = int(late_file.read_text())  # forked on SIGTERM, in its own process group
-        assert [o["pid"] for o in report["orphans"]] == [forker, late]
-        assert report["orphans"][1]["reason"] == "sesión de supervisord"
-        assert report["terminated"] == [forker, late] and report["survivors"] == []
-        assert wait_gone([forker, late]) == []
-        assert health.stray_processes(cfg) == []
-    finally:
-        for pid in (forker, late):
-            if pid and running(pid):
-                os.kill(pid, signal.SIGKILL)
+    cfg, fake, forker, late_pid = forking_stack
+    fake.kill()  # kill -9 of supervisord: the forker is re-parented, still in its session
+    fake.wait()
+    report = sweep_strays(cfg, grace_s=5)
+    late = late_pid()  # forked on SIGTERM, in its own process group
+    assert [o["pid"] for o in report["orphans"]] == [forker, late]
+    assert report["orphans"][1]["reason"] == "sesión de supervisord"
+    assert report["terminated"] == [forker, late] and report["survivors"] == []
+    assert wait_gone([forker, late]) == []
+    assert health.stray_processes(cfg) == []
 
 
-def test_kill_and_sweep_reaps_a_child_forked_into_its_own_group_during_the_reap(tmp_path):
+def test_kill_and_sweep_reaps_a_child_forked_into_its_own_group_during_the_reap(forking_stack):
     from opsbook.stack.control import kill_and_sweep
 
-    late_file = tmp_path / "late.pid"
-    cfg, fake = fake_stack(tmp_path, FORKING_SUPERVISORD, str(late_file))
-    forker = int(fake.stdout.readline())
-    late = None
-    try:
-        # the forker is in the recorded tree; what it forks on SIGTERM is in neither the tree
-        # nor the killed process's group: only the sweep of the stack's strays finds it
-        report = kill_and_sweep(fake.pid, grace_s=5, cfg=cfg)
-        fake.wait()
-        late = int(late_file.read_text())
-        assert [o["pid"] for o in report["orphans"]] == [forker, late]
-        assert report["late_orphans"] == 1 and report["survivors"] == []
-        assert report["pid"] == fake.pid and wait_gone([forker, late]) == []
-    finally:
-        for pid in (forker, late):
-            if pid and running(pid):
-                os.kill(pid, signal.SIGKILL)
+    cfg, fake, forker, late_pid = forking_stack
+    # the forker is in the recorded tree; what it forks on SIGTERM is in neither the tree nor
+    # the killed process's group: only the sweep of the stack's strays finds it
+    report = kill_and_sweep(fake.pid, grace_s=5, cfg=cfg)
+    fake.wait()
+    late = late_pid()
+    assert [o["pid"] for o in report["orphans"]] == [forker, late]
+    assert report["late_orphans"] == 1 and report["survivors"] == []
+    assert report["pid"] == fake.pid and wait_gone([forker, late]) == []
 
 
 # A stand-in for supervisord that starts one more child on SIGUSR1 and prints its pid.
