@@ -109,7 +109,7 @@ def counts_as_sla_violation(context: dict | None) -> bool:
 
     Airflow 3.3 prunes a run's deadlines only when it *succeeds*, so a run that failed fast still
     reaches its deadline later. That run was paged already by ``PipelineDagFailed``; counting it
-    again as an SLA miss would page twice for one cause, 90 s apart, and keep
+    again as an SLA miss would page twice for one cause, one SLA apart, and keep
     ``PipelineSlaMissed`` busy for the runs after it. A run still queued or running at its
     deadline is a real miss. ``context`` is what Airflow passes the callback
     (``context["dag_run"]["state"]`` read by the scheduler when it handled the miss); without
