@@ -125,3 +125,15 @@ def test_compose_alertmanager_authenticates_to_the_receiver(compose, tmp_path):
     assert mounts[COMPOSE_TOKEN_PATH] == "./var/compose/alert_webhook_token"
     receiver_env = compose["services"]["alert-receiver"]["environment"]
     assert receiver_env["OPSBOOK_ALERT_TOKEN_FILE"] == COMPOSE_TOKEN_PATH
+
+
+def test_compose_airflow_tunes_task_supervision_like_the_native_stack(compose):
+    from opsbook.airflow.env import airflow_env
+    from opsbook.settings import settings
+
+    native = airflow_env(settings)
+    env = compose["x-airflow-common"]["environment"]
+    keys = ("WORKERS__MIN_HEARTBEAT_INTERVAL", "WORKERS__MAX_FAILED_HEARTBEATS",
+            "DAG_PROCESSOR__REFRESH_INTERVAL", "CORE__DEFAULT_TASK_RETRY_DELAY")
+    for key in (f"AIRFLOW__{k}" for k in keys):
+        assert env[key] == native[key], key

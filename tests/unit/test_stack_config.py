@@ -162,6 +162,10 @@ def test_airflow_env(cfg):
     assert bundles["drill"]["kwargs"]["path"] == str(drill_dags_dir(cfg))
     api_url = env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
     assert api_url == f"http://127.0.0.1:{cfg.ports.airflow}/execution/"
+    # a task supervisor notices its task's exit within a second (default: up to 5 s later), and
+    # tolerates the same ~15 s of API outage as with the defaults (5 s × 3 failed heartbeats)
+    beat = int(env["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"])
+    assert beat == 1 and beat * int(env["AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS"]) >= 15
     with pytest.raises(ValueError, match="executor"):
         airflow_env(cfg, executor="kubernetes")
 
