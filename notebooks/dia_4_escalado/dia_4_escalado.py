@@ -450,9 +450,11 @@ assert all(t["state"] == "success" and t["try_number"] == 1 for t in retiro["tas
 # Volvemos a 2 workers, lanzamos 4 tareas largas y matamos con `kill -9` al worker 2 mientras
 # ejecuta las suyas; después matamos por pid sus procesos hijos huérfanos (en una máquina que se
 # apaga tampoco sobreviven). El scheduler deja de recibir el latido (*heartbeat*) de esas
-# tareas: con la configuración de clase (`task_instance_heartbeat_timeout=20`, comprobación cada
-# 5 s) las marca como fallidas y, como tienen reintentos, las repite en el worker que queda. Con
-# los valores por defecto (300 s) tardaría más de 5 minutos.
+# tareas: cada tarea viva late una vez por segundo (`min_heartbeat_interval=1`) y, con la
+# configuración de clase (`task_instance_heartbeat_timeout=10`, es decir, diez latidos
+# perdidos; comprobación cada 2 s), el scheduler las marca como fallidas y, como tienen
+# reintentos, las repite en el worker que queda. Con los valores por defecto (300 s) tardaría
+# más de 5 minutos.
 
 # %%
 caida = worker_loss.worker_kill_experiment(victim=2, sleep_s=espera_caida_s, active=4, restore=False)

@@ -54,8 +54,14 @@ def test_overrides_switch_to_celery_postgres_redis_and_front_door(cfg, monkeypat
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql")
     assert env["AIRFLOW__CELERY__BROKER_URL"] == cfg.redis_url
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == f"{cfg.front_door_url}/execution/"
-    assert env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"] == "20"
-    assert env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL"] == "5"
+    # a dead worker's tasks are retried well inside a drill (default: 300 s), yet a live task is
+    # never taken for dead: the timeout spans ten of its heartbeats
+    from opsbook.airflow.env import airflow_env
+
+    beat = float(airflow_env(cfg)["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"])
+    timeout = float(env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"])
+    detect = float(env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL"])
+    assert timeout <= 10 and timeout >= 10 * beat and detect <= timeout / 4
     # a task lost with a killed worker's prefetched message is requeued well inside a drill
     assert float(env["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT"]) + float(
         env["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL"]) <= 150

@@ -32,10 +32,13 @@ from opsbook.stack.state import read_mode
 DEFAULT_CONCURRENCY = 2
 """Task slots per worker (``--concurrency``) unless told otherwise."""
 
-HEARTBEAT_TIMEOUT_S = 20
-"""``[scheduler] task_instance_heartbeat_timeout`` in class (default 300 s: ~310 s to retry)."""
+HEARTBEAT_TIMEOUT_S = 10
+"""``[scheduler] task_instance_heartbeat_timeout`` in class (default 300 s: ~310 s to retry).
 
-HEARTBEAT_DETECTION_S = 5
+Running tasks heartbeat every second (:data:`opsbook.airflow.env.HEARTBEAT_INTERVAL_S`), so 10 s
+is ten missed heartbeats, not two as it would be with the 5 s default interval."""
+
+HEARTBEAT_DETECTION_S = 2
 """``[scheduler] task_instance_heartbeat_timeout_detection_interval`` in class (default 10 s)."""
 
 CELERY_PARALLELISM = 16
@@ -118,7 +121,7 @@ def airflow_env_overrides(cfg: Settings = settings) -> dict[str, str]:
         "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
         "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
         "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": redis_key_prefix(cfg),
-        # Classroom heartbeat settings: a dead worker's tasks are retried in ~30 s, not ~310 s.
+        # Classroom heartbeat settings: a dead worker's tasks are retried in ~15 s, not ~310 s.
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": str(
             HEARTBEAT_DETECTION_S
