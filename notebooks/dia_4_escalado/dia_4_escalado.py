@@ -761,8 +761,9 @@ evidence.save_json(4, "release_v2_y_cambio_incompatible",
 # `version_demo` como commits de un repositorio git local (`var/dag_releases`, leído con
 # `GitDagBundle`) y, para comparar, el mismo DAG en una carpeta normal sin versiones
 # (`var/dag_plain`). Lanzamos una ejecución **A** con la v1, publicamos la v2 mientras su primera
-# tarea (`inicio`) sigue en marcha, y lanzamos otra ejecución **B**. La tarea `fin` devuelve la
-# versión del código con la que se ejecutó.
+# tarea (`inicio`) sigue en marcha (la tarea espera a que la v2 esté publicada, como mucho
+# `wait_s` segundos), y lanzamos otra ejecución **B**. La tarea `fin` devuelve la versión del
+# código con la que se ejecutó.
 
 # %%
 bundles = dag_releases.versioning_experiment(wait_s=10)

@@ -48,8 +48,12 @@ def demo():
     @task
     def inicio(params=None, run_id=None):
         MARKERS.mkdir(parents=True, exist_ok=True)
-        (MARKERS / ("{dag_id}__" + run_id.replace(":", "_"))).write_text(VERSION)
-        time.sleep(float(params["wait_s"]))
+        name = "{dag_id}__" + run_id.replace(":", "_")
+        (MARKERS / name).write_text(VERSION)
+        # Hold until the experiment has published the next release (or wait_s at most).
+        deadline = time.monotonic() + float(params["wait_s"])
+        while not (MARKERS / (name + ".seguir")).exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
         return VERSION
 
     @task
@@ -132,6 +136,11 @@ def _marker(cfg: Settings, dag_id: str, run_id: str) -> Path:
     return markers_dir(cfg) / (f"{dag_id}__" + run_id.replace(":", "_"))
 
 
+def _go_on(marker: Path) -> Path:
+    """The file that lets a held ``inicio`` task finish (see the DAG template)."""
+    return marker.with_name(marker.name + ".seguir")
+
+
 def repo_dir(cfg: Settings = settings) -> Path:
     """The local git repository of DAG releases (``var/dag_releases``)."""
     return cfg.var / "dag_releases"
@@ -199,6 +208,10 @@ def versioning_experiment(cfg: Settings = settings, wait_s: float = 20,
                           timeout_s: float = 600) -> list[dict]:
     """Edit the DAG (v1 → v2) while a run is in flight, in both bundles.
 
+    The runs A hold their ``inicio`` task until v2 is published and parsed, then are let go
+    (``wait_s`` is only the upper bound of that hold): the release happens mid-run by
+    construction, not by a sleep long enough to cover it.
+
     Returns:
         One row per run: bundle, run (``A`` started on v1 / ``B`` after the release),
         ``bundle_version`` of the run, and the code version its ``inicio`` and ``fin`` tasks ran.
@@ -223,8 +236,11 @@ def versioning_experiment(cfg: Settings = settings, wait_s: float = 20,
             _wait(marker.exists, f"{dag_id} en marcha", timeout_s, 0.3)
         sha2 = release("v2", cfg)
         _wait(lambda: dag_at(DAG_GIT, sha2), "el DAG versionado en v2", timeout_s)
-        runs[(GIT_BUNDLE, "B")] = client.trigger(DAG_GIT, {"wait_s": 1})
-        runs[(PLAIN_BUNDLE, "B")] = client.trigger(DAG_PLAIN, {"wait_s": 1})
+        for (bundle, _), run_id in list(runs.items()):
+            dag_id = DAG_GIT if bundle == GIT_BUNDLE else DAG_PLAIN
+            _go_on(_marker(cfg, dag_id, run_id)).touch()
+        runs[(GIT_BUNDLE, "B")] = client.trigger(DAG_GIT, {"wait_s": 0})
+        runs[(PLAIN_BUNDLE, "B")] = client.trigger(DAG_PLAIN, {"wait_s": 0})
         rows = []
         for (bundle, label), run_id in runs.items():
             dag_id = DAG_GIT if bundle == GIT_BUNDLE else DAG_PLAIN
