@@ -54,10 +54,13 @@ def airflow_programs(cfg: Settings = settings) -> list[Program]:
         ),
         Program("scheduler", airflow_argv("scheduler", "--skip-serve-logs"), stopwaitsecs=20),
         Program("dag-processor", airflow_argv("dag-processor"), stopwaitsecs=15),
-        # Its trigger runner child sometimes sits out Airflow's whole 10 s escalation delay
-        # before exiting (measured: 1.1 / 11.4 / 1.8 s per stop, no trigger running); a
-        # killed triggerer's triggers are picked up by the next one, so 5 s is enough.
-        Program("triggerer", airflow_argv("triggerer", "--skip-serve-logs"), stopwaitsecs=5),
+        # On SIGTERM the triggerer signals its trigger runner child and waits for it in a
+        # select() on the child's sockets; when the child closes them before it exits, nothing
+        # wakes the parent until Airflow's 10 s escalation delay ends (the same race as the task
+        # supervisor's, see opsbook.airflow.env.HEARTBEAT_INTERVAL_S). Measured: 1.1 / 11.4 /
+        # 1.8 s per stop, and on 3 of 4 day-4 mode switches the 5 s SIGKILL. A killed
+        # triggerer's triggers are picked up by the next one, so 2 s is enough.
+        Program("triggerer", airflow_argv("triggerer", "--skip-serve-logs"), stopwaitsecs=2),
     ]
 
 
