@@ -52,7 +52,7 @@ def demo():
         (MARKERS / name).write_text(VERSION)
         # Hold until the experiment has published the next release (or wait_s at most).
         deadline = time.monotonic() + float(params["wait_s"])
-        while not (MARKERS / (name + ".seguir")).exists() and time.monotonic() < deadline:
+        while not (MARKERS / (name + "{go_on}")).exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         return VERSION
 
@@ -136,9 +136,13 @@ def _marker(cfg: Settings, dag_id: str, run_id: str) -> Path:
     return markers_dir(cfg) / (f"{dag_id}__" + run_id.replace(":", "_"))
 
 
+GO_ON = ".seguir"
+"""Suffix of the file, next to a run's marker, that lets its held ``inicio`` task finish."""
+
+
 def _go_on(marker: Path) -> Path:
     """The file that lets a held ``inicio`` task finish (see the DAG template)."""
-    return marker.with_name(marker.name + ".seguir")
+    return marker.with_name(marker.name + GO_ON)
 
 
 def repo_dir(cfg: Settings = settings) -> Path:
@@ -171,7 +175,8 @@ def release(version: str, cfg: Settings = settings) -> str:
     if not (repo / ".git").exists():
         repo.mkdir(parents=True, exist_ok=True)
         _git(cfg, "init", "-q", "-b", "main")
-    source = _TEMPLATE.format(version=version, dag_id=DAG_GIT, markers=markers_dir(cfg))
+    source = _TEMPLATE.format(version=version, dag_id=DAG_GIT, markers=markers_dir(cfg),
+                              go_on=GO_ON)
     (repo / f"{DAG_GIT}.py").write_text(source)
     _git(cfg, "add", "-A")
     if _git(cfg, "status", "--porcelain"):
@@ -179,7 +184,8 @@ def release(version: str, cfg: Settings = settings) -> str:
     plain_dir(cfg).mkdir(parents=True, exist_ok=True)
     target = plain_dir(cfg) / f"{DAG_PLAIN}.py"
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(_TEMPLATE.format(version=version, dag_id=DAG_PLAIN, markers=markers_dir(cfg)))
+    tmp.write_text(_TEMPLATE.format(version=version, dag_id=DAG_PLAIN, markers=markers_dir(cfg),
+                                    go_on=GO_ON))
     tmp.replace(target)
     return _git(cfg, "rev-parse", "HEAD")
 
@@ -230,15 +236,15 @@ def versioning_experiment(cfg: Settings = settings, wait_s: float = 20,
         runs = {(b, "A"): client.trigger(d, {"wait_s": wait_s})
                 for b, d in ((GIT_BUNDLE, DAG_GIT), (PLAIN_BUNDLE, DAG_PLAIN))}
 
+        held = []
         for (bundle, _), run_id in runs.items():  # 'inicio' is executing v1 code
             dag_id = DAG_GIT if bundle == GIT_BUNDLE else DAG_PLAIN
-            marker = _marker(cfg, dag_id, run_id)
-            _wait(marker.exists, f"{dag_id} en marcha", timeout_s, 0.3)
+            held.append(_marker(cfg, dag_id, run_id))
+            _wait(held[-1].exists, f"{dag_id} en marcha", timeout_s, 0.3)
         sha2 = release("v2", cfg)
         _wait(lambda: dag_at(DAG_GIT, sha2), "el DAG versionado en v2", timeout_s)
-        for (bundle, _), run_id in list(runs.items()):
-            dag_id = DAG_GIT if bundle == GIT_BUNDLE else DAG_PLAIN
-            _go_on(_marker(cfg, dag_id, run_id)).touch()
+        for marker in held:
+            _go_on(marker).touch()
         runs[(GIT_BUNDLE, "B")] = client.trigger(DAG_GIT, {"wait_s": 0})
         runs[(PLAIN_BUNDLE, "B")] = client.trigger(DAG_PLAIN, {"wait_s": 0})
         rows = []
