@@ -30,18 +30,27 @@ def pytest_configure(config):
 RESTART_TEST = "tests/integration/test_rerun.py::test_days_pass_right_after_a_restart"
 """Runs just before the first notebook: nbval's run of every day is its first since a restart."""
 
+GRADING_TESTS = "test_grading_"
+"""Modules that grade a published copy of a day as a student (``opsbook curso calificar``)."""
+
 
 def pytest_collection_modifyitems(session, config, items):
-    """Move the restart test right before the first notebook (see ``test_rerun``'s docstring).
+    """With the notebooks in the session, run the live part in the order a course runs.
 
-    Without notebooks in the session it stays where it is and runs days 2 and 3 itself.
+    1. every other test; 2. the restart test (``tests/integration/test_rerun.py``); 3. the
+    notebooks (nbval): the instructor's reference run of each day, each the first since the
+    restart; 4. the grading tests: each grades the next student (``intacta``, and ``referencia``
+    again for the days graded in pairs) on the stack the reference run just used, so one
+    student's runs, drills and alerts must never count for the next. Without notebooks the
+    order is left alone (the restart test then runs days 2 and 3 itself).
     """
-    restart = next((i for i in items if i.nodeid == RESTART_TEST), None)
-    if restart is None:
+    notebooks = [i for i in items if i.path.suffix == ".ipynb"]
+    if not notebooks:
         return
-    items.remove(restart)
-    first = next((n for n, i in enumerate(items) if i.path.suffix == ".ipynb"), len(items))
-    items.insert(first, restart)
+    restart = [i for i in items if i.nodeid == RESTART_TEST]
+    grading = [i for i in items if i.path.name.startswith(GRADING_TESTS)]
+    moved = {id(i) for i in notebooks + restart + grading}
+    items[:] = [i for i in items if id(i) not in moved] + restart + notebooks + grading
 
 
 @pytest.fixture(scope="session")

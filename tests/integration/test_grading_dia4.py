@@ -6,10 +6,12 @@ recomputed from the student's own fan-out runs read back from Airflow, the stude
 asked at the front door with the load generator's samples recounted) in ``make test``, and end
 to end through publish → grade by ``make grade-check ARGS="--dias 4"`` (a day-4 submission
 grades in ~4 min: 228 s the reference, 212 s the untouched release, measured 2026-12-06; so
-``make test`` grades only the untouched release, as for day 2). Every
-missing solution must fail its exercise's cells at once (the deploy of a release that does not
-exist never starts); the untouched release still runs the day's own runs, which also proves
-the stack is left usable for the next student (nbval runs day 4 again afterwards).
+``make test`` grades only the untouched release, as for days 2 and 3). Every missing solution
+must fail its exercise's cells at once (the deploy of a release that does not exist never
+starts); the untouched release still runs the day's own runs. ``tests/conftest.py`` runs this
+test after the notebooks: the release is graded as the next student right after nbval's
+reference run of day 4 (a Celery round trip, deploys, the bundle experiment), which proves that
+run left the stack usable and that none of its runs counts for the next student.
 """
 
 from __future__ import annotations

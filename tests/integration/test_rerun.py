@@ -6,9 +6,10 @@ students restart the stack: a day whose result depends on what an earlier run le
 run after the first.
 
 In ``make test`` (``tests`` and ``notebooks`` in one session) ``tests/conftest.py`` moves this
-test to run just before the first notebook: the restart happens after the integration and
-grading tests ran days 1–4 on the long-lived stack, and nbval's run of each day is then its first
-since the restart, with every cell required to pass. Run without the notebooks (``pytest
+test to run just before the first notebook, after the other integration tests used the
+long-lived stack: nbval's run of each day is then its first since the restart, with every cell
+required to pass, and the grading tests that follow run each day again on the same stack as the
+next student. Run without the notebooks (``pytest
 tests``), the test runs the alert-driven days 2 and 3 itself with papermill and small parameters,
 through the same matrix as ``make rerun``. ``make rerun`` runs the full matrix (first run, second
 run, after a restart) for every day.
