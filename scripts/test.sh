@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make test`: lint (ruff + layer contract), the unit tests (no services, 4 pytest-xdist workers: most of
-# their time is waiting on timers and subprocesses), then the live stack for the integration tests and
-# the notebooks (nbval-lax), one at a time on one stack. The stack is always stopped at the end, even when a test fails; on
+# `make test`: lint (ruff + layer contract), the unit tests (no services; 4 pytest-xdist workers,
+# since most of their time is waiting on timers and subprocesses), then the live stack for the
+# integration tests and the notebooks (nbval-lax), one at a time on one stack, in the order of a
+# course (tests/conftest.py). The stack is always stopped at the end, even when a test fails; on
 # success `opsbook stack down` runs explicitly and fails the build if any process survives it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
