@@ -133,3 +133,13 @@ def test_drill_bundle_reports_a_broken_dag_live(live_stack):
         timeout_s=90,
         what="import error cleared after removing the file",
     )
+
+
+def test_execution_api_serves_only_the_task_sdk_version(live_stack):
+    """The api-server runs with ``opsbook.airflow.lean_execution_api`` installed."""
+    from airflow.sdk.api.datamodels._generated import API_VERSION
+    from opsbook import loopback
+
+    url = f"http://127.0.0.1:{live_stack.ports.airflow}/execution/health"
+    assert loopback.get(url, headers={"Airflow-API-Version": API_VERSION}).status_code == 200
+    assert loopback.get(url, headers={"Airflow-API-Version": "2025-04-11"}).status_code == 404

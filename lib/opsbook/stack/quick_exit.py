@@ -9,7 +9,9 @@ Airflow's own shutdown runs as usual (uvicorn's lifespan, the scheduler ending i
 then the ``atexit`` handlers (Airflow disposes of its DB engine there), logging and the standard
 streams are flushed, and :func:`os._exit` ends the process with Airflow's exit code. Nothing
 is left for the teardown to do but free memory, which the kernel does at once. Python has no
-switch for this, and no package offers it, hence these lines.
+switch for this, and no package offers it, hence these lines. For ``airflow api-server`` it
+first installs :mod:`opsbook.airflow.lean_execution_api` (the execution API built for the one
+Task SDK version the stack runs), before uvicorn imports the app.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ def main() -> None:
     """Run ``airflow <args>`` in this process and ``os._exit`` with its code."""
     from airflow.__main__ import main as airflow_main
 
+    if sys.argv[1:2] == ["api-server"]:
+        from opsbook.airflow import lean_execution_api
+
+        lean_execution_api.install()
     sys.argv = ["airflow", *sys.argv[1:]]
     try:
         code = exit_code(airflow_main())

@@ -1,0 +1,64 @@
+"""The api-server's execution API, built for the Task SDK's own version only, serves that version
+exactly as upstream does (same OpenAPI document: paths, parameters, models) and nothing older."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+DUMP = """
+import asyncio, json, sys
+import httpx
+from airflow.sdk.api.datamodels._generated import API_VERSION
+installed = None
+if sys.argv[1] == "lean":
+    from opsbook.airflow import lean_execution_api
+    installed = lean_execution_api.install()
+from airflow.api_fastapi.execution_api.app import create_task_execution_api_app
+app = create_task_execution_api_app()
+
+async def go():
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        doc = (await c.get("/openapi.json", params={"version": API_VERSION})).json()
+        plain = (await c.get("/health")).status_code
+        own = (await c.get("/health", headers={"Airflow-API-Version": API_VERSION})).status_code
+        old = (await c.get("/health", headers={"Airflow-API-Version": "2025-04-11"})).status_code
+    return {"installed": installed, "version": API_VERSION, "openapi": doc,
+            "status": {"plain": plain, "own": own, "old": old}}
+
+print("\\nRESULT " + json.dumps(asyncio.run(go())))
+"""
+
+
+def _build(kind: str, tmp_path) -> dict:
+    done = subprocess.run([sys.executable, "-c", DUMP, kind], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("execution_api")
+    return {kind: _build(kind, folder) for kind in ("upstream", "lean")}
+
+
+def test_serves_the_sdk_version_exactly_as_upstream(built):
+    upstream, lean = built["upstream"], built["lean"]
+    assert lean["installed"] is True
+    assert len(upstream["openapi"]["paths"]) > 20  # the real API, not an empty document
+    assert lean["openapi"] == upstream["openapi"]
+    assert lean["openapi"]["info"]["version"] == lean["version"]
+    assert lean["status"]["plain"] == lean["status"]["own"] == 200
+
+
+def test_refuses_a_version_only_upstream_still_serves(built):
+    assert built["upstream"]["status"]["old"] == 200
+    assert built["lean"]["status"]["old"] == 404
