@@ -12,42 +12,37 @@ import pytest
 pytestmark = pytest.mark.unit
 
 DUMP = """
-import asyncio, json, sys
+import asyncio, json
 import httpx
-from airflow.sdk.api.datamodels._generated import API_VERSION
-installed = None
-if sys.argv[1] == "lean":
-    from opsbook.airflow import lean_execution_api
-    installed = lean_execution_api.install()
 from airflow.api_fastapi.execution_api.app import create_task_execution_api_app
-app = create_task_execution_api_app()
+from airflow.sdk.api.datamodels._generated import API_VERSION
+from opsbook.airflow import lean_execution_api
 
-async def go():
+async def probe(app):
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         doc = (await c.get("/openapi.json", params={"version": API_VERSION})).json()
         plain = (await c.get("/health")).status_code
         own = (await c.get("/health", headers={"Airflow-API-Version": API_VERSION})).status_code
         old = (await c.get("/health", headers={"Airflow-API-Version": "2025-04-11"})).status_code
-    return {"installed": installed, "version": API_VERSION, "openapi": doc,
+    return {"version": API_VERSION, "openapi": doc,
             "status": {"plain": plain, "own": own, "old": old}}
 
-print("\\nRESULT " + json.dumps(asyncio.run(go())))
+built = {"upstream": asyncio.run(probe(create_task_execution_api_app()))}
+installed = lean_execution_api.install()  # the app factory reads the bundle when called
+built["lean"] = {**asyncio.run(probe(create_task_execution_api_app())), "installed": installed}
+print("\\nRESULT " + json.dumps(built))
 """
-
-
-def _build(kind: str, tmp_path) -> dict:
-    done = subprocess.run([sys.executable, "-c", DUMP, kind], capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("execution_api")
-    return {kind: _build(kind, folder) for kind in ("upstream", "lean")}
+    """Upstream's execution API, then the lean one, built in one fresh interpreter."""
+    done = subprocess.run([sys.executable, "-c", DUMP], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path_factory.mktemp("execution_api"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
 
 
 def test_serves_the_sdk_version_exactly_as_upstream(built):
