@@ -58,7 +58,7 @@ n_v3 = 100            # registros escritos con el esquema actual v3
 semilla = 7           # semilla del generador de datos legacy
 ruta_carga = "dag"    # "dag": pipeline_ventas en el stack; "directa": load_customers sin Airflow
 timeout_dag_s = 600   # plazo para que termine la tarea customers de pipeline_ventas
-espera_io_s = 3.0             # segundos que espera cada tarea del fan-out de E/S (> ~1 s de arranque por tarea)
+espera_io_s = 5.0             # segundos que espera cada tarea del fan-out de E/S (> ~1–2 s de arranque por tarea)
 rondas_cpu = 0                # hashes SHA-256 por tarea de CPU; 0 = los de ≈ 1 s de CPU aquí
 tasa_rps = 20.0               # peticiones/s a la puerta de entrada durante los despliegues
 espera_caida_s = 8.0          # duración de las tareas del simulacro kill -9 de un worker
@@ -507,8 +507,10 @@ print(f"cada tarea con 8 ranuras frente a 2: E/S ×{alargamiento['io']} · CPU �
 # tareas, con 4 ya no, y 8 ranuras no añaden nada. La última columna lo mide: el cálculo nunca
 # ocupa más núcleos de los que tiene la máquina, por muchas ranuras que haya. Ese es el techo de
 # escalar dentro de una sola máquina. Las tareas de E/S también pagan ese ~1 s de CPU al
-# arrancar: por eso cada una espera 3 s (`espera_io_s`); con esperas de 1 s el arranque domina,
-# la E/S se comporta como CPU y apenas acelera (medido con 16 tareas: 1,7× con 8 ranuras).
+# arrancar: por eso cada una espera 5 s (`espera_io_s`); con esperas de 1 s el arranque domina,
+# la E/S se comporta como CPU y apenas acelera (medido con 16 tareas: 1,7× con 8 ranuras), y con
+# 3 s, en una máquina lenta (~1,5–2 s de arranque por tarea con 8 a la vez), la aceleración con 8
+# ranuras quedaba en 1,4–2,0× y a veces no superaba a la de 4.
 #
 # La columna `task_s` (duración media de cada tarea, de su inicio a su fin) muestra el porqué
 # sin depender del ruido del tiempo total: una tarea que espera tarda lo mismo con 8 vecinas
