@@ -202,6 +202,24 @@ def test_background_response_and_automation_switch(tmp_path, service, monkeypatc
     assert store.load(ids[0]).status == "recovered"
 
 
+def test_a_paused_runbook_opens_nothing_but_still_closes_what_resolves(tmp_path, service,
+                                                                      monkeypatch):
+    flag = tmp_path / "run" / "automation_off"
+    monkeypatch.setattr(runbook, "automation_flag", lambda: flag)
+    monkeypatch.setattr(runbook, "_DEFAULT", engine(tmp_path / "store", service))
+    store = IncidentStore(tmp_path / "store")
+    (opened,) = runbook.on_notification(note("firing"))
+    wait_until(lambda: store.load(opened).finished, 20, 0.05, "el incidente termine")
+    assert runbook.set_automation(False) is False  # e.g. `stack up` switching executors
+    assert runbook.on_notification(note("firing", "fp-otra")) == []  # nothing new opens
+    assert runbook.on_notification(note("resolved", "fp-otra")) == []  # nothing to close
+    assert store.load(opened).resolved_at is None
+    assert runbook.on_notification(note("resolved")) == [opened]
+    closed = store.load(opened)
+    assert closed.resolved_at is not None and closed.timeline[-1]["phase"] == "close"
+    assert [i.id for i in store.all() if i.resolved_at is None] == []
+
+
 def test_warning_and_critical_of_the_same_type_make_one_incident(tmp_path):
     # a slow real action keeps the first incident in "recovering" while the second alert arrives
     svc = Service()

@@ -210,11 +210,9 @@ class Runbook:
         Returns:
             Ids of the incidents opened or closed by this payload.
         """
-        touched = []
+        touched = self.close_resolved(notification)
         for alert in notification.get("alerts", []):
             if alert.get("status") == "resolved":
-                incident = self.close(alert)
-                touched += [incident.id] if incident else []
                 continue
             incident = self.detect(alert)
             if alert.get("labels", {}).get("escalate") == "human":
@@ -229,6 +227,16 @@ class Runbook:
             else:
                 self.respond(incident)
         return touched
+
+    def close_resolved(self, notification: dict[str, Any]) -> list[str]:
+        """Close the open incidents whose alerts this payload reports resolved; nothing else.
+
+        Returns:
+            Ids of the incidents closed.
+        """
+        closed = (self.close(alert) for alert in notification.get("alerts", [])
+                  if alert.get("status") == "resolved")
+        return [incident.id for incident in closed if incident]
 
     # ---- internals ----------------------------------------------------------------------
     def _open(self, fingerprint: str) -> Incident | None:
@@ -333,8 +341,12 @@ def default_runbook() -> Runbook:
 def on_notification(notification: dict[str, Any]) -> list[str]:
     """Entry point of the alert receiver: handle one Alertmanager notification.
 
-    Returns quickly (the response runs in a background thread). Does nothing while the
-    automation switch is off.
+    Returns quickly (the response runs in a background thread). While the automation switch
+    is off (an operator's pause, a drill, a stack mode switch) it opens and repairs nothing, but
+    still closes the open incidents whose alerts resolve: closing is a record, not an action.
+    Dropping those would leave an incident open forever, and the next drill of its type would
+    wait for it and be refused (seen: ``PipelineLoadFailed`` resolving during day 4's switch to
+    Celery, right after day 3's ``db_unreachable`` drill).
 
     Args:
         notification: the Alertmanager webhook payload.
@@ -343,5 +355,5 @@ def on_notification(notification: dict[str, Any]) -> list[str]:
         Ids of the incidents opened or closed.
     """
     if not automation_enabled():
-        return []
+        return default_runbook().close_resolved(notification)
     return default_runbook().handle(notification, background=True)
