@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import httpx
 import pytest
@@ -80,18 +79,22 @@ def test_token_compare_needs_the_bearer_scheme_and_the_exact_token():
     assert not alert_guard.token_ok(None, "abc")
 
 
-def test_dispatch_calls_runbook_unless_automation_off(tmp_path, monkeypatch):
+def test_dispatch_calls_the_runbook_even_while_automation_is_off(tmp_path, monkeypatch):
+    """The pause is the runbook's to honour: a dropped "resolved" left incidents open forever."""
     monkeypatch.setattr(alert_receiver, "automation_off_flag", lambda: tmp_path / "off")
     seen: list[dict] = []
-    done = threading.Event()
-    hook = lambda n: (seen.append(n), done.set())  # noqa: E731
+    hook = seen.append
     payload = alert_payload()
     thread = alert_receiver.dispatch(payload, hook)
-    assert thread is not None and done.wait(10) and seen == [payload]
+    assert thread is not None
+    thread.join(10)
+    assert seen == [payload]
     assert alert_receiver.dispatch(payload, None) is None
     (tmp_path / "off").write_text("off")
-    assert alert_receiver.dispatch(payload, hook) is None
-    assert len(seen) == 1
+    paused = alert_receiver.dispatch(payload, hook)
+    assert paused is not None
+    paused.join(10)
+    assert seen == [payload, payload]
 
 
 def test_the_stacks_responder_plugs_the_runbook_into_the_receiver(monkeypatch):

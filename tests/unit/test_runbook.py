@@ -16,6 +16,7 @@ import pytest
 from opsbook.incidents import runbook
 from opsbook.incidents.runbook import Outcome, Runbook
 from opsbook.incidents.timeline import IncidentStore
+from opsbook.observability import alert_receiver
 from opsbook.waiting import WaitTimeout, wait_until
 
 pytestmark = pytest.mark.unit
@@ -214,7 +215,14 @@ def test_a_paused_runbook_opens_nothing_but_still_closes_what_resolves(tmp_path,
     assert runbook.on_notification(note("firing", "fp-otra")) == []  # nothing new opens
     assert runbook.on_notification(note("resolved", "fp-otra")) == []  # nothing to close
     assert store.load(opened).resolved_at is None
-    assert runbook.on_notification(note("resolved")) == [opened]
+    # the live path: the receiver hands the "resolved" over although the switch is off
+    monkeypatch.setattr(alert_receiver, "automation_off_flag", lambda: flag)
+    closing: list[list[str]] = []
+    thread = alert_receiver.dispatch(note("resolved"), lambda n: closing.append(
+        runbook.on_notification(n)))
+    assert thread is not None
+    thread.join(20)
+    assert closing == [[opened]]
     closed = store.load(opened)
     assert closed.resolved_at is not None and closed.timeline[-1]["phase"] == "close"
     assert [i.id for i in store.all() if i.resolved_at is None] == []

@@ -46,10 +46,11 @@ def resume() -> None:
 def finish(d: Drill) -> None:
     """End the episode: close the drill's incident once its alert resolved, then resume.
 
-    Alertmanager's "resolved" notification reaches the stack's receiver, which ignores it while
-    automation is off; an incident left unresolved would make the next drill of its type wait
-    for an episode that already ended. Called after the stack was put back (a step that did not
-    repair leaves the alert firing until then).
+    Alertmanager's "resolved" notification also reaches the stack's paused runbook, which closes
+    the incident when it comes after this runbook's last save; a later save of the caller's
+    runbook can still overwrite that close, and an incident left unresolved would make the next
+    drill of its type wait for an episode that already ended. Called after the stack was put
+    back (a step that did not repair leaves the alert firing until then).
     """
     try:
         inc = d.store.load(d.incident.id) if d.incident is not None else None

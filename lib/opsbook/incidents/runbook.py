@@ -346,9 +346,8 @@ def on_notification(notification: dict[str, Any]) -> list[str]:
     still closes the open incidents whose alerts resolve: closing is a record, not an action.
     Dropping those would leave an incident open forever, and the next drill of its type would
     wait for it and be refused (seen: ``PipelineLoadFailed`` resolving during day 4's switch to
-    Celery, right after day 3's ``db_unreachable`` drill). Not reached yet on the live stack:
-    :func:`opsbook.observability.alert_receiver.dispatch` does not call this hook while the
-    switch is off (docs/rendimiento.md, the day-3 grading that waited 300 s).
+    Celery, right after day 3's ``db_unreachable`` drill). The receiver calls this hook whether
+    the switch is on or off, so this is the one place that decides what a pause allows.
 
     Args:
         notification: the Alertmanager webhook payload.

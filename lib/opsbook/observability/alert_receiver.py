@@ -7,11 +7,13 @@ and
 ``var/alerts/notifications.jsonl`` — the evidence the day-2 notebook, the alert tests and the
 benchmarks read to measure latency — and serves them back on ``GET /notifications``.
 
-After recording, when a runbook hook was given (``main(on_notification=...)``) and automation is
-on (no ``var/run/automation_off`` file), the notification is passed to it in a background thread,
-so a slow runbook never delays Alertmanager. The hook is injected from above: the stack runs
-``python -m opsbook.incidents.responder``, which plugs the runbook in (day 3), because the
-observability room must not import the incidents room.
+After recording, when a runbook hook was given (``main(on_notification=...)``), the notification
+is passed to it in a background thread, so a slow runbook never delays Alertmanager. The hook is
+called even while automation is off (``var/run/automation_off``): what a pause allows is the
+runbook's decision (it opens and repairs nothing, but still closes the incident of an alert that
+resolves), and a "resolved" dropped here would leave an incident open forever. The hook is
+injected from above: the stack runs ``python -m opsbook.incidents.responder``, which plugs the
+runbook in (day 3), because the observability room must not import the incidents room.
 
 Every ``POST`` must pass :mod:`opsbook.observability.alert_guard` (Alertmanager's bearer token,
 JSON content type, bounded body, every alert a rule of the stack with that rule's labels);
@@ -65,7 +67,7 @@ def notifications_file() -> Path:
 
 
 def automation_off_flag() -> Path:
-    """While this file exists the runbook is not called (notifications are still recorded)."""
+    """While this file exists the runbook opens and repairs nothing (it still closes incidents)."""
     return settings.run_dir / "automation_off"
 
 
@@ -116,13 +118,18 @@ Hook = Callable[[dict[str, Any]], Any]
 
 def dispatch(payload: dict[str, Any], on_notification: Hook | None = None
              ) -> threading.Thread | None:
-    """Call ``on_notification(payload)`` in a thread, unless there is none or automation is off.
+    """Call ``on_notification(payload)`` in a thread, whether automation is on or off.
+
+    The hook itself honours the automation switch: paused, the runbook only closes the incidents
+    of alerts that resolve. Gating here too dropped those "resolved" notifications (an incident
+    of day 3's ``db_unreachable`` drill stayed open after day 4's switch to Celery, and the next
+    student's drill waited 300 s for it and was refused).
 
     Returns:
-        The started thread, or None when automation is off or no hook was given.
+        The started thread, or None when no hook was given.
     """
     hook = on_notification
-    if hook is None or automation_off_flag().exists():
+    if hook is None:
         return None
 
     def run() -> None:
