@@ -3,6 +3,11 @@
 The DAG is scheduled ``@daily`` with catchup off, so unpausing it creates one scheduled run
 too; the test first lets it finish (``airflow_api.settle``), takes the counters as a baseline, then
 triggers its own run with a fresh seed and checks the *increase* of every counter.
+
+A run that misses its deadline is not repeated here: day 2's notebook, which ``make test`` runs
+under nbval on the same stack, triggers one past ``settings.sla_seconds`` and asserts that the
+triggerer's DeadlineAlert callback counted ``airflow_pipeline_sla_violations`` and that
+``PipelineSlaMissed`` reached the webhook (a separate 70 s run here proved only the first half).
 """
 
 from __future__ import annotations
@@ -93,18 +98,3 @@ def test_every_catalog_metric_is_in_prometheus_with_plausible_values(pipeline_ru
     seconds = prom.value(f'sum({catalog.get("load_duration").name}_sum{{dag_id="{DAG_ID}"}})')
     assert 0 < seconds < 600
 
-
-@pytest.mark.stack
-@pytest.mark.slow
-def test_slow_run_misses_its_deadline_and_counts_an_sla_violation(pipeline_run):
-    """``slow_seconds`` past the DeadlineAlert → the triggerer's callback counts one violation."""
-    from opsbook.settings import settings
-
-    airflow_api.settle(DAG_ID)
-    series = _series(catalog.get("sla_violations"))
-    before = _stable_counters()[catalog.get("sla_violations").name]
-    run_id = airflow_api.trigger_dag(DAG_ID, {"n_rows": 200, "slow_seconds": settings.sla_seconds
-                                              + 10})
-    prom.wait_for(series, lambda f: not f.empty and f["value"].sum() >= before + 1,
-                  timeout_s=settings.sla_seconds + 240)
-    assert airflow_api.wait_for_run(DAG_ID, run_id, timeout_s=600) == "success"
