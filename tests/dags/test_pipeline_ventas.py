@@ -7,7 +7,8 @@ touch a running stack nor send metrics to it.
 ``dag.test()`` runs on a copy of the DAG without its DeadlineAlert: Airflow 3.3.2's
 ``dag.test()`` crashes after a successful run of any DAG with a deadline
 (apache/airflow#73428, ``'dict' object has no attribute 'hex'``). The deadline itself is
-checked in the structure test and live in tests/integration/test_pipeline_live.py.
+checked in the structure test and live by day 2's notebook (``make test`` runs it under nbval):
+a run past ``settings.sla_seconds`` counts one violation and ``PipelineSlaMissed`` fires.
 """
 
 from __future__ import annotations
