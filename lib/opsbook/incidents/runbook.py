@@ -24,6 +24,7 @@ from opsbook.incidents import diagnostics, recovery
 from opsbook.incidents.catalog import Catalog, catalog
 from opsbook.incidents.outcome import Outcome, Step
 from opsbook.incidents.timeline import Incident, IncidentStore, parse_ts
+from opsbook.observability import alert_receiver
 from opsbook.settings import settings
 
 
@@ -307,8 +308,12 @@ def incidents_dir() -> Path:
 
 
 def automation_flag() -> Path:
-    """The switch file: while it exists the runbook only records (class discussions)."""
-    return settings.run_dir / "automation_off"
+    """The switch file: while it exists the runbook only records (class discussions).
+
+    One definition, the observability room's (:func:`~opsbook.observability.alert_receiver.
+    automation_off_flag`): the probes and ``stack up`` pause the runbook from below this room.
+    """
+    return alert_receiver.automation_off_flag()
 
 
 def automation_enabled() -> bool:
