@@ -75,7 +75,7 @@ def automation_paused() -> bool:
 
 
 PROBE_PAUSE = "automation off (probe)"
-"""Switch-file content of a probe's pause: its synthetic alerts must not reach the runbook."""
+"""Switch-file content of a probe's pause: the runbook must not act on its synthetic alerts."""
 RECONFIGURE_PAUSE = "automation off (stack up)"
 """Switch-file content while ``stack up`` stops and starts Airflow on purpose (a mode switch):
 the runbook must not "repair" a scheduler that is down because it is being replaced."""
