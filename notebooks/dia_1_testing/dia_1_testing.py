@@ -393,7 +393,10 @@ assert _suyas == _verdad, (len(_suyas), len(_verdad))
 #
 # 1. espera a que la pila no tenga ejecuciones activas del DAG (`airflow_api.settle`), para que
 #    otra ejecución no se mezcle con tu medida;
-# 2. lee el contador de filas cargadas en Prometheus (`day1.LOADED_SERIES`) **antes**;
+# 2. espera a que Prometheus haya leído el puente StatsD después de eso (`prom.wait_scraped()`:
+#    Prometheus lee cada segundo, y sin esa espera las filas de una ejecución recién terminada
+#    pueden aparecer después y sumarse a tu incremento) y lee el contador de filas cargadas
+#    (`day1.LOADED_SERIES`) **antes**;
 # 3. lanza `pipeline_ventas` con `conf`, `run_id=run_id` y `logical_date=day1.logical_datetime(fecha)`
 #    (`airflow_api.trigger_dag`) y espera a que termine (`airflow_api.wait_for_run`) → `estado`;
 # 4. cuenta en el almacén las filas de tu fecha (`open_warehouse().count(ds=fecha)`) →
@@ -416,6 +419,7 @@ print(f"alumno {alumno} · fecha {fecha} · run_id {run_id} · conf {conf}")
 airflow_api.wait_for_dag(day1.DAG_ID, timeout_s=300)
 airflow_api.unpause(day1.DAG_ID)
 airflow_api.settle(day1.DAG_ID)
+prom.wait_scraped()
 antes = prom.value(day1.LOADED_SERIES, default=0.0)
 airflow_api.trigger_dag(day1.DAG_ID, conf, run_id=run_id, logical_date=day1.logical_datetime(fecha))
 estado = airflow_api.wait_for_run(day1.DAG_ID, run_id, timeout_s=600)

@@ -13,7 +13,6 @@ import pytest
 from opsbook.observability import alerts, prom
 from opsbook.observability.signals import BRIDGE_JOB
 from opsbook.stack import lifecycle
-from opsbook.waiting import wait_until
 
 pytestmark = [pytest.mark.stack]
 
@@ -52,11 +51,7 @@ def test_hostile_statsd_packets_keep_the_bridge_target_up(live_stack):
         for packet in packets:
             sock.sendto(packet, ("127.0.0.1", live_stack.ports.statsd))
 
-    def scraped_after() -> float | None:
-        rows = prom.raw_query(f'timestamp(up{{job="{BRIDGE_JOB}"}})')
-        return rows and float(rows[0]["value"][1]) > sent + 1 and rows
-
-    wait_until(scraped_after, timeout=30, interval=0.5, what="un scrape del puente posterior")
+    prom.wait_scraped(sent + 1)  # a scrape of the bridge after the packets: they are counted
     assert prom.value(f'up{{job="{BRIDGE_JOB}"}}') == 1
     count = f'airflow_pipeline_dag_duration_count{{dag_id="{dag_id}"}}'
     assert prom.value(count) == 10_000  # one sampled packet counts 1/rate observations

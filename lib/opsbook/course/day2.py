@@ -134,9 +134,7 @@ def wait_callbacks_counted(horizon_s: float = 900, timeout_s: float = 120) -> li
                       "contadores pueden aparecer en la siguiente diferencia", stacklevel=2)
     sent = [seen[run_id]["at"] for run_id in ended if run_id in seen]
     if sent:
-        newest = max(sent) + 0.2  # UDP → bridge is sub-millisecond; margin for clock reads
-        prom.wait_for(signals.last_scrape(),
-                      lambda f: not f.empty and f["value"].min() >= newest, timeout_s=30)
+        prom.wait_scraped(max(sent) + 0.2)  # UDP → bridge is sub-millisecond; margin for clocks
     return missing
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from prometheus_api_client import (
 
 from opsbook import loopback
 from opsbook.errors import StudentError
+from opsbook.observability import signals
 from opsbook.settings import settings
 from opsbook.waiting import WaitTimeout, wait_until
 
@@ -194,6 +196,33 @@ def wait_for(expr: str, predicate: Callable[[pd.DataFrame], bool] | None = None,
             raise last from last.__cause__  # still unreachable: the message says why
         shown = "vacío" if last is None or last.empty else last.to_string(max_rows=5)
         raise WaitTimeout(exc.what, shown, timeout_s) from None
+
+
+def wait_scraped(after: float | None = None, job: str = signals.BRIDGE_JOB,
+                 timeout_s: float = 30.0, url: str | None = None) -> float:
+    """Wait for a scrape of ``job`` taken after ``after``, so what happened before is counted.
+
+    A task's StatsD packet reaches the bridge at once, but Prometheus only sees it at its next
+    scrape (every second). A counter read right after a run ends can miss that run's last
+    increments; the next difference then counts them twice. Call this once the runs to be
+    counted are over and before reading "before" values.
+
+    Args:
+        after: Unix time the scrape must follow (default: now).
+        job: scrape job (default: the StatsD bridge, where the pipeline metrics live).
+        timeout_s: deadline in seconds.
+        url: Prometheus base URL (default: the stack's).
+
+    Returns:
+        The Unix time of that scrape.
+
+    Raises:
+        WaitTimeout: no such scrape in ``timeout_s`` (the target is down: see its ``up``).
+    """
+    since = time.time() if after is None else after
+    frame = wait_for(signals.last_scrape(job),
+                     lambda f: not f.empty and f["value"].min() > since, timeout_s, url=url)
+    return float(frame["value"].min())
 
 
 def ready(url: str | None = None, timeout_s: float = 2.0) -> bool:
