@@ -329,14 +329,16 @@ print("\n".join(f"  {p.name} ({p.stat().st_size} bytes)" for p in paths))
 
 # %% [markdown]
 # Con `ruta_carga = "dag"` disparamos `pipeline_ventas` en el stack y esperamos a su tarea
-# `customers`; con `"directa"` llamamos a `load_customers` sin Airflow. En ambos casos leemos
-# después el almacén: la tabla `clientes` (ya en v3) y la de cuarentena.
+# `customers` y al final de la ejecución (enseguida cambiaremos de executor y de base de
+# metadatos: una ejecución a medias quedaría colgada en la base vieja hasta volver al modo local,
+# e incumpliría su SLA); con `"directa"` llamamos a `load_customers` sin Airflow. En ambos casos
+# leemos después el almacén: la tabla `clientes` (ya en v3) y la de cuarentena.
 
 # %%
 if ruta_carga == "dag":
-    run = versioning_nb.load_via_dag(timeout_dag_s)  # espera solo a la tarea customers
+    run = versioning_nb.load_via_dag(timeout_dag_s)  # la tarea customers y el final de la ejecución
     print(run)
-    assert run["ds"] == fecha and run["customers_state"] == "success", run
+    assert run["ds"] == fecha and run["customers_state"] == "success" == run["run_state"], run
 else:
     print(customers.load_customers(fecha))
 table = customers.loaded_rows(fecha)

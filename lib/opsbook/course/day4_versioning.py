@@ -104,22 +104,28 @@ def _state(value: Any) -> str:
 
 
 def load_via_dag(timeout_s: float, n_rows: int = 500, poll_s: float = 2.0) -> dict[str, Any]:
-    """Trigger ``pipeline_ventas`` (small sales file) and wait for its ``customers`` task.
+    """Trigger ``pipeline_ventas`` (small sales file), wait for its ``customers`` task and its end.
 
-    Only the customer task matters here, so the wait ends as soon as it reaches a final state
-    (the sales tasks of the same run may still be running). ``max_active_runs=1``: the run may
-    first queue behind the day's scheduled run.
+    The section reads only what the ``customers`` task loaded, but the run is waited to the end
+    too: the day switches to Celery next, on another metadata database, and a run left in
+    flight in the local one was finished only when the day came back to local mode, ~4 minutes
+    later (measured 237.7 s from queued to end, 2026-12-07). By then it had missed its
+    deadline: ``PipelineSlaMissed`` fired at the end of day 4, and the next run of day 2 (the
+    next student's grading) waited for that episode to end. The sales tasks take a few seconds
+    more. ``max_active_runs=1``: the run may first queue behind the day's scheduled run.
 
     Args:
-        timeout_s: deadline for the ``customers`` task to finish.
+        timeout_s: deadline for the ``customers`` task, and then for the run, to finish.
         n_rows: sales rows the run generates (kept small).
         poll_s: polling interval.
 
     Returns:
-        ``run_id``, ``ds`` (the processed date), ``customers_state`` and ``seconds`` waited.
+        ``run_id``, ``ds`` (the processed date), ``customers_state``, ``run_state`` and
+        ``seconds`` waited.
 
     Raises:
-        TimeoutError: the task is not finished by the deadline (message has the last state).
+        TimeoutError: the task or the run is not finished by the deadline (message has the
+            last state).
     """
     import time
 
@@ -137,11 +143,13 @@ def load_via_dag(timeout_s: float, n_rows: int = 500, poll_s: float = 2.0) -> di
     state = wait_until(customers_state, timeout_s, poll_s,
                        f"la tarea customers de {run_id} termine (revisa opsbook stack status)",
                        until=lambda state: state in final)
+    run_state = airflow_api.wait_for_run("pipeline_ventas", run_id, timeout_s=timeout_s,
+                                         poll_s=poll_s)
     run = next(r for r in airflow_api.dag_runs("pipeline_ventas", limit=20)
                if r["dag_run_id"] == run_id)
     when = run.get("logical_date") or run.get("run_after")
     ds = when.date().isoformat() if hasattr(when, "date") else str(when)[:10]
-    return {"run_id": run_id, "ds": ds, "customers_state": state,
+    return {"run_id": run_id, "ds": ds, "customers_state": state, "run_state": run_state,
             "seconds": round(time.monotonic() - start, 1)}
 
 
