@@ -103,7 +103,7 @@ def _state(value: Any) -> str:
     return str(getattr(value, "value", value)).lower() if value is not None else "none"
 
 
-def load_via_dag(timeout_s: float, n_rows: int = 500, poll_s: float = 2.0) -> dict[str, Any]:
+def load_via_dag(timeout_s: float, n_rows: int = 500, poll_s: float = 1.0) -> dict[str, Any]:
     """Trigger ``pipeline_ventas`` (small sales file), wait for its ``customers`` task and its end.
 
     The section reads only what the ``customers`` task loaded, but the run is waited to the end
