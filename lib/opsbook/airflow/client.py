@@ -290,9 +290,11 @@ def xcom_value(
     return json.loads(raw.data)["value"]
 
 
-def dag_runs(dag_id: str, limit: int = 50, url: str | None = None) -> list[dict[str, Any]]:
-    """Latest DAG runs, newest first."""
-    resp = DagRunApi(api_client(url)).get_dag_runs(dag_id, limit=limit, order_by=["-run_after"])
+def dag_runs(dag_id: str, limit: int = 50, url: str | None = None,
+             states: set[str] | None = None) -> list[dict[str, Any]]:
+    """Latest DAG runs, newest first (``dag_id="~"``: of every DAG; ``states``: only those)."""
+    resp = DagRunApi(api_client(url)).get_dag_runs(dag_id, limit=limit, order_by=["-run_after"],
+                                                   state=sorted(states) if states else None)
     return [_plain(run) for run in resp.dag_runs]
 
 

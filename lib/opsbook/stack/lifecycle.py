@@ -17,6 +17,7 @@ import os
 import subprocess
 import threading
 import time
+import warnings
 
 import httpx
 
@@ -169,7 +170,8 @@ def up(
 ) -> dict:
     """Start the stack (idempotent) and wait until every component is healthy.
 
-    A healthy stack in the same mode returns at once. Otherwise: generate configs, forget the
+    A healthy stack in the same mode returns at once. Otherwise: let the runs in flight end
+    when the executor changes (:func:`drain_before_switch`), generate configs, forget the
     previous Alertmanager's notification log and silences (:mod:`opsbook.stack.fresh_start`), start
     supervisord, start the services while ``airflow db migrate`` runs, then Airflow, wait on
     real health with a deadline, and warm the execution API (``GET /execution/health``).
@@ -191,12 +193,62 @@ def up(
     current = read_mode(cfg)
     if {k: current.get(k) for k in wanted} == wanted and is_healthy(cfg):
         return status(cfg)
+    drain_before_switch(current, executor, cfg)
     if states(cfg).get("alertmanager", {}).get("statename") not in ("RUNNING", "STARTING"):
         fresh_start.forget_alert_state(cfg)  # a new stack owes nothing to the last one's log
         fresh_start.release_probe_pause()
     # A mode switch stops the scheduler on purpose: the runbook must not start it midway.
     with alerts.runbook_paused(alerts.RECONFIGURE_PAUSE):
         return _start(executor, workers, wanted, timeout_s, cfg, progress)
+
+
+DRAIN_TIMEOUT_S = 120.0
+"""Bound of the wait for DAG runs in flight before the executor (and metadata DB) changes."""
+
+
+def drain_before_switch(current: dict, executor: str, cfg: Settings = settings,
+                        timeout_s: float = DRAIN_TIMEOUT_S) -> list[str]:
+    """Let the DAG runs in flight end before a switch of executor, bounded.
+
+    Local mode keeps Airflow's metadata in SQLite and Celery mode in PostgreSQL. A run still
+    queued or running when the stack switches stays so in the database left behind and ends
+    only when the stack comes back to that mode: measured on day 4 (2026-12-07), a run left
+    in flight by the switch to Celery ended 237.7 s after it was queued, past its deadline,
+    and ``PipelineSlaMissed`` fired at the end of the day. A healthy stack that switches
+    therefore waits for its runs first, with a progress line; a run still in flight at the
+    deadline (a hung task) does not block the switch: it is named in a warning.
+
+    Args:
+        current: the running mode (:func:`opsbook.stack.state.read_mode`).
+        executor: the executor asked for.
+        cfg: the settings.
+        timeout_s: bound of the wait.
+
+    Returns:
+        The runs (``dag_id/run_id``) still in flight when the switch goes on.
+    """
+    if current.get("executor") in (None, executor) or not is_healthy(cfg):
+        return []
+    from opsbook.airflow import client as airflow_api
+
+    def in_flight() -> list[str]:
+        return [f"{run['dag_id']}/{run['dag_run_id']}" for run in airflow_api.dag_runs(
+            "~", 100, cfg.airflow_url, states=airflow_api.ACTIVE_STATES)]
+
+    runs = in_flight()
+    if not runs:
+        return []
+    print(f"esperando a {len(runs)} ejecución(es) en curso antes de cambiar a modo {executor} "
+          f"(como mucho {timeout_s:g} s): {', '.join(runs)}", flush=True)
+    try:
+        return wait_until(in_flight, timeout_s, 1.0,
+                          "que terminen las ejecuciones en curso", until=lambda left: not left)
+    except WaitTimeout as exc:
+        left = list(exc.last or [])
+        warnings.warn(f"cambio a modo {executor} con ejecuciones aún en curso: {', '.join(left)}; "
+                      "quedan en la base de metadatos del modo anterior hasta volver a él",
+                      stacklevel=2)
+        return left
 
 
 def _start(executor: str, workers: int, wanted: dict, timeout_s: float, cfg: Settings,
