@@ -309,7 +309,7 @@ assert failure.deltas["airflow_pipeline_dag_success"] == 0
 # %% [markdown]
 # `PipelineDagFailed` (warning) se vuelve verdadera cuando el contador de fallos sube; tras su
 # `for` pasa de *pending* a *firing*, Prometheus la envía a Alertmanager, que espera
-# `group_wait` y la entrega al webhook en `/alerts/warning`. Cuando la ventana de un minuto
+# `group_wait` y la entrega al webhook en `/alerts/warning`. Cuando la ventana de la regla (30 s)
 # deja de ver el fallo, se resuelve y llega la notificación `resolved`.
 #
 # ### Ejercicio 3 · La latencia de **tu** alerta
