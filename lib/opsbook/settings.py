@@ -148,7 +148,7 @@ class Settings:
     @property
     def retry_delay_s(self) -> float:
         """Retry delay of the pipeline tasks (``OPSBOOK_RETRY_DELAY_S``, short for class)."""
-        return float(os.environ.get("OPSBOOK_RETRY_DELAY_S", "5"))
+        return float(os.environ.get("OPSBOOK_RETRY_DELAY_S", "2"))
 
     @property
     def statsd_max_series(self) -> int:
