@@ -366,8 +366,9 @@ display(fig)
 # ## 6. El deadline incumplido
 #
 # El SLA es de `settings.sla_seconds` segundos desde que la ejecución entra en cola; la ejecución
-# lenta espera más que eso en `transform`. El callback del `DeadlineAlert` corre en el
-# triggerer, suma `sla_violations` y la alerta `PipelineSlaMissed` llega al webhook.
+# lenta espera en `transform` hasta que su deadline vence y se cuenta (`until_sla_miss`). El
+# callback del `DeadlineAlert` corre en el triggerer, suma `sla_violations` y la alerta
+# `PipelineSlaMissed` llega al webhook.
 #
 # La ejecución fallida de la sección 5 también llega a su deadline (Airflow 3.3 solo lo retira
 # cuando la ejecución termina con éxito), pero el callback no la cuenta: ya había fallado y

@@ -125,7 +125,9 @@ async def record_sla_violation(dag_id: str = DAG_ID, context: dict | None = None
 
     Top-level ``async def`` so the triggerer can import it by path
     (``opsbook.observability.pipeline_metrics.record_sla_violation``). A run that had already
-    failed is not counted (:func:`counts_as_sla_violation`).
+    failed is not counted (:func:`counts_as_sla_violation`). A counted miss is also appended to
+    :mod:`opsbook.observability.callback_ledger` (``sla_missed``), which a run slowed with
+    ``until_sla_miss`` waits for.
 
     Args:
         dag_id: DAG whose run missed its deadline.
@@ -138,4 +140,8 @@ async def record_sla_violation(dag_id: str = DAG_ID, context: dict | None = None
         return f"deadline de {dag_id} vencido tras fallar la ejecución: ya avisó PipelineDagFailed"
     init_stats()
     emit("sla_violations", 1, dag_id)
+    run = (context or {}).get("dag_run") or {}
+    run_id = run.get("dag_run_id") or run.get("run_id")
+    if run_id:  # a run slowed on purpose stops waiting once its miss is counted
+        callback_ledger.record(dag_id, str(run_id), callback_ledger.SLA_MISSED)
     return f"violación de SLA registrada para {dag_id}"

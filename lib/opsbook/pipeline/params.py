@@ -22,6 +22,7 @@ HINTS: dict[str, str] = {
     "bad_fraction": "usa un número entre 0 y 0.5 (fracción de filas defectuosas)",
     "fail_at": f"usa uno de {list(FAIL_POINTS)}",
     "slow_seconds": "usa un número de segundos entre 0 y 3600",
+    "until_sla_miss": "usa true o false",
     "seed": "usa un entero ≥ 0",
     "drift": "usa 'none', 'extra_column' o 'missing_column'",
     "forzar": "usa true o false (cargar aunque la compuerta de volumen lo rechace)",
@@ -32,6 +33,8 @@ DESCRIPTIONS: dict[str, str] = {
     "bad_fraction": "Fracción de filas defectuosas que inyecta el generador (0..0.5).",
     "fail_at": "Fallo inyectado para los simulacros: none, extract, transform o load.",
     "slow_seconds": "Espera extra de transform en segundos (para incumplir el SLA).",
+    "until_sla_miss": "Con slow_seconds: acabar la espera en cuanto el deadline de esta ejecución "
+                      "se cuenta como incumplido (slow_seconds queda como tope).",
     "seed": "Semilla del generador (mismos parámetros → mismo fichero).",
     "drift": "Deriva de esquema del fichero: none, extra_column o missing_column.",
     "forzar": "Cargar aunque la compuerta de volumen lo rechace (fichero vacío o con muchas "
@@ -49,6 +52,9 @@ class RunParams(BaseModel):
         fail_at: step where a failure is injected (``none``, ``extract``, ``transform``,
             ``load``).
         slow_seconds: extra seconds the transform waits (to miss the deadline).
+        until_sla_miss: end that wait as soon as this run's deadline miss is counted (the
+            deadline callback's ``sla_missed`` line in the callback ledger); ``slow_seconds``
+            stays the cap.
         seed: generator seed.
         drift: schema drift of the generated file (``none``, ``extra_column``,
             ``missing_column``).
@@ -61,6 +67,7 @@ class RunParams(BaseModel):
     bad_fraction: float = Field(0.05, ge=0, le=0.5)
     fail_at: Literal["none", "extract", "transform", "load"] = "none"
     slow_seconds: float = Field(0, ge=0, le=3600)
+    until_sla_miss: bool = False
     seed: int = Field(42, ge=0)
     drift: Literal["none", "extra_column", "missing_column"] = "none"
     forzar: bool = False
