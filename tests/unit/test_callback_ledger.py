@@ -48,15 +48,6 @@ def test_dag_callbacks_emit_then_record_the_run(ledger, monkeypatch):
     assert callback_ledger.recorded("pipeline_ventas")["scheduled__2026-11-26"]["state"] == "failed"
 
 
-def _finish(coro):
-    """Drive a coroutine that awaits nothing (no event loop: pytest may have one running)."""
-    try:
-        coro.send(None)
-    except StopIteration as done:
-        return done.value
-    raise AssertionError("the coroutine awaited something")
-
-
 def test_an_sla_miss_is_not_a_dag_callback_and_is_keyed_by_run(ledger):
     assert callback_ledger.record("pipeline_ventas", "manual__lenta", callback_ledger.SLA_MISSED)
     assert callback_ledger.record("otro_dag", "manual__otra", callback_ledger.SLA_MISSED)
@@ -68,16 +59,3 @@ def test_an_sla_miss_is_not_a_dag_callback_and_is_keyed_by_run(ledger):
     assert callback_ledger.record("pipeline_ventas", "manual__lenta", "success")
     assert callback_ledger.recorded("pipeline_ventas")["manual__lenta"]["state"] == "success"
     assert callback_ledger.sla_missed("pipeline_ventas", "manual__lenta")  # the miss stays
-
-
-def test_the_deadline_callback_records_the_miss_it_counts_and_only_that(ledger, monkeypatch):
-    sent = []
-    monkeypatch.setattr(pipeline_metrics, "init_stats", lambda: None)
-    monkeypatch.setattr(pipeline_metrics, "emit", lambda *a: sent.append(a))
-    running = {"dag_run": {"dag_run_id": "manual__lenta", "state": "running"}, "deadline": {}}
-    failed = {"dag_run": {"dag_run_id": "manual__fallida", "state": "failed"}, "deadline": {}}
-    _finish(pipeline_metrics.record_sla_violation("pipeline_ventas", context=running))
-    _finish(pipeline_metrics.record_sla_violation("pipeline_ventas", context=failed))
-    assert sent == [("sla_violations", 1, "pipeline_ventas")]
-    assert callback_ledger.sla_missed("pipeline_ventas", "manual__lenta")
-    assert not callback_ledger.sla_missed("pipeline_ventas", "manual__fallida")

@@ -139,6 +139,23 @@ def test_a_run_that_had_failed_is_not_an_sla_violation(monkeypatch):
     assert sent == [("sla_violations", 1, "d")] * 3
 
 
+def test_the_deadline_callback_records_the_miss_it_counts_and_only_that(tmp_path, monkeypatch):
+    from opsbook.observability import callback_ledger, pipeline_metrics
+
+    ledger = tmp_path / "dag_callbacks.jsonl"
+    monkeypatch.setattr(callback_ledger, "ledger_path", lambda: ledger)
+    sent = []
+    monkeypatch.setattr(pipeline_metrics, "init_stats", lambda: None)
+    monkeypatch.setattr(pipeline_metrics, "emit", lambda *a: sent.append(a))
+    running = {"dag_run": {"dag_run_id": "manual__lenta", "state": "running"}, "deadline": {}}
+    failed = {"dag_run": {"dag_run_id": "manual__fallida", "state": "failed"}, "deadline": {}}
+    _finish(pipeline_metrics.record_sla_violation("pipeline_ventas", context=running))
+    _finish(pipeline_metrics.record_sla_violation("pipeline_ventas", context=failed))
+    assert sent == [("sla_violations", 1, "pipeline_ventas")]
+    assert callback_ledger.sla_missed("pipeline_ventas", "manual__lenta")
+    assert not callback_ledger.sla_missed("pipeline_ventas", "manual__fallida")
+
+
 def test_quiet_wait_only_waits_for_runs_that_can_still_count_a_violation():
     t0 = 1_000_000.0
     sla, margin = 90.0, 15.0
