@@ -134,6 +134,7 @@ def test_compose_airflow_tunes_task_supervision_like_the_native_stack(compose):
     native = airflow_env(settings)
     env = compose["x-airflow-common"]["environment"]
     keys = ("WORKERS__MIN_HEARTBEAT_INTERVAL", "WORKERS__MAX_FAILED_HEARTBEATS",
-            "DAG_PROCESSOR__REFRESH_INTERVAL", "CORE__DEFAULT_TASK_RETRY_DELAY")
+            "DAG_PROCESSOR__REFRESH_INTERVAL", "CORE__DEFAULT_TASK_RETRY_DELAY",
+            "DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL", "SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME")
     for key in (f"AIRFLOW__{k}" for k in keys):
         assert env[key] == native[key], key

@@ -20,7 +20,11 @@ def test_fail_active_runs_patches_only_queued_and_running(monkeypatch):
         def patch_dag_run(self, dag_id, run_id, body):
             patched.append((dag_id, run_id, body.state.value if body.state else None))
 
-    monkeypatch.setattr(client, "dag_runs", lambda dag_id, limit, url: runs)
+    def dag_runs(dag_id, limit, url, states=None):  # the API filters by state, like Airflow's
+        assert states == client.ACTIVE_STATES
+        return [r for r in runs if r["state"] in states][:limit]
+
+    monkeypatch.setattr(client, "dag_runs", dag_runs)
     monkeypatch.setattr(client, "DagRunApi", FakeApi)
     monkeypatch.setattr(client, "api_client", lambda url: None)
     assert client.fail_active_runs("fanout_io") == ["a", "c"]

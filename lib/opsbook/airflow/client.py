@@ -301,16 +301,16 @@ def dag_runs(dag_id: str, limit: int = 50, url: str | None = None,
 def _idle(dag_id: str, url: str | None) -> bool:
     due = DAGApi(api_client(url)).get_dag(dag_id).next_dagrun_run_after
     owed = due is not None and due <= datetime.now(UTC)
-    busy = any(r["state"] in ACTIVE_STATES for r in dag_runs(dag_id, limit=10, url=url))
-    return not owed and not busy
+    return not owed and not dag_runs(dag_id, limit=1, url=url, states=ACTIVE_STATES)
 
 
 def fail_active_runs(dag_id: str, url: str | None = None) -> list[str]:
     """Mark every queued/running run of ``dag_id`` failed; returns their run ids.
 
     Such a run is a leftover of an interrupted use: with ``max_active_runs=1`` it blocks the next.
+    The API filters by state, so a stuck run older than the newest runs is found too.
     """
-    stuck = [r["dag_run_id"] for r in dag_runs(dag_id, 20, url) if r["state"] in ACTIVE_STATES]
+    stuck = [r["dag_run_id"] for r in dag_runs(dag_id, 100, url, states=ACTIVE_STATES)]
     runs_api = DagRunApi(api_client(url))
     for run_id in stuck:
         runs_api.patch_dag_run(dag_id, run_id, DAGRunPatchBody(state="failed"))

@@ -231,8 +231,8 @@ def firing_alerts(kind: str, url: str | None = None) -> list[str]:
 
 def active_runs() -> list[str]:
     """Runs of the pipeline still queued or running (a drill needs the DAG idle)."""
-    return [r["dag_run_id"] for r in airflow_api.dag_runs(DAG_ID, limit=10)
-            if state_of(r.get("state")) in ("queued", "running")]
+    return [r["dag_run_id"]
+            for r in airflow_api.dag_runs(DAG_ID, limit=100, states=airflow_api.ACTIVE_STATES)]
 
 
 def restore_stack(timeout_s: float = 150.0) -> list[str]:
