@@ -163,7 +163,7 @@ class Settings:
     @property
     def sla_seconds(self) -> float:
         """Deadline of a ``pipeline_ventas`` run after it is queued (``OPSBOOK_SLA_SECONDS``)."""
-        return float(os.environ.get("OPSBOOK_SLA_SECONDS", "40"))
+        return float(os.environ.get("OPSBOOK_SLA_SECONDS", "30"))
 
     @property
     def prometheus_data(self) -> Path:
