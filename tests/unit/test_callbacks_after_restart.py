@@ -34,7 +34,7 @@ def stack(monkeypatch):
 def test_a_callback_lost_with_the_old_dag_processor_is_not_waited_for(stack, monkeypatch):
     now, ledger = stack
     ledger["after"] = {"at": now - 4}
-    monkeypatch.setattr(day2, "dag_processor_started_at", lambda: now - day2.CALLBACK_GRACE_S - 30)
+    monkeypatch.setattr(day2, "component_started_at", lambda name: now - day2.CALLBACK_GRACE_S - 30)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # waiting for "before" would end in a warning
         assert day2.wait_callbacks_counted(timeout_s=1) == []
@@ -43,13 +43,13 @@ def test_a_callback_lost_with_the_old_dag_processor_is_not_waited_for(stack, mon
 def test_a_run_that_ended_before_a_fresh_restart_is_still_owed_its_callback(stack, monkeypatch):
     now, ledger = stack
     ledger["after"] = {"at": now - 4}
-    monkeypatch.setattr(day2, "dag_processor_started_at", lambda: now - 10)  # inside the grace
+    monkeypatch.setattr(day2, "component_started_at", lambda name: now - 10)  # inside the grace
     with pytest.warns(UserWarning, match="before"):
         assert day2.wait_callbacks_counted(timeout_s=1) == ["before"]
 
 
 def test_a_run_that_ended_under_this_dag_processor_is_always_owed(stack, monkeypatch):
     now, _ledger = stack
-    monkeypatch.setattr(day2, "dag_processor_started_at", lambda: now - 3600)
+    monkeypatch.setattr(day2, "component_started_at", lambda name: now - 3600)
     with pytest.warns(UserWarning, match="after"):
         assert day2.wait_callbacks_counted(timeout_s=1) == ["after", "before"]

@@ -16,11 +16,10 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-import psutil
 
 from opsbook.observability import catalog, prom, signals
 from opsbook.settings import settings
-from opsbook.stack.control import component_pid
+from opsbook.stack.control import component_started_at
 from opsbook.waiting import WaitTimeout, wait_until
 
 DAG_ID = "pipeline_ventas"
@@ -30,15 +29,6 @@ started. Airflow queues those requests in the metadata DB, and the new process r
 seconds; one it had already taken when it was stopped is lost, and waiting for it would only add
 the whole timeout to every snapshot of the day (measured: 4 × 120 s after a `down` right after a
 run)."""
-
-
-def dag_processor_started_at() -> float | None:
-    """Unix time the running dag-processor started (``None``: not running)."""
-    pid = component_pid("dag-processor")
-    try:
-        return psutil.Process(pid).create_time() if pid else None
-    except psutil.Error:
-        return None
 
 
 def check_params(n_rows: Any, dirty_fraction: Any, run_timeout_s: Any,
@@ -138,7 +128,7 @@ def wait_callbacks_counted(horizon_s: float = 900, timeout_s: float = 120) -> li
 
     ended: list[str] = []
     seen: dict[str, Any] = {}
-    restarted_at = dag_processor_started_at()
+    restarted_at = component_started_at("dag-processor")
 
     def owed(end: float) -> bool:
         # A run that ended before this dag-processor started is owed its callback only while

@@ -210,6 +210,13 @@ def component_pid(name: str, cfg: Settings = settings) -> int | None:
     return sup.rpc(cfg).supervisor.getProcessInfo(name)["pid"] or None
 
 
+def component_started_at(name: str, cfg: Settings = settings) -> float | None:
+    """Unix time supervisord started a running component (None when it is not running)."""
+    _known(name, cfg)
+    info = sup.rpc(cfg).supervisor.getProcessInfo(name)
+    return float(info["start"]) if info["pid"] else None
+
+
 def stop_component(name: str, cfg: Settings = settings) -> None:
     """Stop one component (its whole process group) and wait until it is stopped.
 
