@@ -3,13 +3,16 @@
 Why this module exists: every notebook saves charts, tables, JSON results and reports the
 instructor grades. Going through one helper keeps file names, folders and the per-day
 ``manifest.json`` (what was written, when, and why) consistent, and gives day 5 and the
-instructor index one place to read them from (``resumen.json`` per day).
+instructor index one place to read them from (``resumen.json`` per day). Every file is
+swapped in whole (:func:`opsbook.records.write_atomic`): day 5, the index and a grading may read
+a day while another process rewrites it (``make test`` runs day 4 on a second stack beside the
+other days).
 """
 
 from __future__ import annotations
 
+import io
 import json
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +52,7 @@ def _record(day: int, path: Path, description: str) -> Path:
             "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
-    manifest_path.write_text(json.dumps(entries, indent=2, ensure_ascii=False))
+    records.write_atomic(manifest_path, json.dumps(entries, indent=2, ensure_ascii=False))
     return path
 
 
@@ -67,14 +70,16 @@ def save_figure(day: int, name: str, fig: Any, description: str = "", dpi: int =
         The written path.
     """
     path = day_dir(day) / (name if name.endswith(".png") else f"{name}.png")
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    records.write_atomic(path, buffer.getvalue())
     return _record(day, path, description)
 
 
 def save_frame(day: int, name: str, frame: Any, description: str = "") -> Path:
     """Save a pandas DataFrame as CSV evidence (``.csv`` added when missing)."""
     path = day_dir(day) / (name if name.endswith(".csv") else f"{name}.csv")
-    frame.to_csv(path, index=False)
+    records.write_atomic(path, frame.to_csv(index=False))
     return _record(day, path, description)
 
 
@@ -84,14 +89,14 @@ def save_json(day: int, name: str, data: Any, description: str = "") -> Path:
     Dataclasses, datetimes and paths are converted there; other non-JSON values become str.
     """
     path = day_dir(day) / (name if name.endswith(".json") else f"{name}.json")
-    path.write_text(records.dumps(data))
+    records.write_atomic(path, records.dumps(data))
     return _record(day, path, description)
 
 
 def save_text(day: int, name: str, text: str, description: str = "") -> Path:
     """Save a text/Markdown report under its given name."""
     path = day_dir(day) / name
-    path.write_text(text, encoding="utf-8")
+    records.write_atomic(path, text)
     return _record(day, path, description)
 
 
@@ -99,7 +104,7 @@ def save_file(day: int, source: Path, description: str = "", name: str | None = 
     """Copy an existing file (JUnit XML, pptx, screenshot...) into the day's evidence."""
     path = day_dir(day) / (name or Path(source).name)
     if Path(source).resolve() != path.resolve():
-        shutil.copyfile(source, path)
+        records.write_atomic(path, Path(source).read_bytes())
     return _record(day, path, description)
 
 

@@ -5,6 +5,10 @@ a benchmark, a notebook run) are dataclasses, so their fields are named in code 
 docstrings. Evidence files and ``resumen.json`` are JSON with stable keys
 (``docs/esquema_resumen.md``); this module is the single serializer between the two, so a field
 name is the JSON key and nothing is converted twice in different ways.
+
+Files that another process may read while they are being rewritten (evidence that day 5 and the
+index read, incidents, generated configs) are written with :func:`write_atomic`, so a reader
+sees the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import dataclasses
 import enum
 import json
 import math
+import os
+import threading
 from datetime import date, datetime, time, timedelta
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 JSON_KEY = "json_key"
@@ -73,3 +79,23 @@ def dumps(obj: Any, omit_none: bool = False, **kwargs: Any) -> str:
     kwargs.setdefault("indent", 2)
     kwargs.setdefault("ensure_ascii", False)
     return json.dumps(to_json(obj, omit_none), **kwargs)
+
+
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    """Replace ``path`` with ``data`` (text as UTF-8) in one step.
+
+    The bytes go to a temporary file in the same folder, named after the process and the
+    thread, and :func:`os.replace` swaps it in: a concurrent reader, or a run killed halfway,
+    never leaves a truncated file behind.
+
+    Returns:
+        ``path``.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

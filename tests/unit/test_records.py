@@ -85,3 +85,64 @@ def test_pipeline_runs_are_typed_and_tabulated():
     assert (row["escenario"], row["estado"], row["cargados"], row["calidad"]) == (
         "limpia", "success", 500, 1.0)
     assert records.to_json(run)["deltas"] == {"airflow_pipeline_load_records_loaded": 500}
+
+
+def test_write_atomic_readers_see_the_old_file_or_the_new_one_never_half(tmp_path):
+    """A reader polling while another thread rewrites a big summary never reads a torn file."""
+    import threading
+
+    path = tmp_path / "resumen.json"
+    versions = [json.dumps({"v": i, "relleno": "x" * 200_000}) for i in range(2)]
+    records.write_atomic(path, versions[0])
+    torn: list[int] = []
+    done = threading.Event()
+
+    def reader():
+        while not done.is_set():
+            text = path.read_text()
+            if text not in versions:
+                torn.append(len(text))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    for i in range(200):
+        records.write_atomic(path, versions[i % 2])
+    done.set()
+    thread.join()
+    assert torn == []
+    assert json.loads(path.read_text())["v"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["resumen.json"]  # no temporary left
+
+
+def test_write_atomic_keeps_the_old_file_when_the_write_fails(tmp_path, monkeypatch):
+    path = tmp_path / "resumen.json"
+    records.write_atomic(path, '{"v": 0}')
+
+    def full_disk(self, data):
+        Path.write_text(self, "{\"v\": 1, \"cort")  # half written, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError):
+        records.write_atomic(path, '{"v": 1, "cortado": false}')
+    monkeypatch.undo()
+    assert json.loads(path.read_text()) == {"v": 0}
+    assert [p.name for p in tmp_path.iterdir()] == ["resumen.json"]
+
+
+def test_evidence_files_are_swapped_in_whole(tmp_path, monkeypatch):
+    """Every evidence writer goes through write_atomic (day 5 may read day 4 as it is rewritten)."""
+    import pandas as pd
+
+    monkeypatch.setenv("OPSBOOK_EVIDENCE_DIR", str(tmp_path))
+    monkeypatch.setattr(evidence, "settings", type(evidence.settings).from_env())
+    written: list[str] = []
+    real = records.write_atomic
+    monkeypatch.setattr(records, "write_atomic",
+                        lambda path, data: written.append(Path(path).name) or real(path, data))
+    evidence.write_summary(4, {"x": 1})
+    evidence.save_frame(4, "tabla", pd.DataFrame({"a": [1]}))
+    evidence.save_text(4, "nota.md", "hola")
+    assert written == ["resumen.json", "manifest.json", "tabla.csv", "manifest.json",
+                       "nota.md", "manifest.json"]
+    assert evidence.read_summary(4)["x"] == 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from opsbook import records
 
 PHASES = ("detect", "diagnose", "recover", "verify", "escalate", "close", "drill")
 
@@ -152,11 +153,9 @@ class IncidentStore:
 
     def save(self, incident: Incident) -> Path:
         """Write an incident atomically (readers never see half a file)."""
-        target = self.path(incident.id)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(incident.to_dict(), indent=2, ensure_ascii=False, default=str))
-        tmp.replace(target)
-        return target
+        return records.write_atomic(
+            self.path(incident.id),
+            json.dumps(incident.to_dict(), indent=2, ensure_ascii=False, default=str))
 
     def load(self, incident_id: str) -> Incident:
         """Read one incident by id."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from opsbook import records
 from opsbook.observability.signals import BRIDGE_JOB, NODE_JOB
 from opsbook.settings import HOST, Settings, ensure_secrets, settings
 from opsbook.stack.supervisor_conf import socket_path
@@ -248,10 +249,7 @@ def front_door_upstream(port: int, cfg: Settings = settings) -> Path:
     """
     path = cfg.run_dir / "nginx-upstream.conf"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(f"upstream airflow {{ server {HOST}:{int(port)}; }}\n")
-    os.replace(tmp, path)
-    return path
+    return records.write_atomic(path, f"upstream airflow {{ server {HOST}:{int(port)}; }}\n")
 
 
 def front_door_port(cfg: Settings = settings) -> int | None:

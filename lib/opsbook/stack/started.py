@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psutil
 
+from opsbook import records
 from opsbook.settings import Settings, settings
 
 _SLACK_S = 0.05
@@ -73,9 +74,7 @@ def record(pid: int, cfg: Settings = settings) -> Started:
     entries = [e for e in recorded(cfg) if e.pid != pid] + [entry]
     path = ledger_path(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps([asdict(e) for e in entries], indent=2))
-    os.replace(tmp, path)
+    records.write_atomic(path, json.dumps([asdict(e) for e in entries], indent=2))
     return entry
 
 
