@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -52,28 +51,6 @@ def pytest_collection_modifyitems(session, config, items):
     grading = [i for i in items if i.path.name.startswith(GRADING_TESTS)]
     moved = {id(i) for i in notebooks + restart + grading}
     items[:] = [i for i in items if id(i) not in moved] + restart + notebooks + grading
-
-
-AWAIT_ENV = "OPSBOOK_TEST_AWAIT"
-"""A file ``scripts/test.sh`` names when day 4 runs on a second stack beside this session.
-
-The second stack writes it once day 4's reference run has ended (passed or not); day 5 reads
-every day's ``resumen.json``, so its first cell waits for the file instead of reading a day 4
-that is still being written (or, on a fresh clone, not written yet)."""
-AWAIT_TIMEOUT_S = 1800.0
-
-
-def pytest_runtest_setup(item):
-    """Day 5 after day 4: wait for the second stack's day 4 when ``AWAIT_ENV`` names a file."""
-    marker = os.environ.get(AWAIT_ENV)
-    if not marker or item.path.suffix != ".ipynb" or not item.path.name.startswith("dia_5"):
-        return
-    from opsbook.waiting import wait_until
-
-    if not Path(marker).exists():
-        print(f"\n[día 5] esperando al día 4 de la segunda pila ({marker})…", flush=True)
-    wait_until(lambda: Path(marker).exists(), AWAIT_TIMEOUT_S, 1.0,
-               "el fin del día 4 en la segunda pila")
 
 
 @pytest.fixture(scope="session")
