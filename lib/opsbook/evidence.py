@@ -4,9 +4,9 @@ Why this module exists: every notebook saves charts, tables, JSON results and re
 instructor grades. Going through one helper keeps file names, folders and the per-day
 ``manifest.json`` (what was written, when, and why) consistent, and gives day 5 and the
 instructor index one place to read them from (``resumen.json`` per day). Every file is
-swapped in whole (:func:`opsbook.records.write_atomic`): day 5, the index and a grading may read
-a day while another process rewrites it (``make test`` runs day 4 on a second stack beside the
-other days).
+swapped in whole (:func:`opsbook.records.write_atomic`): day 5, the index and the portfolio may
+read a day while another process rewrites it (a student's kernel, a grading, ``make run``), and a
+run killed halfway leaves the previous file, not half of the new one.
 """
 
 from __future__ import annotations
