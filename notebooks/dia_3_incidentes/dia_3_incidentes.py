@@ -292,7 +292,7 @@ if "db_unreachable" in results:
 # simulacros un DAG que no importa. El dag-processor lo informa, salta la **advertencia**
 # `AirflowDagImportErrors` y el runbook abre un incidente que no puede reparar (arreglar código
 # es cosa de personas: tipo `circular_dependency`, `automatico = False`). Nadie lo repara: a los
-# 15 s la regla `AirflowDagImportErrorsUnrepaired` (`monitoring/prometheus/rules/escalation.yml`,
+# 10 s la regla `AirflowDagImportErrorsUnrepaired` (`monitoring/prometheus/rules/escalation.yml`,
 # que lee la serie `ALERTS` de la advertencia) pasa a **crítica** con la etiqueta
 # `escalate="human"`, Alertmanager la enruta al receptor `human-pager` (`/alerts/human`) y el
 # runbook anota la **página a una persona** en la línea de tiempo del *mismo* incidente. Solo
@@ -312,7 +312,7 @@ pagina = next(e for e in escalado.timeline if e["step"].startswith(escalation.PA
 assert pagina["detail"]["alertname"] == escalation.CRITICAL and pagina["detail"]["severity"] == "critical"
 assert escalado.receiver == "human-pager"
 assert escalado.fault_at < escalado.warning_at < escalado.critical_at <= escalado.paged_at < escalado.repaired_at
-assert 13 <= escalado.durations["advertencia_a_critica_s"] <= 25, escalado.durations  # el `for` de 15 s
+assert 8 <= escalado.durations["advertencia_a_critica_s"] <= 20, escalado.durations  # el `for` de 10 s
 assert escalado.timeline[0]["detail"]["labels"]["alertname"] == escalation.WARNING  # lo abrió la advertencia
 assert [p["canal"] for p in escalado.pages][-1] == "page-humano"
 assert escalado.resolved_at, "la advertencia se resuelve tras la reparación"

@@ -5,7 +5,7 @@ sentence in the notebook. This drill makes it happen on the live stack. It drops
 does not import into the stack's drill bundle; the dag-processor reports the import error, the
 warning ``AirflowDagImportErrors`` fires and the runbook opens an incident it cannot repair
 (code needs a person: catalog type ``circular_dependency``, ``auto: false``). Nobody repairs it,
-so 15 s later ``AirflowDagImportErrorsUnrepaired`` (``rules/escalation.yml``) fires as critical
+so 10 s later ``AirflowDagImportErrorsUnrepaired`` (``rules/escalation.yml``) fires as critical
 with ``escalate="human"``; Alertmanager routes it to the ``human-pager`` receiver and the runbook
 records the page in the *same* incident's timeline. Only then does the drill repair the fault
 (removes the file) and wait for the incident to close. The file is always removed.
