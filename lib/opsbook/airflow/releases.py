@@ -21,6 +21,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from opsbook import records
 from opsbook.settings import Settings, settings
 from opsbook.waiting import wait_until
 
@@ -183,10 +184,8 @@ def release(version: str, cfg: Settings = settings) -> str:
         _git(cfg, "commit", "-q", "-m", f"release {version}")
     plain_dir(cfg).mkdir(parents=True, exist_ok=True)
     target = plain_dir(cfg) / f"{DAG_PLAIN}.py"
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(_TEMPLATE.format(version=version, dag_id=DAG_PLAIN, markers=markers_dir(cfg),
-                                    go_on=GO_ON))
-    tmp.replace(target)
+    records.write_atomic(target, _TEMPLATE.format(version=version, dag_id=DAG_PLAIN,
+                                                  markers=markers_dir(cfg), go_on=GO_ON))
     return _git(cfg, "rev-parse", "HEAD")
 
 

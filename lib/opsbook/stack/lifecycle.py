@@ -21,7 +21,7 @@ import warnings
 
 import httpx
 
-from opsbook import loopback
+from opsbook import loopback, records
 from opsbook.airflow.env import airflow_env, drill_dags_dir
 from opsbook.observability import alerts
 from opsbook.settings import Settings, settings
@@ -143,7 +143,7 @@ def apply_programs(programs: list[Program], cfg: Settings = settings, mode: dict
         {"name": p.name, "port": p.port, "health_url": p.health_url, "optional": p.optional}
         for p in programs
     ]
-    mode_path(cfg).write_text(json.dumps(record, indent=2))
+    records.write_atomic(mode_path(cfg), json.dumps(record, indent=2))
     if not sup.is_running(cfg):
         _start_supervisord(cfg)
         return {"added": [p.name for p in programs], "changed": [], "removed": []}
@@ -321,7 +321,7 @@ def _start(executor: str, workers: int, wanted: dict, timeout_s: float, cfg: Set
     warm_s = warm["s"]
     record = {**read_mode(cfg), **phases, "up_seconds": round(time.monotonic() - t0, 1)}
     record["warm_execution_api_seconds"] = round(warm_s, 2)
-    mode_path(cfg).write_text(json.dumps(record, indent=2))
+    records.write_atomic(mode_path(cfg), json.dumps(record, indent=2))
     return status(cfg)
 
 
