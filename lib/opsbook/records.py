@@ -7,8 +7,9 @@ docstrings. Evidence files and ``resumen.json`` are JSON with stable keys
 name is the JSON key and nothing is converted twice in different ways.
 
 Files that another process may read while they are being rewritten (evidence that day 5 and the
-index read, incidents, generated configs) are written with :func:`write_atomic`, so a reader
-sees the old file or the new one, never half of one.
+index read, incidents, the stack's ``mode.json``, the nginx upstream a running nginx reloads) are
+written with :func:`write_atomic`, so a reader sees the old file or the new one, never half of
+one. Configs written before their service starts keep a plain write.
 """
 
 from __future__ import annotations
