@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -33,6 +34,7 @@ from opsbook.stack import (
     schema,
     service_configs,
     started,
+    zygote,
 )
 from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.control import (
@@ -111,10 +113,14 @@ def with_env(
     return out
 
 
-def _start_supervisord(cfg: Settings, timeout_s: float = 30) -> None:
-    env = {**os.environ, sup.STACK_MARK: str(cfg.var)}
+def _start_supervisord(cfg: Settings, timeout_s: float = 60) -> None:
+    """Start supervisord as the stack's zygote (:mod:`opsbook.stack.zygote`) and record it."""
+    af = airflow_env(cfg)
+    env = {**os.environ, sup.STACK_MARK: str(cfg.var), **{k: af[k] for k in zygote.START_ENV}}
     subprocess.run(
-        [components.venv_bin("supervisord"), "-c", str(sup.conf_path(cfg))], env=env, check=True
+        [sys.executable, "-m", "opsbook.stack.zygote", "--specs", str(sup.spec_dir(cfg)),
+         "-c", str(sup.conf_path(cfg))],
+        env=env, check=True, cwd=cfg.root,
     )
     try:
         wait_until(lambda: sup.is_running(cfg), timeout_s, 0.2, "supervisord arranque")

@@ -1,0 +1,216 @@
+"""supervisord with Airflow imported once: each Airflow component is a fork of it, not a new Python.
+
+Why this module exists: the four Airflow components (api-server, scheduler, dag-processor,
+triggerer) each started a fresh interpreter that imported Airflow, SQLAlchemy, FastAPI and
+pydantic on its own: ~2.7 s of CPU and ~150 MiB of private heap apiece, four times at once on a
+2-core laptop. Here the stack's supervisord runs as ``python -m opsbook.stack.zygote -c <conf>``:
+before its main loop it imports those modules once (with the stack's Airflow environment,
+``_AIRFLOW__AS_LIBRARY`` so no DB engine or logging is set up) and freezes them out of the
+garbage collector (:func:`gc.freeze`). supervisord starts a program by ``fork`` + ``execve``;
+for an Airflow component whose spec (:mod:`opsbook.stack.launch`) is the one imported for, the
+child skips the ``execve`` and runs the component in the forked process instead. It shares the
+imported pages with supervisord and the other components (copy on write) and starts with
+Airflow already imported.
+
+Nothing else changes: the pid supervisord tracks *is* the component (stop, start, ``kill -9``
+drills, process groups, logs and exit codes are as before), its process title and environment
+are the ones the ``execve`` would have given, and it initialises Airflow's settings itself. A
+program whose spec differs from the imported one (the Celery mode's overrides, a green
+api-server on another port, the services) is exec'd as before, as is every program when the
+import failed. supervisord has no preload hook and gunicorn's ``--preload`` only serves one
+WSGI app, so these lines are hand-written; they patch only ``ServerOptions.execve``, the one
+call supervisord makes in the child.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import setproctitle
+
+from opsbook import records
+
+PRELOAD = (
+    "airflow",
+    "airflow.__main__",
+    "airflow.cli.commands.scheduler_command",
+    "airflow.cli.commands.api_server_command",
+    "airflow.cli.commands.dag_processor_command",
+    "airflow.cli.commands.triggerer_command",
+    "airflow.jobs.scheduler_job_runner",
+    "airflow.jobs.triggerer_job_runner",
+    "airflow.dag_processing.manager",
+    "airflow.api_fastapi.app",
+    "airflow.api_fastapi.execution_api.app",
+    "airflow.sdk.execution_time.supervisor",
+    "airflow.sdk.execution_time.task_runner",
+    "uvicorn",
+    "opsbook.airflow.lean_executor",
+    "opsbook.airflow.lean_execution_api",
+)
+"""Modules every component (or the tasks it forks) imports anyway: Airflow's CLI, the four
+components' job runners, the API apps, the task runner and the course's executor and API."""
+
+REFERENCE = "scheduler"
+"""The program whose spec gives the environment the modules are imported with."""
+
+COMPONENT = ["-m", "opsbook.stack.quick_exit"]
+"""How a spec runs an Airflow component (see :func:`opsbook.stack.programs.airflow_argv`)."""
+
+START_ENV = ("MALLOC_ARENA_MAX", "PYTHONWARNINGS")
+"""Variables read only when a process starts (glibc's malloc, Python's warning filters): a forked
+component inherits supervisord's, so supervisord must start with the components' values."""
+
+_STATE: dict = {"env": None, "spec_dir": None}
+
+
+def preload(spec_dir: Path) -> dict | None:
+    """Import :data:`PRELOAD` with the reference program's environment, then freeze the heap.
+
+    ``os.environ`` is restored afterwards, so the services supervisord starts never see the
+    Airflow secrets.
+
+    Args:
+        spec_dir: folder of the program specs (``var/run/programs``).
+
+    Returns:
+        The environment imported with (a fork is used only for a spec with exactly this
+        environment), or None when there is no reference spec or an import failed.
+    """
+    try:
+        env = json.loads((spec_dir / f"{REFERENCE}.json").read_text())["env"]
+    except (OSError, ValueError, KeyError):
+        return None
+    saved = dict(os.environ)
+    os.environ.update(env)
+    os.environ["_AIRFLOW__AS_LIBRARY"] = "1"
+    t0 = time.monotonic()
+    try:
+        for module in PRELOAD:
+            importlib.import_module(module)
+    except Exception:  # noqa: BLE001 - any failure: exec every program as before
+        print("zygote: import fallido, cada programa se lanza con execve", file=sys.stderr)
+        traceback.print_exc()
+        return None
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    gc.collect()
+    gc.freeze()
+    info = {"modules": len(sys.modules), "import_seconds": round(time.monotonic() - t0, 2)}
+    records.write_atomic(spec_dir.parent / "zygote.json", json.dumps(info))
+    return env
+
+
+def forkable(argv: list[str], env: dict | None, spec_dir: Path | None) -> dict | None:
+    """The spec of a launch that can run in the forked child, or None to ``execve`` it.
+
+    Args:
+        argv: what supervisord is about to exec (``python -m opsbook.stack.launch <spec>``).
+        env: the environment imported with (None: nothing was imported).
+        spec_dir: folder of the specs; a spec elsewhere is never trusted.
+    """
+    if env is None or spec_dir is None or len(argv) != 4 or argv[1:3] != ["-m",
+                                                                          "opsbook.stack.launch"]:
+        return None
+    path = Path(argv[3])
+    if path.parent != spec_dir:
+        return None
+    try:
+        spec = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    command = spec.get("argv") or []
+    same_python = command[:1] == [sys.executable] or command[:1] == [
+        str(Path(sys.executable).with_name("python"))]
+    if not same_python or command[1:3] != COMPONENT or spec.get("env") != env:
+        return None
+    return spec
+
+
+def become(spec: dict, env: dict) -> None:
+    """Turn this forked child of supervisord into the component of ``spec``; never returns.
+
+    Does what the ``execve`` of :mod:`opsbook.stack.launch` would have: default signal
+    handlers, the merged environment, ``sys.argv``/``sys.path[0]`` of ``python -m``, the same
+    process title; then initialises Airflow's settings and runs the component through
+    :mod:`opsbook.stack.quick_exit`, which ends the process with the component's exit code.
+
+    Args:
+        spec: the program spec (argv + environment).
+        env: the environment supervisord passes to the ``execve``.
+    """
+    code = 1
+    try:
+        gc.freeze()  # supervisord's objects stay untouched (their fds are closed here)
+        for sig in (signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP, signal.SIGCHLD,
+                    signal.SIGUSR2):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.environ.clear()
+        os.environ.update({**env, **spec["env"]})
+        command = spec["argv"]
+        sys.argv = [command[0], *command[3:]]
+        sys.path[0:0] = [os.getcwd()]
+        setproctitle.setproctitle(" ".join(command))
+        from airflow import settings
+
+        settings.initialize()
+        from opsbook.stack import quick_exit
+
+        quick_exit.main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - report, then leave like a failed exec would
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _execve(filename: str, argv: list[str], env: dict) -> None:
+    """``ServerOptions.execve``: fork-run an Airflow component, ``execve`` anything else."""
+    spec = forkable(list(argv), _STATE["env"], _STATE["spec_dir"])
+    if spec is not None:
+        become(spec, env)
+    os.execve(filename, argv, env)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m opsbook.stack.zygote --specs <dir> <supervisord args>``.
+
+    Args:
+        argv: command-line arguments (default ``sys.argv[1:]``).
+    """
+    args = sys.argv[1:] if argv is None else argv
+    # setproctitle finds the argv memory it overwrites once, and only while the C environment
+    # still follows it: before preload() rewrites os.environ (then each child can retitle).
+    setproctitle.getproctitle()
+    if len(args) < 2 or args[0] != "--specs":
+        raise SystemExit(
+            "uso: python -m opsbook.stack.zygote --specs <carpeta> <args de supervisord>")
+    spec_dir = Path(args[1]).resolve()
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]  # `-m` put the caller's folder first: import only installed code
+    from supervisor import supervisord
+    from supervisor.options import ServerOptions
+
+    _STATE["spec_dir"] = spec_dir
+    _STATE["env"] = preload(spec_dir)
+    ServerOptions.execve = staticmethod(_execve)
+    supervisord.main(args[2:])
+
+
+if __name__ == "__main__":
+    main()

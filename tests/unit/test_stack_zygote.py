@@ -1,0 +1,134 @@
+"""The zygote supervisord forks an Airflow component only for the exact spec it imported for.
+
+Everything else (services, the Celery mode's overrides, a green api-server on another port, a
+spec file outside the stack's folder) must go through the usual ``execve``. The live check that
+the components really are forks sharing the imported pages is in
+``tests/integration/test_stack.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from opsbook.stack import lifecycle, zygote
+from opsbook.stack.programs import airflow_argv
+
+pytestmark = pytest.mark.unit
+
+ENV = {"AIRFLOW_HOME": "/tmp/af", "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+       "OPSBOOK_STACK_ID": "/tmp/var"}
+
+
+def write_spec(folder: Path, name: str, argv: list[str], env: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps({"argv": argv, "env": env}))
+    return path
+
+
+def launch(path: Path) -> list[str]:
+    return [sys.executable, "-m", "opsbook.stack.launch", str(path)]
+
+
+def test_a_component_with_the_imported_environment_is_forked(tmp_path):
+    path = write_spec(tmp_path, "scheduler", airflow_argv("scheduler"), ENV)
+    spec = zygote.forkable(launch(path), ENV, tmp_path)
+    assert spec is not None and spec["argv"][3] == "scheduler"
+
+
+@pytest.mark.parametrize("change", [
+    {"AIRFLOW__CORE__EXECUTOR": "CeleryExecutor"},  # the Celery mode's overrides
+    {"AIRFLOW__API__PORT": "8081"},  # a green api-server
+])
+def test_a_component_with_another_environment_is_execd(tmp_path, change):
+    path = write_spec(tmp_path, "api-server", airflow_argv("api-server"), {**ENV, **change})
+    assert zygote.forkable(launch(path), ENV, tmp_path) is None
+
+
+def test_services_and_other_commands_are_execd(tmp_path):
+    bridge = write_spec(tmp_path, "statsd-bridge",
+                        [sys.executable, "-m", "opsbook.observability.statsd_bridge"], ENV)
+    prom = write_spec(tmp_path, "prometheus", ["/usr/bin/prometheus"], ENV)
+    other_python = write_spec(tmp_path, "scheduler",
+                              ["/usr/bin/python3", "-m", "opsbook.stack.quick_exit", "scheduler"],
+                              ENV)
+    for path in (bridge, prom, other_python):
+        assert zygote.forkable(launch(path), ENV, tmp_path) is None, path
+    assert zygote.forkable(["/usr/bin/nginx", "-c", "x"], ENV, tmp_path) is None
+
+
+def test_nothing_is_forked_without_a_preload_or_from_a_foreign_spec(tmp_path):
+    path = write_spec(tmp_path / "elsewhere", "scheduler", airflow_argv("scheduler"), ENV)
+    assert zygote.forkable(launch(path), ENV, tmp_path) is None  # not the stack's folder
+    ours = write_spec(tmp_path, "scheduler", airflow_argv("scheduler"), ENV)
+    assert zygote.forkable(launch(ours), None, tmp_path) is None  # the import failed
+    (tmp_path / "roto.json").write_text("{no json")
+    assert zygote.forkable(launch(tmp_path / "roto.json"), ENV, tmp_path) is None
+
+
+@pytest.fixture
+def no_freeze(monkeypatch):
+    frozen = []
+    monkeypatch.setattr(zygote.gc, "freeze", lambda: frozen.append(True))
+    return frozen
+
+
+def test_preload_imports_with_the_reference_environment_and_restores_os_environ(
+        tmp_path, monkeypatch, no_freeze):
+    seen = {}
+
+    def fake_import(name):
+        seen[name] = (os.environ.get("ZYGOTE_TEST"), os.environ.get("_AIRFLOW__AS_LIBRARY"))
+
+    monkeypatch.setattr(zygote, "PRELOAD", ("uno", "dos"))
+    monkeypatch.setattr(zygote.importlib, "import_module", fake_import)
+    write_spec(tmp_path / "programs", zygote.REFERENCE, airflow_argv("scheduler"),
+               {"ZYGOTE_TEST": "sí"})
+    before = dict(os.environ)
+    env = zygote.preload(tmp_path / "programs")
+    assert env == {"ZYGOTE_TEST": "sí"}
+    assert seen == {"uno": ("sí", "1"), "dos": ("sí", "1")}  # no Airflow settings/DB engine
+    assert dict(os.environ) == before  # the services never see the Airflow environment
+    assert no_freeze == [True]
+    assert json.loads((tmp_path / "zygote.json").read_text())["import_seconds"] >= 0
+
+
+def test_a_failed_preload_falls_back_to_execve(tmp_path, monkeypatch, no_freeze, capsys):
+    def broken(name):
+        raise ImportError(f"falta {name}")
+
+    monkeypatch.setattr(zygote.importlib, "import_module", broken)
+    assert zygote.preload(tmp_path) is None  # no reference spec yet
+    write_spec(tmp_path, zygote.REFERENCE, airflow_argv("scheduler"), {"ZYGOTE_TEST": "1"})
+    before = dict(os.environ)
+    assert zygote.preload(tmp_path) is None
+    assert "execve" in capsys.readouterr().err
+    assert dict(os.environ) == before and not no_freeze
+
+
+def test_the_stack_starts_supervisord_as_the_zygote(tmp_path, monkeypatch):
+    import dataclasses
+
+    from opsbook.airflow.env import airflow_env
+    from opsbook.settings import settings
+
+    cfg = dataclasses.replace(settings, var=tmp_path / "var")
+    calls = []
+    monkeypatch.setattr(lifecycle.subprocess, "run",
+                        lambda argv, **kw: calls.append((argv, kw)))
+    monkeypatch.setattr(lifecycle.sup, "is_running", lambda cfg: True)
+    monkeypatch.setattr(lifecycle.sup, "supervisord_pid", lambda cfg: os.getpid())
+    monkeypatch.setattr(lifecycle.started, "record", lambda pid, cfg: None)
+    lifecycle._start_supervisord(cfg)
+    (argv, kw), = calls
+    assert argv[1:5] == ["-m", "opsbook.stack.zygote", "--specs",
+                         str(lifecycle.sup.spec_dir(cfg))]
+    assert argv[5:] == ["-c", str(lifecycle.sup.conf_path(cfg))]
+    af = airflow_env(cfg)
+    # read when a process starts: a forked component keeps supervisord's values
+    assert all(kw["env"][k] == af[k] for k in zygote.START_ENV)
+    assert not any(k.startswith("AIRFLOW__") for k in kw["env"] if k not in os.environ)
