@@ -104,9 +104,11 @@ def test_a_failed_preload_falls_back_to_execve(tmp_path, monkeypatch, no_freeze,
     monkeypatch.setattr(zygote.importlib, "import_module", broken)
     assert zygote.preload(tmp_path) is None  # no reference spec yet
     write_spec(tmp_path, zygote.REFERENCE, airflow_argv("scheduler"), {"ZYGOTE_TEST": "1"})
+    (tmp_path.parent / "zygote.json").write_text("{}")  # left by the previous supervisord
     before = dict(os.environ)
     assert zygote.preload(tmp_path) is None
     assert "execve" in capsys.readouterr().err
+    assert not (tmp_path.parent / "zygote.json").exists()
     assert dict(os.environ) == before and not no_freeze
 
 

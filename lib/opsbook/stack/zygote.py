@@ -17,7 +17,9 @@ drills, process groups, logs and exit codes are as before), its process title an
 are the ones the ``execve`` would have given, and it initialises Airflow's settings itself. A
 program whose spec differs from the imported one (the Celery mode's overrides, a green
 api-server on another port, the services) is exec'd as before, as is every program when the
-import failed. supervisord has no preload hook and gunicorn's ``--preload`` only serves one
+import failed: Airflow reads some options while importing (``[core] parallelism`` becomes
+``BaseExecutor``'s default, ``[api] port`` the CLI's), so a fork is only right for the
+environment the modules were imported with. supervisord has no preload hook and gunicorn's ``--preload`` only serves one
 WSGI app, so these lines are hand-written; they patch only ``ServerOptions.execve``, the one
 call supervisord makes in the child.
 """
@@ -85,6 +87,7 @@ def preload(spec_dir: Path) -> dict | None:
         The environment imported with (a fork is used only for a spec with exactly this
         environment), or None when there is no reference spec or an import failed.
     """
+    (spec_dir.parent / "zygote.json").unlink(missing_ok=True)  # written again on success
     try:
         env = json.loads((spec_dir / f"{REFERENCE}.json").read_text())["env"]
     except (OSError, ValueError, KeyError):
