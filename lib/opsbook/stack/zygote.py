@@ -19,9 +19,9 @@ program whose spec differs from the imported one (the Celery mode's overrides, a
 api-server on another port, the services) is exec'd as before, as is every program when the
 import failed: Airflow reads some options while importing (``[core] parallelism`` becomes
 ``BaseExecutor``'s default, ``[api] port`` the CLI's), so a fork is only right for the
-environment the modules were imported with. supervisord has no preload hook and gunicorn's ``--preload`` only serves one
-WSGI app, so these lines are hand-written; they patch only ``ServerOptions.execve``, the one
-call supervisord makes in the child.
+environment the modules were imported with. supervisord has no preload hook and gunicorn's
+``--preload`` only serves one WSGI app, so these lines are hand-written; they patch only
+``ServerOptions.execve``, the one call supervisord makes in the child.
 """
 
 from __future__ import annotations
