@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -134,3 +135,45 @@ def test_the_stack_starts_supervisord_as_the_zygote(tmp_path, monkeypatch):
     # read when a process starts: a forked component keeps supervisord's values
     assert all(kw["env"][k] == af[k] for k in zygote.START_ENV)
     assert not any(k.startswith("AIRFLOW__") for k in kw["env"] if k not in os.environ)
+
+
+STDIO_PROBE = r"""
+import io, os, sys
+from opsbook.stack import zygote
+read, write = os.pipe()
+os.dup2(write, 1)  # what supervisord's fork does: fd 1 becomes the program's pipe
+if sys.argv[1] == "fresh":
+    zygote.fresh_stdio()
+try:
+    out = io.TextIOWrapper(sys.stdout.buffer, line_buffering=True)  # as a Celery worker does
+    out.write("hola desde el programa\n")
+    out.flush()
+    os.close(1)
+    os.close(write)
+    os.write(2, os.read(read, 1000))
+except OSError as exc:
+    os.write(2, f"ERROR {exc}".encode())
+"""
+
+
+@pytest.mark.parametrize("mode", ["fresh", "inherited"])
+def test_a_forked_program_gets_standard_streams_made_for_its_pipes(tmp_path, mode):
+    started_on = tmp_path / "supervisord.out"  # a seekable file when supervisord started
+    with started_on.open("w") as out:
+        done = subprocess.run([sys.executable, "-c", STDIO_PROBE, mode], stdout=out,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    if mode == "fresh":
+        assert done.stderr == "hola desde el programa\n", done.stderr
+        assert started_on.read_text() == ""  # nothing went to supervisord's old stdout
+    else:  # the failure fresh_stdio exists for
+        assert "Illegal seek" in done.stderr
+
+
+def test_supervisord_computes_nothing_from_its_own_environment_before_importing():
+    """Only what is imported with the components' environment may be inherited: the course's
+    settings (ports, folders) must not be read from the caller's environment by the zygote."""
+    probe = ("import sys; import opsbook.stack.zygote; "
+             "print(sorted(m for m in sys.modules if m.startswith(('opsbook.', 'airflow'))))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "['opsbook.records', 'opsbook.stack', 'opsbook.stack.zygote']"

@@ -15,7 +15,7 @@ Airflow already imported.
 Nothing else changes: the pid supervisord tracks *is* the component (stop, start, ``kill -9``
 drills, process groups, logs and exit codes are as before), its process title and environment
 are the ones the ``execve`` would have given, and it initialises Airflow's settings itself. A
-program whose spec differs from the imported one (the Celery mode's overrides, a green
+program whose spec differs from the imported one (the other executor mode's programs, a green
 api-server on another port, the services) is exec'd as before, as is every program when the
 import failed: Airflow reads some options while importing (``[core] parallelism`` becomes
 ``BaseExecutor``'s default, ``[api] port`` the CLI's), so a fork is only right for the
@@ -139,13 +139,33 @@ def forkable(argv: list[str], env: dict | None, spec_dir: Path | None) -> dict |
     return spec
 
 
+def fresh_stdio() -> None:
+    """New ``sys.stdin``/``stdout``/``stderr`` on fds 0–2, as a new interpreter makes them.
+
+    The inherited stream objects were made for what the fds were when supervisord started (a
+    terminal, a file, ``/dev/null``) and keep what they learnt then: a Celery worker wrapping
+    ``sys.stdout.buffer`` failed with "Illegal seek" on its pipe. Python's rules: stdout is
+    line-buffered only on a terminal, stderr always; stderr escapes what it cannot encode.
+    """
+    # Kept, never flushed nor finalised: what supervisord left in their buffers is not the
+    # program's, and a collected stream would close fds 0-2, now the program's pipes.
+    _STATE["supervisord_stdio"] = (sys.stdin, sys.stdout, sys.stderr)
+    encoding = sys.stdout.encoding
+    sys.stdin = sys.__stdin__ = open(0, encoding=encoding, closefd=False)  # noqa: SIM115
+    sys.stdout = sys.__stdout__ = open(1, "w", buffering=1 if os.isatty(1) else -1,  # noqa: SIM115
+                                       encoding=encoding, closefd=False)
+    sys.stderr = sys.__stderr__ = open(2, "w", buffering=1, encoding=encoding,  # noqa: SIM115
+                                       errors="backslashreplace", closefd=False)
+
+
 def become(spec: dict, env: dict) -> None:
     """Turn this forked child of supervisord into the component of ``spec``; never returns.
 
     Does what the ``execve`` of :mod:`opsbook.stack.launch` would have: default signal
-    handlers, the merged environment, ``sys.argv``/``sys.path[0]`` of ``python -m``, the same
-    process title; then initialises Airflow's settings and runs the component through
-    :mod:`opsbook.stack.quick_exit`, which ends the process with the component's exit code.
+    handlers, new standard streams on the program's pipes, the merged environment,
+    ``sys.argv``/``sys.path[0]`` of ``python -m``, the same process title; then initialises
+    Airflow's settings and runs the component through :mod:`opsbook.stack.quick_exit`, which
+    ends the process with the component's exit code.
 
     Args:
         spec: the program spec (argv + environment).
@@ -158,6 +178,7 @@ def become(spec: dict, env: dict) -> None:
                     signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        fresh_stdio()
         os.environ.clear()
         os.environ.update({**env, **spec["env"]})
         command = spec["argv"]
