@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from opsbook.stack import lifecycle, zygote
-from opsbook.stack.programs import airflow_argv
+from opsbook.stack.programs import airflow_argv, launch_argv
 
 pytestmark = pytest.mark.unit
 
@@ -32,7 +32,7 @@ def write_spec(folder: Path, name: str, argv: list[str], env: dict) -> Path:
 
 
 def launch(path: Path) -> list[str]:
-    return [sys.executable, "-m", "opsbook.stack.launch", str(path)]
+    return launch_argv(path)
 
 
 def test_a_component_with_the_imported_environment_is_forked(tmp_path):
@@ -176,4 +176,5 @@ def test_supervisord_computes_nothing_from_its_own_environment_before_importing(
              "print(sorted(m for m in sys.modules if m.startswith(('opsbook.', 'airflow'))))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60, check=True)
-    assert done.stdout.strip() == "['opsbook.records', 'opsbook.stack', 'opsbook.stack.zygote']"
+    assert done.stdout.strip() == ("['opsbook.records', 'opsbook.stack', 'opsbook.stack.programs', "
+                                   "'opsbook.stack.zygote']")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 
 from opsbook.airflow.paths import health_url as airflow_health_url
 from opsbook.settings import Settings, settings
@@ -26,11 +25,6 @@ SERVICE_COMPONENTS = (
     "front-door",
     "node-exporter",
 )
-
-
-def venv_bin(name: str) -> str:
-    """Path of an executable installed next to the running Python (the project venv)."""
-    return str(Path(sys.executable).parent / name)
 
 
 def module_available(module: str) -> bool:

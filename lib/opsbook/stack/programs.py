@@ -23,6 +23,11 @@ def airflow_argv(*args: str) -> list[str]:
             *args]
 
 
+def launch_argv(spec: Path | str) -> list[str]:
+    """How supervisord runs every program: :mod:`opsbook.stack.launch` on its JSON spec."""
+    return [sys.executable, "-m", "opsbook.stack.launch", str(spec)]
+
+
 @dataclass(frozen=True)
 class Program:
     """One process run by supervisord.

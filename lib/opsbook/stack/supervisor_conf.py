@@ -15,12 +15,11 @@ import hashlib
 import json
 import os
 import socket
-import sys
 import xmlrpc.client
 from pathlib import Path
 
 from opsbook.settings import Settings, settings
-from opsbook.stack.programs import Program
+from opsbook.stack.programs import Program, launch_argv
 from opsbook.waiting import WaitTimeout, wait_until
 
 STACK_MARK = "OPSBOOK_STACK_ID"
@@ -110,7 +109,7 @@ def render(programs: list[Program], cfg: Settings = settings) -> str:
     ]
     for prog in programs:
         spec = spec_dir(cfg) / f"{prog.name}.json"
-        command = [sys.executable, "-m", "opsbook.stack.launch", str(spec)]
+        command = launch_argv(spec)
         lines += [
             f"[program:{prog.name}]",
             f"command={_esc(' '.join(command))}",

@@ -39,6 +39,7 @@ from pathlib import Path
 import setproctitle
 
 from opsbook import records
+from opsbook.stack.programs import airflow_argv, launch_argv
 
 PRELOAD = (
     "airflow",
@@ -63,9 +64,6 @@ components' job runners, the API apps, the task runner and the course's executor
 
 REFERENCE = "scheduler"
 """The program whose spec gives the environment the modules are imported with."""
-
-COMPONENT = ["-m", "opsbook.stack.quick_exit"]
-"""How a spec runs an Airflow component (see :func:`opsbook.stack.programs.airflow_argv`)."""
 
 START_ENV = ("MALLOC_ARENA_MAX", "PYTHONWARNINGS")
 """Variables read only when a process starts (glibc's malloc, Python's warning filters): a forked
@@ -121,8 +119,7 @@ def forkable(argv: list[str], env: dict | None, spec_dir: Path | None) -> dict |
         env: the environment imported with (None: nothing was imported).
         spec_dir: folder of the specs; a spec elsewhere is never trusted.
     """
-    if env is None or spec_dir is None or len(argv) != 4 or argv[1:3] != ["-m",
-                                                                          "opsbook.stack.launch"]:
+    if env is None or spec_dir is None or len(argv) != 4 or argv[:3] != launch_argv("")[:3]:
         return None
     path = Path(argv[3])
     if path.parent != spec_dir:
@@ -131,10 +128,7 @@ def forkable(argv: list[str], env: dict | None, spec_dir: Path | None) -> dict |
         spec = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    command = spec.get("argv") or []
-    same_python = command[:1] == [sys.executable] or command[:1] == [
-        str(Path(sys.executable).with_name("python"))]
-    if not same_python or command[1:3] != COMPONENT or spec.get("env") != env:
+    if (spec.get("argv") or [])[:3] != airflow_argv() or spec.get("env") != env:
         return None
     return spec
 
