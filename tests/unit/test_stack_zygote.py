@@ -1,7 +1,9 @@
-"""The zygote supervisord forks an Airflow component only for the exact spec it imported for.
+"""The zygote supervisord forks an Airflow component only for a spec it can serve.
 
-Everything else (services, the Celery mode's overrides, a green api-server on another port, a
-spec file outside the stack's folder) must go through the usual ``execve``. The live check that
+That is the spec it imported for, up to the variables a child re-reads
+(``opsbook.stack.import_time``: the Celery mode, a green slot). Everything else (services,
+another difference, a spec file outside the stack's folder) must go through the usual
+``execve``. The live check that
 the components really are forks sharing the imported pages is in
 ``tests/integration/test_stack.py``.
 """
@@ -15,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from opsbook.stack import lifecycle, zygote
+from opsbook.stack import import_time, lifecycle, zygote
 from opsbook.stack.programs import airflow_argv, launch_argv
 
 pytestmark = pytest.mark.unit
@@ -43,11 +45,35 @@ def test_a_component_with_the_imported_environment_is_forked(tmp_path):
 
 @pytest.mark.parametrize("change", [
     {"AIRFLOW__CORE__EXECUTOR": "CeleryExecutor"},  # the Celery mode's overrides
-    {"AIRFLOW__API__PORT": "8081"},  # a green api-server
+    {"AIRFLOW__API__PORT": "8081", "OPSBOOK_RELEASE": "v2"},  # a green api-server
+])
+def test_the_other_mode_and_a_green_slot_are_forked_too(tmp_path, change):
+    """They differ only in opsbook.stack.import_time.MAY_DIFFER, re-read in the child."""
+    path = write_spec(tmp_path, "api-server", airflow_argv("api-server"), {**ENV, **change})
+    assert zygote.forkable(launch(path), ENV, tmp_path) is not None
+
+
+@pytest.mark.parametrize("change", [
+    {"AIRFLOW__CORE__DAGS_FOLDER": "/otra"},  # kept at import by settings.DAGS_FOLDER
+    {"PYTHONPATH": "/otra"},
+    {"OPSBOOK_STACK_ID": None},
 ])
 def test_a_component_with_another_environment_is_execd(tmp_path, change):
-    path = write_spec(tmp_path, "api-server", airflow_argv("api-server"), {**ENV, **change})
+    env = {k: v for k, v in {**ENV, **change}.items() if v is not None}
+    path = write_spec(tmp_path, "api-server", airflow_argv("api-server"), env)
     assert zygote.forkable(launch(path), ENV, tmp_path) is None
+
+
+def test_a_child_that_cannot_take_the_environment_is_execd(monkeypatch):
+    def refuse():
+        raise import_time.NotRefreshable("otra intercalación")
+
+    monkeypatch.setattr(import_time, "refresh", refuse)
+    monkeypatch.setattr(zygote.os, "environ", dict(os.environ))  # the child's, not ours
+    written = []
+    monkeypatch.setattr(zygote.os, "write", lambda fd, data: written.append((fd, data)))
+    assert zygote.become({"argv": airflow_argv("scheduler"), "env": {"X": "1"}}, {}) is None
+    assert written and written[0][0] == 2 and b"execve" in written[0][1]
 
 
 def test_services_and_other_commands_are_execd(tmp_path):
@@ -176,5 +202,6 @@ def test_supervisord_computes_nothing_from_its_own_environment_before_importing(
              "print(sorted(m for m in sys.modules if m.startswith(('opsbook.', 'airflow'))))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60, check=True)
-    assert done.stdout.strip() == ("['opsbook.records', 'opsbook.stack', 'opsbook.stack.programs', "
+    assert done.stdout.strip() == ("['opsbook.records', 'opsbook.stack', "
+                                   "'opsbook.stack.import_time', 'opsbook.stack.programs', "
                                    "'opsbook.stack.zygote']")

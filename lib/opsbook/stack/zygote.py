@@ -14,12 +14,14 @@ Airflow already imported.
 
 Nothing else changes: the pid supervisord tracks *is* the component (stop, start, ``kill -9``
 drills, process groups, logs and exit codes are as before), its process title and environment
-are the ones the ``execve`` would have given, and it initialises Airflow's settings itself. A
-program whose spec differs from the imported one (the other executor mode's programs, a green
-api-server on another port, the services) is exec'd as before, as is every program when the
-import failed: Airflow reads some options while importing (``[core] parallelism`` becomes
-``BaseExecutor``'s default, ``[api] port`` the CLI's), so a fork is only right for the
-environment the modules were imported with. supervisord has no preload hook and gunicorn's
+are the ones the ``execve`` would have given, and it initialises Airflow's settings itself.
+The other executor mode's programs (Celery components and workers) and a green slot are forked
+too: their specs differ only in variables the child may change
+(:data:`opsbook.stack.import_time.MAY_DIFFER`), and the few of those Airflow keeps from import
+time (``[core] parallelism`` as ``BaseExecutor``'s default, ``[api] port`` as the CLI's …) are
+re-read in the child (:func:`opsbook.stack.import_time.refresh`). Any other difference, the
+services, and every program when the import failed are exec'd as before. supervisord has no
+preload hook and gunicorn's
 ``--preload`` only serves one WSGI app, so these lines are hand-written; they patch only
 ``ServerOptions.execve``, the one call supervisord makes in the child.
 """
@@ -39,6 +41,7 @@ from pathlib import Path
 import setproctitle
 
 from opsbook import records
+from opsbook.stack import import_time
 from opsbook.stack.programs import airflow_argv, launch_argv
 
 PRELOAD = (
@@ -82,8 +85,9 @@ def preload(spec_dir: Path) -> dict | None:
         spec_dir: folder of the program specs (``var/run/programs``).
 
     Returns:
-        The environment imported with (a fork is used only for a spec with exactly this
-        environment), or None when there is no reference spec or an import failed.
+        The environment imported with (a fork is used only for a spec with this environment,
+        up to :data:`opsbook.stack.import_time.MAY_DIFFER`), or None when there is no
+        reference spec or an import failed.
     """
     (spec_dir.parent / "zygote.json").unlink(missing_ok=True)  # written again on success
     try:
@@ -114,6 +118,9 @@ def preload(spec_dir: Path) -> dict | None:
 def forkable(argv: list[str], env: dict | None, spec_dir: Path | None) -> dict | None:
     """The spec of a launch that can run in the forked child, or None to ``execve`` it.
 
+    An Airflow component of this stack whose environment is the imported one, or differs only
+    in :data:`opsbook.stack.import_time.MAY_DIFFER`.
+
     Args:
         argv: what supervisord is about to exec (``python -m opsbook.stack.launch <spec>``).
         env: the environment imported with (None: nothing was imported).
@@ -128,7 +135,9 @@ def forkable(argv: list[str], env: dict | None, spec_dir: Path | None) -> dict |
         spec = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if (spec.get("argv") or [])[:3] != airflow_argv() or spec.get("env") != env:
+    if (spec.get("argv") or [])[:3] != airflow_argv() or not isinstance(spec.get("env"), dict):
+        return None
+    if not import_time.may_fork(env, spec["env"]):
         return None
     return spec
 
@@ -153,10 +162,12 @@ def fresh_stdio() -> None:
 
 
 def become(spec: dict, env: dict) -> None:
-    """Turn this forked child of supervisord into the component of ``spec``; never returns.
+    """Turn this forked child of supervisord into the component of ``spec``.
 
-    Does what the ``execve`` of :mod:`opsbook.stack.launch` would have: default signal
-    handlers, new standard streams on the program's pipes, the merged environment,
+    Sets the merged environment and re-reads the options Airflow kept while importing
+    (:func:`opsbook.stack.import_time.refresh`); if they cannot take it, returns and the caller
+    execs. Otherwise never returns: does what the ``execve`` of :mod:`opsbook.stack.launch`
+    would have: default signal handlers, new standard streams on the program's pipes,
     ``sys.argv``/``sys.path[0]`` of ``python -m``, the same process title; then initialises
     Airflow's settings and runs the component through :mod:`opsbook.stack.quick_exit`, which
     ends the process with the component's exit code.
@@ -165,6 +176,13 @@ def become(spec: dict, env: dict) -> None:
         spec: the program spec (argv + environment).
         env: the environment supervisord passes to the ``execve``.
     """
+    os.environ.clear()
+    os.environ.update({**env, **spec["env"]})
+    try:
+        import_time.refresh()  # the options Airflow kept while importing, for this environment
+    except Exception as exc:  # noqa: BLE001 - cannot take this environment: exec as before
+        os.write(2, f"zygote: {exc!r}; se lanza con execve\n".encode())
+        return
     code = 1
     try:
         gc.freeze()  # supervisord's objects stay untouched (their fds are closed here)
@@ -173,8 +191,6 @@ def become(spec: dict, env: dict) -> None:
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         fresh_stdio()
-        os.environ.clear()
-        os.environ.update({**env, **spec["env"]})
         command = spec["argv"]
         sys.argv = [command[0], *command[3:]]
         sys.path[0:0] = [os.getcwd()]
