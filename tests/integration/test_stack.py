@@ -6,6 +6,7 @@ import json
 
 import httpx
 import pytest
+from procmem import shared_dirty_mib
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -147,21 +148,13 @@ def test_execution_api_serves_only_the_task_sdk_version(live_stack):
     assert loopback.get(url, headers={"Airflow-API-Version": "2025-04-11"}).status_code == 404
 
 
-def _shared_dirty_mib(pid: int) -> float:
-    """MiB of written (anonymous) pages ``pid`` still shares with another process."""
-    for line in open(f"/proc/{pid}/smaps_rollup", encoding="ascii"):
-        if line.startswith("Shared_Dirty:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"sin Shared_Dirty en /proc/{pid}/smaps_rollup")
-
-
 def test_airflow_components_are_forks_of_the_zygote(live_stack):
     """Each component is supervisord's child, titled like its command, and still shares the
     Airflow heap supervisord imported (an exec'd Python shares no written page)."""
     import psutil
     from opsbook.stack import lifecycle, supervisor_conf
 
-    assert lifecycle.read_mode(live_stack)["executor"] == "local"  # Celery mode is exec'd
+    assert lifecycle.read_mode(live_stack)["executor"] == "local"  # Celery: day 4, test_blue_green
     sup_pid = supervisor_conf.supervisord_pid(live_stack)
     assert "opsbook.stack.zygote" in " ".join(psutil.Process(sup_pid).cmdline())
     imported = json.loads((live_stack.run_dir / "zygote.json").read_text())
@@ -172,6 +165,6 @@ def test_airflow_components_are_forks_of_the_zygote(live_stack):
         assert proc.ppid() == sup_pid, name
         title = " ".join(proc.cmdline())
         assert "zygote" not in title and ("quick_exit" in title or "airflow" in title), title
-        assert _shared_dirty_mib(pid) > 20, (name, _shared_dirty_mib(pid))
+        assert shared_dirty_mib(pid) > 20, (name, shared_dirty_mib(pid))
     for name in ("statsd-bridge", "alert-receiver"):  # exec'd as before: nothing shared
-        assert _shared_dirty_mib(lifecycle.component_pid(name, live_stack)) < 5, name
+        assert shared_dirty_mib(lifecycle.component_pid(name, live_stack)) < 5, name

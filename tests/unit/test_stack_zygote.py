@@ -53,6 +53,19 @@ def test_the_other_mode_and_a_green_slot_are_forked_too(tmp_path, change):
     assert zygote.forkable(launch(path), ENV, tmp_path) is not None
 
 
+def test_a_green_slot_booting_behind_nice_is_forked_with_that_niceness(tmp_path):
+    argv = ["/usr/bin/nice", "-n", "15", *airflow_argv("api-server", "--port", "8081")]
+    path = write_spec(tmp_path, "api-server-green", argv,
+                      {**ENV, "AIRFLOW__API__PORT": "8081", "OPSBOOK_RELEASE": "v2"})
+    spec = zygote.forkable(launch(path), ENV, tmp_path)
+    assert spec["nice"] == 15 and spec["argv"] == argv[3:]  # the title the exec would give
+    plain = zygote.forkable(launch(write_spec(tmp_path, "scheduler", airflow_argv("scheduler"),
+                                              ENV)), ENV, tmp_path)
+    assert plain["nice"] == 0
+    other = write_spec(tmp_path, "x", ["/usr/bin/nice", "-n", "15", "/usr/bin/prometheus"], ENV)
+    assert zygote.forkable(launch(other), ENV, tmp_path) is None
+
+
 @pytest.mark.parametrize("change", [
     {"AIRFLOW__CORE__DAGS_FOLDER": "/otra"},  # kept at import by settings.DAGS_FOLDER
     {"PYTHONPATH": "/otra"},

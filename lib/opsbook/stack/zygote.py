@@ -119,7 +119,8 @@ def forkable(argv: list[str], env: dict | None, spec_dir: Path | None) -> dict |
     """The spec of a launch that can run in the forked child, or None to ``execve`` it.
 
     An Airflow component of this stack whose environment is the imported one, or differs only
-    in :data:`opsbook.stack.import_time.MAY_DIFFER`.
+    in :data:`opsbook.stack.import_time.MAY_DIFFER`, maybe behind ``nice -n N``. The spec is
+    returned with ``argv`` without ``nice`` and ``nice`` set to ``N`` (0 without it).
 
     Args:
         argv: what supervisord is about to exec (``python -m opsbook.stack.launch <spec>``).
@@ -135,11 +136,24 @@ def forkable(argv: list[str], env: dict | None, spec_dir: Path | None) -> dict |
         spec = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if (spec.get("argv") or [])[:3] != airflow_argv() or not isinstance(spec.get("env"), dict):
+    command, niceness = _without_nice(spec.get("argv") or [])
+    if command[:3] != airflow_argv() or not isinstance(spec.get("env"), dict):
         return None
     if not import_time.may_fork(env, spec["env"]):
         return None
-    return spec
+    return {**spec, "argv": command, "nice": niceness}
+
+
+def _without_nice(command: list) -> tuple[list, int]:
+    """``command`` without a leading ``nice -n N`` (a booting green slot), and ``N``.
+
+    ``nice`` only lowers the priority and execs the rest; the forked child does the same with
+    :func:`os.nice`.
+    """
+    if (len(command) > 3 and Path(str(command[0])).name == "nice" and command[1] == "-n"
+            and str(command[2]).isdigit()):
+        return command[3:], int(command[2])
+    return command, 0
 
 
 def fresh_stdio() -> None:
@@ -191,6 +205,8 @@ def become(spec: dict, env: dict) -> None:
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         fresh_stdio()
+        if spec.get("nice"):
+            os.nice(spec["nice"])
         command = spec["argv"]
         sys.argv = [command[0], *command[3:]]
         sys.path[0:0] = [os.getcwd()]
