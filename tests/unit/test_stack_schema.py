@@ -112,3 +112,45 @@ def test_postgres_at_head_skips_the_migration(migrations):
 def test_installed_airflow_has_one_head():
     head = schema.head_revision()
     assert head is not None and len(head) == 12
+
+
+class _Stop(Exception):
+    """Ends ``lifecycle._start`` once the order of interest is known."""
+
+
+@pytest.mark.parametrize("cold", [True, False])
+def test_a_cold_start_migrates_while_supervisord_imports_airflow(tmp_path, monkeypatch, cold):
+    """From cold the migration is already running when supervisord (the zygote) starts
+    importing; with supervisord up, the api-server's state still decides, after the re-plan."""
+    import dataclasses
+
+    from opsbook.settings import settings
+    from opsbook.stack import lifecycle
+
+    cfg = dataclasses.replace(settings, var=tmp_path / "var")
+    order: list[str] = []
+    monkeypatch.setattr(lifecycle.sup, "is_running", lambda cfg: not cold)
+    monkeypatch.setattr(lifecycle.service_configs, "write_all", lambda cfg: None)
+    monkeypatch.setattr(lifecycle.service_configs, "front_door_port", lambda cfg: cfg.ports.airflow)
+    monkeypatch.setattr(lifecycle, "check_ports", lambda *args: None)
+    monkeypatch.setattr(lifecycle, "states", lambda cfg: {})  # the api-server is not running
+    monkeypatch.setattr(lifecycle.sup, "rpc", lambda cfg: None)
+    monkeypatch.setattr(lifecycle.schema, "check",
+                        lambda url: schema.SchemaCheck(False, None, "ccc", "base nueva"))
+
+    def migrate(cfg, env):
+        order.append("migrate")
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite:///")
+        if not cold:
+            raise _Stop
+
+    def apply(progs, cfg, mode):
+        order.append("supervisord")
+        if cold:
+            raise _Stop
+
+    monkeypatch.setattr(lifecycle, "_migrate", migrate)
+    monkeypatch.setattr(lifecycle, "apply_programs", apply)
+    with pytest.raises(_Stop):
+        lifecycle._start("local", 0, {"executor": "local", "workers": 0}, 60, cfg, False)
+    assert order == (["migrate", "supervisord"] if cold else ["supervisord", "migrate"])

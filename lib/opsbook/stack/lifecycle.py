@@ -167,6 +167,18 @@ def _migrate(cfg: Settings, env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def _migrate_if_needed(progs: list[Program], cfg: Settings,
+                       phases: dict) -> subprocess.Popen | None:
+    """The running ``airflow db migrate`` of the planned DB, or None when its schema is current.
+
+    ``phases`` (``mode.json``) gets ``schema``: why it migrates or not.
+    """
+    af_env = next(p.env for p in progs if p.name == "scheduler")
+    check = schema.check(af_env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", ""))
+    phases["schema"] = check.reason
+    return None if check.current else _migrate(cfg, af_env)
+
+
 def up(
     executor: str = "local",
     workers: int = 0,
@@ -179,8 +191,9 @@ def up(
     A healthy stack in the same mode returns at once. Otherwise: let the runs in flight end
     when the executor changes (:func:`drain_before_switch`), generate configs, forget the
     previous Alertmanager's notification log and silences (:mod:`opsbook.stack.fresh_start`), start
-    supervisord, start the services while ``airflow db migrate`` runs, then Airflow, wait on
-    real health with a deadline, and warm the execution API (``GET /execution/health``).
+    supervisord (from cold, while ``airflow db migrate`` already runs), start the services while
+    the migration runs, then Airflow, wait on real health with a deadline, and warm the
+    execution API (``GET /execution/health``).
 
     Args:
         executor: ``"local"`` (default) or ``"celery"``.
@@ -271,19 +284,19 @@ def _start(executor: str, workers: int, wanted: dict, timeout_s: float, cfg: Set
         service_configs.front_door_upstream(cfg.ports.airflow, cfg)
     progs = plan(cfg, executor, workers)
     check_ports(cfg, progs, states(cfg))
+    phases: dict = {}
+    # From cold, nothing runs yet: migrate while supervisord imports Airflow (one core each)
+    # instead of after it.
+    cold = not sup.is_running(cfg)
+    migrate = _migrate_if_needed(progs, cfg, phases) if cold else None
     apply_programs(progs, cfg, {**wanted, "started_at": time.time(), "live_slots": ["blue"]})
     if repoint and states(cfg).get("front-door", {}).get("statename") == "RUNNING":
         service_configs.reload_front_door(cfg)
     now = states(cfg)
     rpc = sup.rpc(cfg)
-    phases: dict = {"supervisord_s": round(time.monotonic() - t0, 1)}
-    migrate = None
-    if now.get("api-server", {}).get("statename") != "RUNNING":
-        af_env = next(p.env for p in progs if p.name == "scheduler")
-        check = schema.check(af_env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", ""))
-        phases["schema"] = check.reason
-        if not check.current:
-            migrate = _migrate(cfg, af_env)
+    phases["supervisord_s"] = round(time.monotonic() - t0, 1)
+    if not cold and now.get("api-server", {}).get("statename") != "RUNNING":
+        migrate = _migrate_if_needed(progs, cfg, phases)
     services = [p for p in progs if p.name in components.SERVICE_COMPONENTS]
     airflow_side = [p for p in progs if p.name not in components.SERVICE_COMPONENTS]
     for prog in services:
