@@ -21,9 +21,9 @@ too: their specs differ only in variables the child may change
 time (``[core] parallelism`` as ``BaseExecutor``'s default, ``[api] port`` as the CLI's …) are
 re-read in the child (:func:`opsbook.stack.import_time.refresh`). Any other difference, the
 services, and every program when the import failed are exec'd as before. supervisord has no
-preload hook and gunicorn's
-``--preload`` only serves one WSGI app, so these lines are hand-written; they patch only
-``ServerOptions.execve``, the one call supervisord makes in the child.
+preload hook and gunicorn's ``--preload`` only serves one WSGI app, so these lines are
+hand-written; they patch only ``ServerOptions.execve``, the one call supervisord makes in the
+child.
 """
 
 from __future__ import annotations
