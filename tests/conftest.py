@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import shards
 
-LIB = Path(__file__).resolve().parents[1] / "lib"
+ROOT = Path(__file__).resolve().parents[1]
+LIB = ROOT / "lib"
 if str(LIB) not in sys.path:
     sys.path.insert(0, str(LIB))
 
@@ -33,6 +35,12 @@ RESTART_TEST = "tests/integration/test_rerun.py::test_days_pass_right_after_a_re
 GRADING_TESTS = "test_grading_"
 """Modules that grade a published copy of a day as a student (``opsbook curso calificar``)."""
 
+LAST_GRADING = "test_grading_dia5.py"
+"""Day 5's pair reads every day's evidence: graded after the others."""
+
+_SYNC: dict = {"waits": {}, "signals": {}, "waited": []}
+"""This session's meeting points with the other stack's (``tests/shards.py``)."""
+
 
 def pytest_collection_modifyitems(session, config, items):
     """With the notebooks in the session, run the live part in the order a course runs.
@@ -41,16 +49,61 @@ def pytest_collection_modifyitems(session, config, items):
     notebooks (nbval): the instructor's reference run of each day, each the first since the
     restart; 4. the grading tests: each grades the next student (``intacta``, and ``referencia``
     again for the days graded in pairs) on the stack the reference run just used, so one
-    student's runs, drills and alerts must never count for the next. Without notebooks the
-    order is left alone (the restart test then runs days 2 and 3 itself).
+    student's runs, drills and alerts must never count for the next; day 5's pair last, as it
+    reads the whole week. Without notebooks the order is left alone (the restart test then runs
+    days 2 and 3 itself). When ``make test`` splits the live part over two stacks
+    (``tests/shards.py``), this session keeps only its share.
     """
     notebooks = [i for i in items if i.path.suffix == ".ipynb"]
-    if not notebooks:
+    if notebooks:
+        restart = [i for i in items if i.nodeid == RESTART_TEST]
+        grading = [i for i in items if i.path.name.startswith(GRADING_TESTS)]
+        grading.sort(key=lambda i: i.path.name == LAST_GRADING)
+        moved = {id(i) for i in notebooks + restart + grading}
+        items[:] = [i for i in items if id(i) not in moved] + restart + notebooks + grading
+    which = shards.shard()
+    if which is None:
         return
-    restart = [i for i in items if i.nodeid == RESTART_TEST]
-    grading = [i for i in items if i.path.name.startswith(GRADING_TESTS)]
-    moved = {id(i) for i in notebooks + restart + grading}
-    items[:] = [i for i in items if id(i) not in moved] + restart + notebooks + grading
+    mine, other = shards.select(items, ROOT, which)
+    if other:
+        config.hook.pytest_deselected(items=other)
+    items[:] = mine
+    paths = [shards.rel(i.path, ROOT) for i in items]
+    for path, name in shards.WAIT_BEFORE[which].items():
+        if path in paths:
+            _SYNC["waits"][items[paths.index(path)].nodeid] = name
+    for path, name in shards.SIGNAL_AFTER[which].items():
+        if path in paths:
+            _SYNC["signals"][items[len(paths) - 1 - paths[::-1].index(path)].nodeid] = name
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before the first test of a file that reads what the other stack's session writes: wait."""
+    name = _SYNC["waits"].get(item.nodeid)
+    if name:
+        _SYNC["waited"].append((name, shards.await_marker(name, name)))
+
+
+def pytest_runtest_logreport(report):
+    """After the last test of a file the other session waits for: leave its marker."""
+    if report.when == "teardown" and report.nodeid in _SYNC["signals"]:
+        shards.leave(_SYNC["signals"][report.nodeid])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """However this session ends, the other must not wait for it."""
+    which = shards.shard()
+    for name in shards.AT_END.get(which or "", ()):
+        shards.leave(name)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How long this session waited for the other stack's (``make test`` with two stacks)."""
+    if _SYNC["waited"]:
+        terminalreporter.write_line(
+            f"sesión {shards.shard()}: esperas a la otra pila: "
+            + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in _SYNC["waited"]))
 
 
 @pytest.fixture(scope="session")
