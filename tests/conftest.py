@@ -15,11 +15,17 @@ if str(LIB) not in sys.path:
 
 
 def pytest_configure(config):
-    """nbval's kernels on private IPC sockets, like every other kernel of the project.
+    """The share of a split ``make test``, and nbval's kernels on private IPC sockets.
 
-    nbval builds a bare ``KernelManager`` (TCP on 127.0.0.1, readable by any local user);
-    ``opsbook.course.kernels.PrivateIpcKernelManager`` takes its place.
+    ``scripts/test.sh`` runs the live part as two sessions on two stacks (``tests/shards.py``):
+    this session takes its share from the environment and meets the other one through its
+    plugin. nbval builds a bare ``KernelManager`` (TCP on 127.0.0.1, readable by any local
+    user); ``opsbook.course.kernels.PrivateIpcKernelManager`` takes its place, like every other
+    kernel of the project.
     """
+    which = shards.claim()
+    if which and not config.pluginmanager.has_plugin(SHARDS_PLUGIN):
+        config.pluginmanager.register(shards.Meetings(which), SHARDS_PLUGIN)
     try:
         import nbval.kernel
     except ImportError:  # nbval not installed: nothing to configure
@@ -38,8 +44,8 @@ GRADING_TESTS = "test_grading_"
 LAST_GRADING = "test_grading_dia5.py"
 """Day 5's pair reads every day's evidence: graded after the others."""
 
-_SYNC: dict = {"waits": {}, "signals": {}, "waited": []}
-"""This session's meeting points with the other stack's (``tests/shards.py``)."""
+SHARDS_PLUGIN = "opsbook-shards"
+"""Name of this session's :class:`shards.Meetings` when ``make test`` splits the live part."""
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -61,49 +67,14 @@ def pytest_collection_modifyitems(session, config, items):
         grading.sort(key=lambda i: i.path.name == LAST_GRADING)
         moved = {id(i) for i in notebooks + restart + grading}
         items[:] = [i for i in items if id(i) not in moved] + restart + notebooks + grading
-    which = shards.shard()
-    if which is None:
+    meetings = config.pluginmanager.get_plugin(SHARDS_PLUGIN)
+    if meetings is None:
         return
-    mine, other = shards.select(items, ROOT, which)
+    mine, other = shards.select(items, ROOT, meetings.which)
     if other:
         config.hook.pytest_deselected(items=other)
     items[:] = mine
-    paths = [shards.rel(i.path, ROOT) for i in items]
-    for path, name in shards.WAIT_BEFORE[which].items():
-        if path in paths:
-            _SYNC["waits"][items[paths.index(path)].nodeid] = name
-    for path, name in shards.SIGNAL_AFTER[which].items():
-        if path in paths:
-            _SYNC["signals"][items[len(paths) - 1 - paths[::-1].index(path)].nodeid] = name
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item):
-    """Before the first test of a file that reads what the other stack's session writes: wait."""
-    name = _SYNC["waits"].get(item.nodeid)
-    if name:
-        _SYNC["waited"].append((name, shards.await_marker(name, name)))
-
-
-def pytest_runtest_logreport(report):
-    """After the last test of a file the other session waits for: leave its marker."""
-    if report.when == "teardown" and report.nodeid in _SYNC["signals"]:
-        shards.leave(_SYNC["signals"][report.nodeid])
-
-
-def pytest_sessionfinish(session, exitstatus):
-    """However this session ends, the other must not wait for it."""
-    which = shards.shard()
-    for name in shards.AT_END.get(which or "", ()):
-        shards.leave(name)
-
-
-def pytest_terminal_summary(terminalreporter):
-    """How long this session waited for the other stack's (``make test`` with two stacks)."""
-    if _SYNC["waited"]:
-        terminalreporter.write_line(
-            f"sesión {shards.shard()}: esperas a la otra pila: "
-            + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in _SYNC["waited"]))
+    meetings.plan(items, ROOT)
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,9 @@ therefore starts a second, isolated stack (its own ``var/shard-b``, ports shifte
 sessions side by side, each selecting its share with ``OPSBOOK_TEST_SHARD``:
 
 - **b**: day 4 (the longest day): nbval's reference run first, on a stack that has just
-  started; then the Celery and blue-green tests; then the untouched release graded as the
-  next student, on the stack the reference run used.
+  started; then the Celery and blue-green tests and three self-contained files (the DAG's
+  tests, a run through the REST API, an alert end to end); then the untouched release graded
+  as the next student, on the stack the reference run used.
 - **a**: everything else, in the order of a course (``tests/conftest.py``).
 
 Each day keeps its reference run and its grading on one stack, in that order. Days share the
@@ -24,15 +25,20 @@ evidence folder, and two things read another day's files, so the sessions meet a
   day 4's grading when everything ran on one stack.
 
 A session that ends, however it ends, leaves all its markers, so the other never waits for a
-dead one beyond its tests; every wait is also bounded (:data:`WAIT_S`). Without
-``OPSBOOK_TEST_SHARD`` (``pytest`` by hand, ``OPSBOOK_TEST_SHARDS=1 make test``) nothing is
-selected or awaited.
+dead one beyond its tests; every wait is also bounded (:data:`WAIT_S`). The session takes both
+variables out of its environment as it starts (:func:`claim`): the pytest that day 1's notebook
+runs inside it must not leave the session's end-of-run markers when *it* ends (the first
+two-stack run did exactly that). Without ``OPSBOOK_TEST_SHARD`` (``pytest`` by hand,
+``OPSBOOK_TEST_SHARDS=1 make test``) nothing is selected or awaited.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+
+import pytest
 
 SHARD_ENV = "OPSBOOK_TEST_SHARD"
 """``a`` or ``b``: the share of the live tests this pytest session runs (unset: all)."""
@@ -47,9 +53,14 @@ SHARD_B = (
     DAY4,
     "tests/integration/test_celery.py",
     "tests/integration/test_blue_green.py",
+    "tests/dags/test_pipeline_ventas.py",
+    "tests/integration/test_pipeline_live.py",
+    "tests/integration/test_alert_flow.py",
     "tests/integration/test_grading_dia4.py",
 )
-"""Files whose tests run on the second stack, in this order."""
+"""Files whose tests run on the second stack, in this order. Between day 4's reference run and
+its grading, b would otherwise sit waiting for day 5's reference run on a (measured: ~180 s), so
+three self-contained files of a's (~80 s: no evidence of any day, no order) run there."""
 
 SIGNAL_AFTER = {
     "b": {DAY4: "dia4_referencia"},
@@ -70,8 +81,28 @@ WAIT_S = 1800.0
 """Bound of a wait for the other session (its whole run takes ~10 minutes)."""
 
 
+_CLAIMED: dict = {}
+"""This session's share and meeting folder once :func:`claim` took them from the environment."""
+
+
+def claim() -> str | None:
+    """Take this session's share and meeting folder out of the environment; the share.
+
+    Called once by ``tests/conftest.py`` as pytest starts. The variables are removed so that
+    what this session starts (the notebooks' kernels, the nested pytest of day 1's suite)
+    never acts as a share: a nested session that ended would otherwise leave this session's
+    end-of-run markers while it is still running.
+    """
+    which = os.environ.pop(SHARD_ENV, "").strip().lower()
+    folder = os.environ.pop(SYNC_ENV, "")
+    _CLAIMED.update(shard=which if which in ("a", "b") else None, folder=folder or None)
+    return _CLAIMED["shard"]
+
+
 def shard() -> str | None:
     """The share of this session (``a``/``b``), or None when the live tests are not split."""
+    if _CLAIMED:
+        return _CLAIMED["shard"]
     value = os.environ.get(SHARD_ENV, "").strip().lower()
     return value if value in ("a", "b") else None
 
@@ -95,7 +126,7 @@ def select(items: list, root: Path, which: str) -> tuple[list, list]:
 
 def marker(name: str) -> Path | None:
     """Path of a marker in the shared folder (None when the tests are not split)."""
-    folder = os.environ.get(SYNC_ENV)
+    folder = _CLAIMED.get("folder") if _CLAIMED else os.environ.get(SYNC_ENV)
     return Path(folder) / name if folder else None
 
 
@@ -108,9 +139,7 @@ def leave(name: str) -> None:
 
 def await_marker(name: str, what: str) -> float:
     """Wait, bounded by :data:`WAIT_S`, for the other session's marker; seconds waited."""
-    import time
-
-    from opsbook.waiting import wait_until
+    from opsbook.waiting import wait_until  # lib/ is on the path once conftest ran
 
     path = marker(name)
     if path is None:
@@ -118,3 +147,47 @@ def await_marker(name: str, what: str) -> float:
     started = time.monotonic()
     wait_until(path.exists, WAIT_S, 1.0, f"la otra pila de pruebas ({what})")
     return time.monotonic() - started
+
+
+class Meetings:
+    """The pytest plugin of one share: waits before, and markers after, the files that meet.
+
+    Registered as a plugin (not conftest hooks, which pytest only calls for the items under
+    the conftest's folder: ``notebooks/`` is not under ``tests/``).
+    """
+
+    def __init__(self, which: str):
+        self.which = which
+        self.waits: dict[str, str] = {}
+        self.signals: dict[str, str] = {}
+        self.waited: list[tuple[str, float]] = []
+
+    def plan(self, items: list, root: Path) -> None:
+        """Find the first test of each file to wait before and the last of each to signal."""
+        paths = [rel(i.path, root) for i in items]
+        for path, name in WAIT_BEFORE[self.which].items():
+            if path in paths:
+                self.waits[items[paths.index(path)].nodeid] = name
+        for path, name in SIGNAL_AFTER[self.which].items():
+            if path in paths:
+                self.signals[items[len(paths) - 1 - paths[::-1].index(path)].nodeid] = name
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item) -> None:
+        name = self.waits.get(item.nodeid)
+        if name:
+            self.waited.append((name, await_marker(name, name)))
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.when == "teardown" and report.nodeid in self.signals:
+            leave(self.signals[report.nodeid])
+
+    def pytest_sessionfinish(self) -> None:
+        for name in AT_END[self.which]:
+            leave(name)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        terminalreporter.write_line(
+            f"sesión {self.which}: esperas a la otra pila: "
+            + (", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.waited)
+               or "ninguna"))

@@ -9,9 +9,10 @@ grades in ~4 min: 228 s the reference, 212 s the untouched release, measured 202
 ``make test`` grades only the untouched release, as for days 2 and 3). Every missing solution
 must fail its exercise's cells at once (the deploy of a release that does not exist never
 starts); the untouched release still runs the day's own runs. ``tests/conftest.py`` runs this
-test after the notebooks: the release is graded as the next student right after nbval's
-reference run of day 4 (a Celery round trip, deploys, the bundle experiment), which proves that
-run left the stack usable and that none of its runs counts for the next student.
+test after the notebooks (in ``make test``, on the second stack: ``tests/shards.py``): the release
+is graded as the next student after nbval's reference run of day 4 (a Celery round trip,
+deploys, the bundle experiment) and the Celery and blue-green tests on the same stack, which
+proves those runs left the stack usable and that none of them counts for the next student.
 """
 
 from __future__ import annotations
