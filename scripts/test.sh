@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" PYTHONWARNINGS=ignore
 shards=${OPSBOOK_TEST_SHARDS:-2}
 [ $# -eq 0 ] || shards=1
+# a DSN given by hand names one database: the second stack would share it (and its Redis prefix)
+[ -z "${OPSBOOK_PG_DSN:-}" ] || shards=1
 b_env=(
   OPSBOOK_TEST_SHARD=b
   OPSBOOK_VAR_DIR="$PWD/var/shard-b"
