@@ -99,14 +99,6 @@ def claim() -> str | None:
     return _CLAIMED["shard"]
 
 
-def shard() -> str | None:
-    """The share of this session (``a``/``b``), or None when the live tests are not split."""
-    if _CLAIMED:
-        return _CLAIMED["shard"]
-    value = os.environ.get(SHARD_ENV, "").strip().lower()
-    return value if value in ("a", "b") else None
-
-
 def rel(path: Path, root: Path) -> str:
     """``path`` relative to the repository, with forward slashes."""
     return path.resolve().relative_to(root).as_posix()
@@ -126,7 +118,7 @@ def select(items: list, root: Path, which: str) -> tuple[list, list]:
 
 def marker(name: str) -> Path | None:
     """Path of a marker in the shared folder (None when the tests are not split)."""
-    folder = _CLAIMED.get("folder") if _CLAIMED else os.environ.get(SYNC_ENV)
+    folder = _CLAIMED.get("folder")
     return Path(folder) / name if folder else None
 
 
@@ -137,7 +129,7 @@ def leave(name: str) -> None:
         path.touch()
 
 
-def await_marker(name: str, what: str) -> float:
+def await_marker(name: str) -> float:
     """Wait, bounded by :data:`WAIT_S`, for the other session's marker; seconds waited."""
     from opsbook.waiting import wait_until  # lib/ is on the path once conftest ran
 
@@ -145,7 +137,7 @@ def await_marker(name: str, what: str) -> float:
     if path is None:
         return 0.0
     started = time.monotonic()
-    wait_until(path.exists, WAIT_S, 1.0, f"la otra pila de pruebas ({what})")
+    wait_until(path.exists, WAIT_S, 1.0, f"la otra pila de pruebas ({name})")
     return time.monotonic() - started
 
 
@@ -176,7 +168,7 @@ class Meetings:
     def pytest_runtest_setup(self, item) -> None:
         name = self.waits.get(item.nodeid)
         if name:
-            self.waited.append((name, await_marker(name, name)))
+            self.waited.append((name, await_marker(name)))
 
     def pytest_runtest_logreport(self, report) -> None:
         if report.when == "teardown" and report.nodeid in self.signals:

@@ -76,16 +76,16 @@ def test_unsplit_session_selects_nothing_and_never_waits(monkeypatch):
     monkeypatch.setattr(shards, "_CLAIMED", {})
     monkeypatch.delenv(shards.SHARD_ENV, raising=False)
     monkeypatch.delenv(shards.SYNC_ENV, raising=False)
-    assert shards.claim() is None and shards.shard() is None
+    assert shards.claim() is None and shards.marker("fin_a") is None
     shards.leave("fin_a")  # no folder: nothing to do
-    assert shards.await_marker("fin_b", "nada") == 0.0
+    assert shards.await_marker("fin_b") == 0.0
 
 
 def test_a_session_takes_its_share_out_of_the_environment(tmp_path, monkeypatch):
     monkeypatch.setattr(shards, "_CLAIMED", {})
     monkeypatch.setenv(shards.SHARD_ENV, "B")
     monkeypatch.setenv(shards.SYNC_ENV, str(tmp_path))
-    assert shards.claim() == "b" and shards.shard() == "b"
+    assert shards.claim() == "b"
     assert shards.SHARD_ENV not in os.environ and shards.SYNC_ENV not in os.environ
     assert shards.marker("fin_b") == tmp_path / "fin_b"
 
@@ -94,7 +94,7 @@ def test_a_wait_ends_when_the_marker_is_left(tmp_path, monkeypatch):
     monkeypatch.setattr(shards, "_CLAIMED", {"shard": "a", "folder": str(tmp_path)})
     timer = threading.Timer(1.5, shards.leave, ("dia4_referencia",))
     timer.start()
-    waited = shards.await_marker("dia4_referencia", "día 4")
+    waited = shards.await_marker("dia4_referencia")
     assert 1.0 <= waited < 5.0
     assert (tmp_path / "dia4_referencia").exists()
 
@@ -104,7 +104,7 @@ def test_a_wait_is_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr(shards, "WAIT_S", 0.5)
     started = time.monotonic()
     with pytest.raises(WaitTimeout, match="la otra pila de pruebas"):
-        shards.await_marker("fin_b", "fin de b")
+        shards.await_marker("fin_b")
     assert time.monotonic() - started < 5.0
 
 
