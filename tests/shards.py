@@ -74,8 +74,9 @@ WAIT_BEFORE = {
 }
 """Per session: file → marker of the other session awaited before its first test."""
 
-AT_END = {"a": ("dia5_referencia", "fin_a"), "b": ("dia4_referencia", "fin_b")}
-"""Markers each session leaves when it ends, whatever happened before."""
+AT_END = {which: (*signals.values(), f"fin_{which}") for which, signals in SIGNAL_AFTER.items()}
+"""Markers each session leaves when it ends, whatever happened before: all it signals on the
+way, and its end."""
 
 WAIT_S = 1800.0
 """Bound of a wait for the other session (its whole run takes ~10 minutes)."""
