@@ -1,12 +1,19 @@
-"""``wait_healthy`` polls through ``wait_until``: returns when healthy, fails fast, times out."""
+"""``wait_healthy`` polls through ``wait_until``: returns when healthy, fails fast, times out;
+``warm_execution_api`` calls once, right after the api-server listens."""
 
 from __future__ import annotations
+
+import dataclasses
+import http.server
+import socket
+import threading
+import time
 
 import pytest
 from opsbook.settings import settings
 from opsbook.stack.programs import Program
 from opsbook.stack.state import StackError
-from opsbook.stack.wait import wait_healthy
+from opsbook.stack.wait import wait_healthy, warm_execution_api
 
 pytestmark = pytest.mark.unit
 
@@ -43,3 +50,51 @@ def test_first_healthy_records_when_each_program_turned_healthy():
                  progress=False, first_healthy=first)
     assert set(first) == {"scheduler", "api-server"}
     assert first["api-server"] < first["scheduler"]
+
+
+def _settings_on(port: int):
+    return dataclasses.replace(settings, ports=dataclasses.replace(settings.ports, airflow=port))
+
+
+def test_warm_calls_the_execution_api_as_soon_as_the_api_server_listens():
+    """Nothing listens at first; the warm waits on the port, then makes exactly one call."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    with socket.socket() as probe:  # a free port, bound later by the "api-server"
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    servers: list[http.server.HTTPServer] = []
+
+    def listen_late():
+        time.sleep(0.4)
+        servers.append(http.server.HTTPServer(("127.0.0.1", port), Handler))
+        servers[0].serve_forever(poll_interval=0.05)
+
+    threading.Thread(target=listen_late, daemon=True).start()
+    try:
+        took = warm_execution_api(_settings_on(port), timeout_s=10)
+    finally:
+        if servers:
+            servers[0].shutdown()
+            servers[0].server_close()
+    assert seen == ["/execution/health"]
+    assert 0.4 <= took < 10
+
+
+def test_warm_fails_clearly_when_the_api_server_never_listens():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(StackError, match="no responde"):
+        warm_execution_api(_settings_on(port), timeout_s=0.3)

@@ -20,9 +20,7 @@ import threading
 import time
 import warnings
 
-import httpx
-
-from opsbook import loopback, records
+from opsbook import records
 from opsbook.airflow.env import airflow_env, drill_dags_dir
 from opsbook.observability import alerts
 from opsbook.settings import Settings, settings
@@ -58,7 +56,7 @@ from opsbook.stack.state import (
     recorded_programs,
     states,
 )
-from opsbook.stack.wait import wait_healthy
+from opsbook.stack.wait import wait_healthy, warm_execution_api
 from opsbook.waiting import WaitTimeout, wait_until
 
 DEFAULT_TIMEOUT_S = 300.0
@@ -361,22 +359,6 @@ def check_ports(cfg: Settings, progs: list[Program], now: dict[str, dict]) -> No
                 f"el puerto {port}{'/udp' if udp else ''} de '{name}' está ocupado por {holder}: "
                 "para esa pila (opsbook stack down) o usa otro OPSBOOK_PORT_OFFSET"
             )
-
-
-def warm_execution_api(cfg: Settings = settings, timeout_s: float = 120) -> float:
-    """Call ``GET /execution/health`` once (its first call builds the execution API).
-
-    Returns:
-        Seconds the call took.
-    """
-    t0 = time.monotonic()
-    url = f"{cfg.airflow_url}/execution/health"
-    try:
-        wait_until(lambda: loopback.get(url, timeout=timeout_s).raise_for_status(), timeout_s, 0.5,
-                   f"la API de ejecución responda en {url}", retry_on=(httpx.HTTPError,))
-    except WaitTimeout:
-        raise StackError(f"la API de ejecución no responde en {url}") from None
-    return time.monotonic() - t0
 
 
 __all__ = [

@@ -62,11 +62,10 @@ PRELOAD = (
     "opsbook.airflow.lean_executor",
     "opsbook.airflow.lean_execution_api",
     # imported by all four components right after they start (measured: sys.modules of each
-    # fork 25 s after `up`): the migration check (alembic, mako, pygments), HTTP, async SQLite;
-    # the execution API's routes by the api-server and the dag-processor. Shared, not private:
-    # PSS 652 -> 608 MiB with the same start time (docs/rendimiento.md)
-    "alembic.command",
-    "alembic.runtime.migration",
+    # fork 25 s after `up`): HTTP, async SQLite; the execution API's routes by the api-server
+    # and the dag-processor. Shared, not private: PSS 652 -> 608 MiB with the same start time
+    # (docs/rendimiento.md). Not alembic: with `[database] check_migrations` off
+    # (opsbook.airflow.env) no component imports it any more (measured the same way)
     "httpcore",
     "aiosqlite",
     "airflow.models.renderedtifields",
