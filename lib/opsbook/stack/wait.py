@@ -30,7 +30,7 @@ start. One poll costs the CLI a few milliseconds."""
 
 LISTEN_POLL_S = 0.05
 """Interval of :func:`warm_execution_api`'s check that the api-server accepts connections. A
-refused ``connect`` on loopback costs microseconds; the request that follows (~0.3 s, it builds
+refused ``connect`` on loopback costs microseconds; the request that follows (~0.5 s, it builds
 the execution API) is on the start's critical path, so it should follow the listen at once."""
 
 
@@ -128,7 +128,7 @@ def _raise_if_dead(cfg: Settings, needed: list[Program], pending: list[str],
 def warm_execution_api(cfg: Settings, timeout_s: float = 120) -> float:
     """Call ``GET /execution/health`` once, as soon as the api-server listens.
 
-    Its first call builds the execution API (~0.3 s here), which a task's first call would pay
+    Its first call builds the execution API (0.4–0.7 s here), which a task's first call would pay
     otherwise. The call waits for the port to accept connections first, polled every
     :data:`LISTEN_POLL_S`, so it starts right after the listen instead of at the next 0.5 s
     tick (measured: 0.4 s after the listen on average, all of it on the start's critical path).
