@@ -98,6 +98,30 @@ def test_status_reports_every_component_healthy(live_stack):
         assert st["components"][name]["pid"] == stack.component_pid(name)
 
 
+def test_up_gave_every_cpu_back_to_every_thread_of_the_stack(live_stack):
+    """While it starts the api-server, ``up`` keeps the rest of the stack off one core; once
+    healthy, every thread of every process of the stack may use every CPU again."""
+    import os
+
+    import psutil
+    from opsbook.stack import health, state
+
+    cpus = set(os.sched_getaffinity(0))
+    confined = {}
+    for proc in health.stack_processes(live_stack):
+        try:
+            for thread in proc.threads():
+                if set(os.sched_getaffinity(thread.id)) != cpus:
+                    confined[(proc.pid, thread.id)] = os.sched_getaffinity(thread.id)
+        except (psutil.Error, ProcessLookupError):
+            continue  # gone while we looked (a task process)
+    assert confined == {}
+    assert not state.cpu_share_marker(live_stack).exists()
+    reserved, confined_at_start = state.read_mode(live_stack).get("reserved_core", [None, 0])
+    if len(cpus) > 1 and reserved is not None:
+        assert reserved == min(cpus) and confined_at_start >= 1
+
+
 def test_front_door_proxies_to_api_server(live_stack):
     from opsbook.airflow.paths import health_url as airflow_health_url
 

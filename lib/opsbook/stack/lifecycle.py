@@ -27,6 +27,7 @@ from opsbook.settings import Settings, settings
 from opsbook.stack import (
     celery_mode,
     components,
+    cpu_share,
     fresh_start,
     health,
     schema,
@@ -50,6 +51,7 @@ from opsbook.stack.programs import Program, airflow_argv
 from opsbook.stack.state import (
     StackError,
     component_health,
+    cpu_share_marker,
     is_healthy,
     mode_path,
     read_mode,
@@ -209,6 +211,7 @@ def up(
     wanted = {"executor": executor, "workers": workers if executor == "celery" else 0}
     current = read_mode(cfg)
     if {k: current.get(k) for k in wanted} == wanted and is_healthy(cfg):
+        cpu_share.release_left_over(sup.supervisord_pid(cfg), cpu_share_marker(cfg))
         return status(cfg)
     drain_before_switch(current, executor, cfg)
     if states(cfg).get("alertmanager", {}).get("statename") not in ("RUNNING", "STARTING"):
@@ -312,9 +315,28 @@ def _start(executor: str, workers: int, wanted: dict, timeout_s: float, cfg: Set
                 f"'airflow db migrate' falló (código {code}): mira {cfg.log_dir / 'db-migrate.log'}"
             )
     phases["migrated_s"] = round(time.monotonic() - t0, 1)
-    for prog in airflow_side:
-        if now.get(prog.name, {}).get("statename") not in ("RUNNING", "STARTING"):
-            sup.start_process(rpc, prog.name)
+    to_start = [p.name for p in airflow_side
+                if now.get(p.name, {}).get("statename") not in ("RUNNING", "STARTING")]
+    # The api-server is the start's critical path: started first, with a core of its own
+    # until up is done (opsbook.stack.cpu_share).
+    to_start.sort(key=lambda name: name != "api-server")
+    reservation = cpu_share.CoreReservation(sup.supervisord_pid(cfg), cpu_share_marker(cfg),
+                                            enabled="api-server" in to_start)
+    with reservation:
+        for name in to_start:
+            sup.start_process(rpc, name)
+            if name == "api-server":
+                reservation.admit(rpc.supervisor.getProcessInfo(name)["pid"])
+        phases["reserved_core"] = [reservation.reserved, reservation.confined]
+        _await_healthy(progs, phases, t0, timeout_s, cfg, progress)
+    record = {**read_mode(cfg), **phases, "up_seconds": round(time.monotonic() - t0, 1)}
+    records.write_atomic(mode_path(cfg), json.dumps(record, indent=2))
+    return status(cfg)
+
+
+def _await_healthy(progs: list[Program], phases: dict, t0: float, timeout_s: float,
+                   cfg: Settings, progress: bool) -> None:
+    """Wait for every program's health and the execution API's warm; fill ``phases``."""
     left = max(5.0, timeout_s - (time.monotonic() - t0))
     # Warm the execution API as soon as the api-server listens, overlapping the wait for the
     # scheduler/dag-processor/triggerer heartbeats instead of adding its ~7 s at the end.
@@ -335,11 +357,7 @@ def _start(executor: str, workers: int, wanted: dict, timeout_s: float, cfg: Set
     thread.join(max(120.0, timeout_s - (time.monotonic() - t0)))
     if "s" not in warm:
         raise warm.get("error") or StackError("la API de ejecución no respondió a tiempo")
-    warm_s = warm["s"]
-    record = {**read_mode(cfg), **phases, "up_seconds": round(time.monotonic() - t0, 1)}
-    record["warm_execution_api_seconds"] = round(warm_s, 2)
-    records.write_atomic(mode_path(cfg), json.dumps(record, indent=2))
-    return status(cfg)
+    phases["warm_execution_api_seconds"] = round(warm["s"], 2)
 
 
 def check_ports(cfg: Settings, progs: list[Program], now: dict[str, dict]) -> None:

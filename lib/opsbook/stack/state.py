@@ -27,6 +27,11 @@ def mode_path(cfg: Settings = settings) -> Path:
     return cfg.run_dir / "mode.json"
 
 
+def cpu_share_marker(cfg: Settings = settings) -> Path:
+    """``var/run/cpu_reservation.json``: CPUs to give back (:mod:`opsbook.stack.cpu_share`)."""
+    return cfg.run_dir / "cpu_reservation.json"
+
+
 def read_mode(cfg: Settings = settings) -> dict:
     """The recorded mode of the stack (empty dict if it was never started)."""
     try:
