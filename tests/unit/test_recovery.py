@@ -15,7 +15,7 @@ import time
 
 import psutil
 import pytest
-from opsbook.incidents import recovery
+from opsbook.incidents import diagnostics, recovery
 from opsbook.pipeline import datagen, etl, warehouse
 
 pytestmark = pytest.mark.unit
@@ -171,6 +171,7 @@ class FakeAirflow:
         self.clear_error = clear_error
         self.cleared: list[str] = []
         self.triggered: list[dict] = []
+        self.logical_dates: list = []
 
     def dag_runs(self, dag_id, limit=20):
         return self.runs
@@ -188,8 +189,9 @@ class FakeAirflow:
     def dag_run_state(self, dag_id, run_id):
         return next(r["state"] for r in self.runs if r["dag_run_id"] == run_id)
 
-    def trigger_dag(self, dag_id, conf):
+    def trigger_dag(self, dag_id, conf, logical_date=None):
         self.triggered.append(conf)
+        self.logical_dates.append(logical_date)
         return "manual__nuevo"
 
 
@@ -226,6 +228,21 @@ def test_a_500_on_clear_falls_back_to_a_new_run_with_the_same_conf(airflow):
     out = recovery.clear_failed_tasks(ctx)
     assert out.ok and out.detail["run_id_nuevo"] == "manual__nuevo"
     assert fake.triggered == [{"n_rows": 9}] and ctx["run_id"] == "manual__nuevo"
+
+
+def test_the_new_run_loads_the_failed_runs_date_even_after_midnight(airflow):
+    """A run that failed at 23:59:58 UTC is re-run for its own date, not for the next day."""
+    from datetime import UTC, datetime
+
+    fake = airflow(FakeAirflow([{"dag_run_id": "r1", "state": "failed", "conf": {},
+                                 "logical_date": None,
+                                 "run_after": "2026-12-07T23:59:58.005600+00:00"}],
+                               clear_error=RuntimeError("(500) Internal Server Error")))
+    assert recovery.clear_failed_tasks({}).ok
+    (when,) = fake.logical_dates
+    assert when.date().isoformat() == "2026-12-07" and when.utcoffset() == UTC.utcoffset(None)
+    assert when < datetime.now(UTC)
+    assert diagnostics.run_date({"logical_date": when.isoformat()}) == "2026-12-07"
 
 
 def test_other_clear_errors_are_not_hidden(airflow):

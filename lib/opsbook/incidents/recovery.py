@@ -13,6 +13,7 @@ idempotent
 from __future__ import annotations
 
 import time
+from datetime import UTC, date, datetime
 from typing import Any
 
 from opsbook.incidents import diagnostics
@@ -183,12 +184,16 @@ def rerun_logical_date(ctx: dict[str, Any]) -> Outcome:
 
 
 def _rerun_fresh(dag_id: str, run_id: str, ctx: dict[str, Any], exc: Exception) -> Outcome:
-    """Fallback when clearing fails: trigger a new run with the same conf (same date).
+    """Fallback when clearing fails: trigger a new run with the same conf and the same date.
 
     Airflow 3.3.2 answers 500 to a clear while the run's ``DAGRUN_QUEUED_AT`` deadline is still
     pending (``_recalculate_dagrun_queued_at_deadlines``: ``timedelta(seconds=<dict>)``). The
     pipeline loads one date per transaction, idempotently, so a new run of the same date is
-    an equivalent re-run.
+    an equivalent re-run. The new run gets a logical date on the failed run's date (at the
+    current time of day, unique like a trigger's ``now``): triggered "now" it would load
+    *today*, and a run that failed at 23:59:58 UTC was re-run 20 s later as the next day's
+    (measured in a ``make run`` on 2026-12-08: the warehouse kept the old day's rows and the
+    day-3 drill failed).
     """
     from opsbook.airflow import client as airflow_api
 
@@ -196,7 +201,12 @@ def _rerun_fresh(dag_id: str, run_id: str, ctx: dict[str, Any], exc: Exception) 
         raise exc
     runs = [r for r in airflow_api.dag_runs(dag_id, limit=20) if r["dag_run_id"] == run_id]
     conf = (runs[0].get("conf") if runs else None) or {}
-    new_id = airflow_api.trigger_dag(dag_id, conf)
+    logical_date = None  # without a known date (never from Airflow's API): a run of today
+    if runs and (runs[0].get("logical_date") or runs[0].get("run_after")):
+        now = datetime.now(UTC)
+        logical_date = datetime.combine(date.fromisoformat(diagnostics.run_date(runs[0])),
+                                        now.timetz())
+    new_id = airflow_api.trigger_dag(dag_id, conf, logical_date=logical_date)
     ctx["run_id"] = new_id
     return Outcome(True, {"dag_id": dag_id, "run_id_fallido": run_id, "run_id_nuevo": new_id,
                           "accion": "limpiar falló (HTTP 500 de Airflow con deadline pendiente):"
