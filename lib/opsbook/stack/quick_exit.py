@@ -11,7 +11,8 @@ streams are flushed, and :func:`os._exit` ends the process with Airflow's exit c
 is left for the teardown to do but free memory, which the kernel does at once. Python has no
 switch for this, and no package offers it, hence these lines. For ``airflow api-server`` it
 first installs :mod:`opsbook.airflow.lean_execution_api` (the execution API built for the one
-Task SDK version the stack runs), before uvicorn imports the app.
+Task SDK version the stack runs) and :mod:`opsbook.airflow.fastapi_signatures` (each signature
+analysed once while FastAPI builds the routes), before uvicorn imports the app.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ def main() -> None:
     from airflow.__main__ import main as airflow_main
 
     if sys.argv[1:2] == ["api-server"]:
-        from opsbook.airflow import lean_execution_api
+        from opsbook.airflow import fastapi_signatures, lean_execution_api
 
         lean_execution_api.install()
+        fastapi_signatures.install()
     sys.argv = ["airflow", *sys.argv[1:]]
     try:
         code = exit_code(airflow_main())
