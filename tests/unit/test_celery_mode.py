@@ -90,3 +90,35 @@ def test_releases_are_git_commits_and_the_plain_folder_is_overwritten(cfg):
     plain = (dag_releases.plain_dir(cfg) / f"{dag_releases.DAG_PLAIN}.py").read_text()
     assert 'VERSION = "v2"' in plain
     compile(plain, "plain.py", "exec")
+
+
+def test_wait_for_workers_returns_once_exactly_the_wanted_workers_answer(cfg, monkeypatch):
+    """RUNNING is not ready: ``up`` waits until worker-1 … worker-N answer the ping."""
+    one, two = (celery_mode.worker_hostname(n, cfg) for n in (1, 2))
+    replies = iter([{}, {one: True}, {one: True, two: False}, {one: True, two: True}])
+    asked = []
+
+    def ping(cfg_, timeout_s, expected):
+        asked.append(expected)
+        return next(replies)
+
+    monkeypatch.setattr(celery_mode, "worker_ping", ping)
+    monkeypatch.setattr(celery_mode, "wait_until", _fast_wait_until())
+    assert celery_mode.wait_for_workers(cfg, 2, 30) == {one: True, two: True}
+    assert asked == [2, 2, 2, 2]
+
+
+def test_wait_for_workers_times_out_clearly(cfg, monkeypatch):
+    from opsbook.waiting import WaitTimeout
+
+    monkeypatch.setattr(celery_mode, "worker_ping", lambda *a, **k: {})
+    with pytest.raises(WaitTimeout, match="respondan al ping"):
+        celery_mode.wait_for_workers(cfg, 2, 0.3)
+
+
+def _fast_wait_until():
+    """``waiting.wait_until`` polling every millisecond (the replies are scripted)."""
+    from opsbook.waiting import wait_until
+
+    return lambda fn, timeout_s, _interval, what, until=bool: wait_until(
+        fn, timeout_s, 0.001, what, until=until)

@@ -28,6 +28,7 @@ from opsbook.stack import supervisor_conf as sup
 from opsbook.stack.pg_role import pg_database
 from opsbook.stack.programs import Program, airflow_argv
 from opsbook.stack.state import read_mode
+from opsbook.waiting import wait_until
 
 DEFAULT_CONCURRENCY = 2
 """Task slots per worker (``--concurrency``) unless told otherwise."""
@@ -229,6 +230,26 @@ def worker_ping(
     finally:
         app.close()
     return {node: reply.get("ok") == "pong" for node, reply in sorted(replies.items())}
+
+
+def wait_for_workers(cfg: Settings, workers: int, timeout_s: float) -> dict[str, bool]:
+    """Wait until exactly the workers ``worker-1`` … ``worker-N`` answer Celery's ping.
+
+    "RUNNING" in supervisord is not "ready": a worker answers only once it consumes from the
+    broker, seconds later. Measured on day 4 (2026-12-08): ``up`` in Celery mode returned
+    before either worker answered and the notebook's ping got ``{}``.
+
+    Returns:
+        Celery node name → True for each wanted worker.
+
+    Raises:
+        WaitTimeout: not exactly those workers answered before ``timeout_s``.
+    """
+    hosts = {worker_hostname(n, cfg) for n in range(1, workers + 1)}
+    pong = wait_until(lambda: worker_ping(cfg, timeout_s=2.0, expected=len(hosts) or None),
+                      timeout_s, 1.0, f"respondan al ping justo los workers {sorted(hosts)}",
+                      until=lambda pong: {h for h, ok in pong.items() if ok} == hosts)
+    return {h: pong[h] for h in sorted(hosts)}
 
 
 def as_running(progs: list[Program], cfg: Settings = settings) -> list[Program]:

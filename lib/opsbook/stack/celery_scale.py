@@ -18,13 +18,12 @@ from opsbook.stack.celery_mode import (
     airflow_env_overrides,
     as_running,
     current_workers,
-    worker_hostname,
+    wait_for_workers,
     worker_name,
-    worker_ping,
     worker_programs,
 )
 from opsbook.stack.state import read_mode
-from opsbook.waiting import WaitTimeout, wait_until
+from opsbook.waiting import WaitTimeout
 
 
 def scale(
@@ -86,20 +85,14 @@ def scale(
     for name in to_start:
         if states.get(name) not in ("RUNNING", "STARTING"):
             sup.start_process(rpc, name)
-    hosts = {worker_hostname(n, cfg) for n in range(1, workers + 1)}
-    def alive(pong: dict) -> set[str]:
-        return {h for h, ok in pong.items() if ok}
-
     try:
         # Removed workers were stopped (and waited for) above, so the wanted replies suffice.
-        pong = wait_until(lambda: worker_ping(cfg, timeout_s=2.0, expected=len(hosts) or None),
-                          timeout_s, 1.0, f"respondan al ping justo los workers {sorted(hosts)}",
-                          until=lambda pong: alive(pong) == hosts)
+        pong = wait_for_workers(cfg, workers, timeout_s)
     except WaitTimeout as exc:
         raise RuntimeError(f"{exc}: mira {cfg.log_dir}/worker-N.log") from None
     return {
         "added": sorted(wanted - before),
         "removed": sorted(before - wanted),
         "restarted": sorted(set(changes.get("changed", [])) & wanted),
-        "workers": {h: pong[h] for h in sorted(hosts)},
+        "workers": pong,
     }

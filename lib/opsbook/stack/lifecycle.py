@@ -329,6 +329,13 @@ def _start(executor: str, workers: int, wanted: dict, timeout_s: float, cfg: Set
                 reservation.admit(rpc.supervisor.getProcessInfo(name)["pid"])
         phases["reserved_core"] = [reservation.reserved, reservation.confined]
         _await_healthy(progs, phases, t0, timeout_s, cfg, progress)
+    if executor == "celery" and workers:  # RUNNING is not consuming: wait for their pong
+        try:
+            left = max(30.0, timeout_s - (time.monotonic() - t0))
+            celery_mode.wait_for_workers(cfg, workers, left)
+        except WaitTimeout as exc:
+            raise StackError(f"{exc}: mira {cfg.log_dir}/worker-N.log") from None
+        phases["workers_ready_s"] = round(time.monotonic() - t0, 1)
     record = {**read_mode(cfg), **phases, "up_seconds": round(time.monotonic() - t0, 1)}
     records.write_atomic(mode_path(cfg), json.dumps(record, indent=2))
     return status(cfg)
@@ -380,21 +387,7 @@ def check_ports(cfg: Settings, progs: list[Program], now: dict[str, dict]) -> No
 
 
 __all__ = [
-    "StackError",
-    "component_health",
-    "mode_path",
-    "recorded_programs",
-    "apply_programs",
-    "component_pid",
-    "down",
-    "is_healthy",
-    "kill_and_sweep",
-    "plan",
-    "reload_prometheus",
-    "restart_component",
-    "start_component",
-    "status",
-    "stop_component",
-    "sweep_strays",
-    "up",
+    "StackError", "component_health", "mode_path", "recorded_programs", "apply_programs",
+    "component_pid", "down", "is_healthy", "kill_and_sweep", "plan", "reload_prometheus",
+    "restart_component", "start_component", "status", "stop_component", "sweep_strays", "up",
 ]
