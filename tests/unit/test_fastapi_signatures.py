@@ -5,11 +5,10 @@ serves a signature for another object or for a changed one."""
 from __future__ import annotations
 
 import inspect
-import json
-import subprocess
-import sys
+import os
 
 import pytest
+from fresh_interpreter import run_for_result
 from opsbook.airflow import fastapi_signatures
 
 pytestmark = pytest.mark.unit
@@ -47,15 +46,11 @@ print("\\nRESULT " + json.dumps(built))
 def built(tmp_path_factory):
     """Airflow's whole app built twice in one fresh interpreter: upstream, then memoized."""
     home = tmp_path_factory.mktemp("airflow_home")
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("AIRFLOW")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
                 "PYTHONWARNINGS": "ignore"})
-    done = subprocess.run([sys.executable, "-c", DUMP], capture_output=True, text=True,
-                          timeout=300, cwd=home, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
+    return run_for_result(DUMP, home, env)
 
 
 def test_the_memoized_app_is_the_same_app(built):

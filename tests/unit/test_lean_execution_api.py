@@ -3,11 +3,8 @@ exactly as upstream does (same OpenAPI document: paths, parameters, models) and 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
+from fresh_interpreter import run_for_result
 
 pytestmark = pytest.mark.unit
 
@@ -38,11 +35,7 @@ print("\\nRESULT " + json.dumps(built))
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Upstream's execution API, then the lean one, built in one fresh interpreter."""
-    done = subprocess.run([sys.executable, "-c", DUMP], capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path_factory.mktemp("execution_api"))
-    assert done.returncode == 0, done.stderr[-3000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
+    return run_for_result(DUMP, tmp_path_factory.mktemp("execution_api"))
 
 
 def test_serves_the_sdk_version_exactly_as_upstream(built):
