@@ -192,8 +192,9 @@ def up(
     when the executor changes (:func:`drain_before_switch`), generate configs, forget the
     previous Alertmanager's notification log and silences (:mod:`opsbook.stack.fresh_start`), start
     supervisord (from cold, while ``airflow db migrate`` already runs), start the services while
-    the migration runs, then Airflow, wait on real health with a deadline, and warm the
-    execution API (``GET /execution/health``).
+    the migration runs, then Airflow (the api-server first, with a core of its own until it is
+    done: :mod:`opsbook.stack.cpu_share`), wait on real health with a deadline, warm the
+    execution API (``GET /execution/health``) and, in Celery mode, wait for the workers' pong.
 
     Args:
         executor: ``"local"`` (default) or ``"celery"``.
